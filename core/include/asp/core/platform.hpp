@@ -1,0 +1,45 @@
+// What this machine is, as hwloc sees it: the facts specializers and the
+// tuner choose by (cores, caches, NUMA) and the devices backends could use.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace asp::core {
+
+struct CacheLevel {
+  unsigned depth = 0;         // 1 for L1, ...
+  std::string kind;           // "data", "instruction" or "unified"
+  std::uint64_t size = 0;     // bytes per instance
+  unsigned line_size = 0;     // bytes
+  unsigned instances = 0;     // how many of them on the machine
+  std::string name() const;   // "L1d", "L2", ...
+};
+
+struct Device {
+  std::string kind;  // "OpenCL", "CUDA", "GPU", ...
+  std::string name;
+};
+
+struct Platform {
+  std::string hwloc_version;
+  std::string cpu_model;
+  std::string architecture;
+  unsigned packages = 0;
+  unsigned cores = 0;
+  unsigned pus = 0;  // hardware threads
+  unsigned numa_nodes = 0;
+  std::uint64_t memory = 0;  // bytes
+  std::vector<CacheLevel> caches;
+  std::vector<Device> devices;
+  std::string error;  // set when hwloc could not build the topology
+
+  // The size in bytes of the last-level cache (0 when unknown).
+  std::uint64_t last_level_cache() const;
+};
+
+// Probes once per process; later calls return the same result.
+const Platform& platform();
+
+}  // namespace asp::core

@@ -1,0 +1,116 @@
+#include "asp/core/platform.hpp"
+
+#include <hwloc.h>
+
+#include <algorithm>
+#include <memory>
+#include <sys/utsname.h>
+
+namespace asp::core {
+
+namespace {
+
+struct TopologyDeleter {
+  void operator()(hwloc_topology* t) const { hwloc_topology_destroy(t); }
+};
+using Topology = std::unique_ptr<hwloc_topology, TopologyDeleter>;
+
+unsigned count(hwloc_topology_t topology, hwloc_obj_type_t type) {
+  const int n = hwloc_get_nbobjs_by_type(topology, type);
+  return n > 0 ? static_cast<unsigned>(n) : 0;
+}
+
+const char* cache_kind(hwloc_obj_cache_type_e type) {
+  switch (type) {
+    case HWLOC_OBJ_CACHE_DATA: return "data";
+    case HWLOC_OBJ_CACHE_INSTRUCTION: return "instruction";
+    default: return "unified";
+  }
+}
+
+void read_caches(hwloc_topology_t topology, Platform& platform) {
+  for (hwloc_obj_type_t type : {HWLOC_OBJ_L1CACHE, HWLOC_OBJ_L1ICACHE, HWLOC_OBJ_L2CACHE, HWLOC_OBJ_L2ICACHE,
+                                HWLOC_OBJ_L3CACHE, HWLOC_OBJ_L3ICACHE, HWLOC_OBJ_L4CACHE, HWLOC_OBJ_L5CACHE}) {
+    const unsigned n = count(topology, type);
+    if (n == 0) continue;
+    hwloc_obj_t first = hwloc_get_obj_by_type(topology, type, 0);
+    CacheLevel level;
+    level.depth = first->attr->cache.depth;
+    level.kind = cache_kind(first->attr->cache.type);
+    level.size = first->attr->cache.size;
+    level.line_size = first->attr->cache.linesize;
+    level.instances = n;
+    platform.caches.push_back(level);
+  }
+}
+
+void read_devices(hwloc_topology_t topology, Platform& platform) {
+  for (hwloc_obj_t obj = hwloc_get_next_osdev(topology, nullptr); obj; obj = hwloc_get_next_osdev(topology, obj)) {
+    const auto type = obj->attr->osdev.type;
+    if (type != HWLOC_OBJ_OSDEV_COPROC && type != HWLOC_OBJ_OSDEV_GPU) continue;
+    Device device;
+    device.kind = obj->subtype ? obj->subtype : (type == HWLOC_OBJ_OSDEV_GPU ? "GPU" : "coprocessor");
+    const char* model = hwloc_obj_get_info_by_name(obj, "GPUModel");
+    device.name = model ? model : (obj->name ? obj->name : "unnamed");
+    platform.devices.push_back(device);
+  }
+}
+
+Platform probe() {
+  Platform platform;
+  platform.hwloc_version = HWLOC_VERSION;
+  utsname uts{};
+  if (uname(&uts) == 0) platform.architecture = uts.machine;
+  hwloc_topology_t raw = nullptr;
+  if (hwloc_topology_init(&raw) != 0) {
+    platform.error = "hwloc_topology_init failed";
+    return platform;
+  }
+  Topology topology(raw);
+  // Keep the I/O devices that matter (GPUs, coprocessors) so OpenCL and CUDA devices show.
+  hwloc_topology_set_io_types_filter(raw, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
+  if (hwloc_topology_load(raw) != 0) {
+    platform.error = "hwloc_topology_load failed";
+    return platform;
+  }
+  platform.packages = count(raw, HWLOC_OBJ_PACKAGE);
+  platform.cores = count(raw, HWLOC_OBJ_CORE);
+  platform.pus = count(raw, HWLOC_OBJ_PU);
+  platform.numa_nodes = count(raw, HWLOC_OBJ_NUMANODE);
+  hwloc_obj_t root = hwloc_get_root_obj(raw);
+  platform.memory = root->total_memory;
+  hwloc_obj_t package = hwloc_get_obj_by_type(raw, HWLOC_OBJ_PACKAGE, 0);
+  const char* model = hwloc_obj_get_info_by_name(package ? package : root, "CPUModel");
+  if (model) platform.cpu_model = model;
+  read_caches(raw, platform);
+  read_devices(raw, platform);
+  return platform;
+}
+
+}  // namespace
+
+std::string CacheLevel::name() const {
+  std::string text = "L" + std::to_string(depth);
+  if (kind == "data") text += "d";
+  if (kind == "instruction") text += "i";
+  return text;
+}
+
+std::uint64_t Platform::last_level_cache() const {
+  std::uint64_t size = 0;
+  unsigned deepest = 0;
+  for (const CacheLevel& level : caches) {
+    if (level.kind != "instruction" && level.depth >= deepest) {
+      deepest = level.depth;
+      size = level.size;
+    }
+  }
+  return size;
+}
+
+const Platform& platform() {
+  static const Platform probed = probe();
+  return probed;
+}
+
+}  // namespace asp::core

@@ -1,0 +1,276 @@
+/*
+ * asp/plugin.h — the stable C ABI between the Asp core and its plugins.
+ *
+ * This header is the only contract between libasp_core and a plugin library
+ * (a domain specializer such as "stencil", or a backend such as "openmp").
+ * It is plain C (C99 or later, or any C++), so a plugin may be written in any
+ * language that can export a C function. C++ authors should use the
+ * header-only helpers in <asp/plugin.hpp>, which implement every rule below.
+ *
+ * RULES (each is relied on by the core; breaking one is a plugin bug)
+ *
+ *  R1  C only across the boundary. No C++ types, no exceptions, no STL, no
+ *      longjmp out of a call. A C++ plugin must catch everything it throws
+ *      before returning (the helpers do).
+ *
+ *  R2  One exported entry symbol per library, named ASP_PLUGIN_ENTRY_SYMBOL
+ *      ("asp_plugin_entry"), of type asp_plugin_entry_fn.
+ *
+ *  R3  Version negotiation in both directions. An ABI version is
+ *      (major << 16) | minor. The host calls the entry with *abi_version set
+ *      to the highest version it speaks. The plugin
+ *        - refuses (reports an error through host->set_error and returns
+ *          NULL) if it cannot work with that host: different major, or a
+ *          minor lower than the plugin's minimum;
+ *        - otherwise writes back the version it will speak, which must have
+ *          the same major and a minor no higher than the host's, and
+ *          returns its description.
+ *      The host refuses a plugin whose answer has another major or a minor
+ *      higher than its own. Same major = compatible; a minor bump only ever
+ *      appends fields (R4) or adds enum values.
+ *
+ *  R4  Every struct that crosses the boundary starts with `size_t
+ *      struct_size`, set by whoever fills it to sizeof() as that side was
+ *      compiled. Structs only ever grow at the end. A reader checks
+ *      ASP_HAS_FIELD(ptr, type, field) before it reads a field that was
+ *      appended after version 1.0; a field beyond struct_size is "not
+ *      provided".
+ *
+ *  R5  A NULL function pointer or NULL pointer field means "not provided".
+ *      Callers check before calling.
+ *
+ *  R6  No ownership crosses the boundary without a matching release function
+ *      in the same table. Results are written into an asp_text_sink owned by
+ *      the caller, so the callee never allocates memory the caller must free.
+ *      Strings passed in are valid for the duration of the call only; copy
+ *      what you keep.
+ *
+ *  R7  Errors: every call that can fail returns an asp_status. On a non-OK
+ *      status the plugin first calls host->set_error() with the same status,
+ *      a message written for the end user (what went wrong and what to do)
+ *      and, where there is one, the source location in the user's program.
+ *      A plugin that fails to load, speaks the wrong ABI version, or whose
+ *      entry returns NULL is reported by the host and skipped; the others
+ *      still load.
+ *
+ *  R8  Everything the plugin describes (asp_plugin_info, its components, their
+ *      vtables and strings) stays valid and unchanged for the life of the
+ *      process: libraries are never unloaded.
+ *
+ *  R9  IRs cross as versioned text: a canonical, human-readable form whose
+ *      first line is "asp-ir <version> <dialect>" (see <asp/ir_text.hpp>).
+ *      Arrays cross as DLPack DLTensor.
+ *
+ *  R10 Calls into a plugin may come from several threads at once, each with
+ *      its own asp_host_context. A plugin that keeps mutable state guards it.
+ */
+#ifndef ASP_PLUGIN_H
+#define ASP_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <dlpack/dlpack.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- versions -------------------------------------------------------- */
+
+#define ASP_MAKE_ABI_VERSION(major, minor) ((((uint32_t)(major)) << 16) | (uint32_t)(minor))
+#define ASP_ABI_VERSION_MAJOR_OF(v) ((uint32_t)(v) >> 16)
+#define ASP_ABI_VERSION_MINOR_OF(v) ((uint32_t)(v)&0xFFFFu)
+
+#define ASP_ABI_VERSION_MAJOR 1
+#define ASP_ABI_VERSION_MINOR 0
+/** The version this header describes. */
+#define ASP_ABI_VERSION ASP_MAKE_ABI_VERSION(ASP_ABI_VERSION_MAJOR, ASP_ABI_VERSION_MINOR)
+
+/** R4: does the struct at `ptr` (of type `type`) contain `field`? */
+#define ASP_HAS_FIELD(ptr, type, field) \
+  ((ptr) != NULL && (ptr)->struct_size >= offsetof(type, field) + sizeof(((type*)0)->field))
+
+/* ---- status and errors ----------------------------------------------- */
+
+typedef enum asp_status {
+  ASP_OK = 0,
+  ASP_ERR_INVALID_ARGUMENT = 1, /* the caller passed something malformed */
+  ASP_ERR_UNSUPPORTED = 2,      /* a construct this component cannot handle: fall back */
+  ASP_ERR_VERSION = 3,          /* ABI or IR version not spoken */
+  ASP_ERR_INIT = 4,             /* the plugin could not initialise */
+  ASP_ERR_COMPILE = 5,          /* generated code did not compile */
+  ASP_ERR_RUNTIME = 6,          /* failure while running */
+  ASP_ERR_OUT_OF_MEMORY = 7,
+  ASP_ERR_INTERNAL = 8 /* a bug: an invariant did not hold */
+} asp_status;
+
+typedef enum asp_log_level {
+  ASP_LOG_DEBUG = 0,
+  ASP_LOG_INFO = 1,
+  ASP_LOG_WARNING = 2,
+  ASP_LOG_ERROR = 3
+} asp_log_level;
+
+/** A place in the user's source (a Python file, a config file). */
+typedef struct asp_source_location {
+  size_t struct_size;
+  const char* file; /* NULL when unknown */
+  uint32_t line;    /* 1-based; 0 when unknown */
+  uint32_t column;  /* 1-based; 0 when unknown */
+} asp_source_location;
+
+/* ---- output -------------------------------------------------------- */
+
+/** Caller-owned destination for text a plugin produces (R6). `write` may be
+ *  called any number of times; the pieces are concatenated. */
+typedef struct asp_text_sink {
+  size_t struct_size;
+  void* context;
+  void (*write)(void* context, const char* data, size_t length);
+} asp_text_sink;
+
+/* ---- the host table -------------------------------------------------- */
+
+/** Opaque per-call context the host passes to every callback. */
+typedef struct asp_host_context asp_host_context;
+
+/** Services the core offers to plugins. Valid for the process lifetime.
+ *  Later minor versions append the JIT-driver and code-cache services. */
+typedef struct asp_host {
+  size_t struct_size;
+  /** The highest ABI version this host speaks. */
+  uint32_t abi_version;
+  /** Version string of the core, e.g. "0.1.0". */
+  const char* core_version;
+  /** Write a line to the core's log (filtered by ASP_LOG). */
+  void (*log)(asp_host_context* ctx, asp_log_level level, const char* message);
+  /** Report the error that the returned status stands for (R7). `where` may be NULL. */
+  void (*set_error)(asp_host_context* ctx, asp_status status, const char* message,
+                    const asp_source_location* where);
+} asp_host;
+
+/* ---- arguments ------------------------------------------------------- */
+
+typedef enum asp_arg_kind { ASP_ARG_TENSOR = 1, ASP_ARG_SCALAR = 2 } asp_arg_kind;
+
+/** One argument of a kernel call, or its description at specialization time
+ *  (then tensor.data may be NULL: the data never enters a specialization key). */
+typedef struct asp_arg {
+  size_t struct_size;
+  const char* name;
+  asp_arg_kind kind;
+  DLTensor tensor;        /* ASP_ARG_TENSOR: dtype, ndim, shape, strides (in elements; NULL = compact row-major) */
+  DLDataType scalar_type; /* ASP_ARG_SCALAR */
+  union {
+    int64_t i;
+    uint64_t u;
+    double f;
+  } scalar;
+} asp_arg;
+
+/* ---- components -------------------------------------------------------- */
+
+typedef enum asp_component_kind {
+  ASP_COMPONENT_FRONTEND = 1,  /* Tree -> DSIR */
+  ASP_COMPONENT_OPTIMIZER = 2, /* DSIR -> DSIR or PSIR -> PSIR */
+  ASP_COMPONENT_LOWERING = 3,  /* DSIR -> PSIR */
+  ASP_COMPONENT_BACKEND = 4    /* PSIR -> source -> binary -> launch */
+} asp_component_kind;
+
+/** Frontend: turns the language-neutral Tree (IR text, dialect "tree") and the
+ *  argument descriptions into the domain's DSIR text. A construct it cannot
+ *  specialize is reported as ASP_ERR_UNSUPPORTED with its source location. */
+typedef struct asp_frontend {
+  size_t struct_size;
+  void* self;
+  asp_status (*translate)(void* self, asp_host_context* ctx, const char* tree, const asp_arg* args,
+                          size_t arg_count, const asp_text_sink* out);
+} asp_frontend;
+
+/** Optimizer: rewrites IR text of the dialect it declares. */
+typedef struct asp_optimizer {
+  size_t struct_size;
+  void* self;
+  const char* reads; /* dialect read and written, e.g. "psir" or "dsir.stencil" */
+  asp_status (*run)(void* self, asp_host_context* ctx, const char* ir, const asp_text_sink* out);
+} asp_optimizer;
+
+/** Lowering: DSIR text of the dialect it declares -> PSIR text. */
+typedef struct asp_lowering {
+  size_t struct_size;
+  void* self;
+  const char* reads; /* DSIR dialect, e.g. "dsir.stencil" */
+  asp_status (*lower)(void* self, asp_host_context* ctx, const char* dsir, const asp_text_sink* out);
+} asp_lowering;
+
+/** Settings the site administrator gave a backend in the configuration. */
+typedef struct asp_backend_config {
+  size_t struct_size;
+  const char* jit;             /* "orc", "system", or NULL when unset */
+  const char* compiler;        /* NULL when unset */
+  const char* const* flags;    /* NULL when unset */
+  size_t flag_count;
+} asp_backend_config;
+
+/** What a backend's probe found. `reason` says why it is unavailable, or
+ *  describes what it found (device name, compiler) when available. */
+typedef struct asp_probe_result {
+  size_t struct_size;
+  int available; /* non-zero when the backend can run on this machine */
+  const asp_text_sink* reason;
+} asp_probe_result;
+
+/** Backend. Code generation, compilation, binding, launch and device memory
+ *  are appended by later minor versions of this ABI. */
+typedef struct asp_backend {
+  size_t struct_size;
+  void* self;
+  /** Cheap check that the backend can run here; must not fail for an
+   *  unavailable backend (that is result->available == 0, status OK). */
+  asp_status (*probe)(void* self, asp_host_context* ctx, const asp_backend_config* config,
+                      asp_probe_result* result);
+} asp_backend;
+
+typedef struct asp_component {
+  size_t struct_size;
+  asp_component_kind kind;
+  /** Unique in the process: the name the configuration and users refer to. */
+  const char* name;
+  /** Domain the component serves ("stencil"), or NULL for backends. */
+  const char* domain;
+  /** Points to asp_frontend, asp_optimizer, asp_lowering or asp_backend per kind. */
+  const void* vtable;
+} asp_component;
+
+/** What a plugin library provides; returned by its entry point. */
+typedef struct asp_plugin_info {
+  size_t struct_size;
+  const char* name;        /* the plugin's name, e.g. "stencil" */
+  const char* version;     /* the plugin's own version, e.g. "1.2.0" */
+  const char* description; /* one line, may be NULL */
+  size_t component_count;
+  const asp_component* components;
+} asp_plugin_info;
+
+/* ---- the entry point ------------------------------------------------- */
+
+#define ASP_PLUGIN_ENTRY_SYMBOL "asp_plugin_entry"
+
+/** R2/R3. `abi_version`: in, the host's highest version; out, the version
+ *  the plugin speaks. Returns NULL after host->set_error() when it refuses
+ *  or fails to initialise. Called once per process. */
+typedef const asp_plugin_info* (*asp_plugin_entry_fn)(const asp_host* host, asp_host_context* ctx,
+                                                      uint32_t* abi_version);
+
+#if defined(_WIN32)
+#define ASP_PLUGIN_EXPORT __declspec(dllexport)
+#else
+#define ASP_PLUGIN_EXPORT __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ASP_PLUGIN_H */

@@ -1,0 +1,346 @@
+// asp/plugin.hpp — header-only C++ helpers for plugin authors.
+//
+// Write ordinary C++: derive from asp::Frontend, asp::Optimizer, asp::Lowering
+// or asp::Backend, throw asp::Error on failure, and register everything with
+// one ASP_PLUGIN(...) line. These helpers implement the rules of <asp/plugin.h>:
+// they negotiate the ABI version, build the C tables, and turn every exception
+// into an asp_status plus a message reported through the host (nothing throws
+// across the boundary).
+//
+//   #include <asp/plugin.hpp>
+//   struct MyBackend : asp::Backend {
+//     asp::Probe probe(asp::Call&, const asp::BackendConfig&) override {
+//       return asp::Probe::yes("always here");
+//     }
+//   };
+//   ASP_PLUGIN("mine", "1.0.0", "an example", asp::backend<MyBackend>("mine"))
+#pragma once
+
+#include <asp/ir_text.hpp>
+#include <asp/plugin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <new>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// The lowest host ABI minor version this plugin works with; define before
+// including this header to require features appended in a later minor version.
+#ifndef ASP_PLUGIN_MIN_ABI_MINOR
+#define ASP_PLUGIN_MIN_ABI_MINOR 0
+#endif
+
+namespace asp {
+
+// A source location in the user's program, for errors such as "unsupported construct".
+struct Location {
+  std::string file;
+  std::uint32_t line = 0;
+  std::uint32_t column = 0;
+};
+
+// Throw this from a component to report a failure with a status other than ASP_ERR_INTERNAL.
+class Error : public std::runtime_error {
+ public:
+  Error(asp_status status, const std::string& message, std::optional<Location> where = std::nullopt)
+      : std::runtime_error(message), status_(status), where_(std::move(where)) {}
+  asp_status status() const noexcept { return status_; }
+  const std::optional<Location>& where() const noexcept { return where_; }
+
+ private:
+  asp_status status_;
+  std::optional<Location> where_;
+};
+
+// The host services for the duration of one call into the plugin.
+class Call {
+ public:
+  Call(const asp_host* host, asp_host_context* ctx) : host_(host), ctx_(ctx) {}
+  void log(asp_log_level level, const std::string& message) const {
+    if (host_ != nullptr && host_->log != nullptr) host_->log(ctx_, level, message.c_str());
+  }
+  const asp_host& host() const { return *host_; }
+  asp_host_context* context() const { return ctx_; }
+
+ private:
+  const asp_host* host_;
+  asp_host_context* ctx_;
+};
+
+struct BackendConfig {
+  std::optional<std::string> jit;
+  std::optional<std::string> compiler;
+  std::optional<std::vector<std::string>> flags;
+};
+
+struct Probe {
+  bool available = false;
+  std::string reason;
+  static Probe yes(std::string what) { return {true, std::move(what)}; }
+  static Probe no(std::string why) { return {false, std::move(why)}; }
+};
+
+class Frontend {
+ public:
+  virtual ~Frontend() = default;
+  virtual std::string translate(Call& call, std::string_view tree, std::span<const asp_arg> args) = 0;
+};
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  virtual std::string run(Call& call, std::string_view ir) = 0;
+};
+
+class Lowering {
+ public:
+  virtual ~Lowering() = default;
+  virtual std::string lower(Call& call, std::string_view dsir) = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Probe probe(Call& call, const BackendConfig& config) = 0;
+};
+
+namespace detail {
+
+// The host table of the first host that called the entry point. The host
+// table is static in the core, so one pointer serves every later call.
+inline const asp_host*& host_table() {
+  static const asp_host* host = nullptr;
+  return host;
+}
+
+inline void report(asp_host_context* ctx, asp_status status, const std::string& message,
+                   const std::optional<Location>& where = std::nullopt) {
+  const asp_host* host = host_table();
+  if (host == nullptr || host->set_error == nullptr) return;
+  if (where) {
+    asp_source_location loc{sizeof(asp_source_location), where->file.empty() ? nullptr : where->file.c_str(),
+                            where->line, where->column};
+    host->set_error(ctx, status, message.c_str(), &loc);
+  } else {
+    host->set_error(ctx, status, message.c_str(), nullptr);
+  }
+}
+
+// Runs `body`, converting every exception into a status reported to the host (rule R1/R7).
+template <class Body>
+asp_status guarded(asp_host_context* ctx, Body&& body) noexcept {
+  try {
+    body();
+    return ASP_OK;
+  } catch (const Error& e) {
+    report(ctx, e.status(), e.what(), e.where());
+    return e.status();
+  } catch (const std::bad_alloc&) {
+    report(ctx, ASP_ERR_OUT_OF_MEMORY, "out of memory");
+    return ASP_ERR_OUT_OF_MEMORY;
+  } catch (const std::exception& e) {
+    report(ctx, ASP_ERR_INTERNAL, std::string("internal error: ") + e.what());
+    return ASP_ERR_INTERNAL;
+  } catch (...) {
+    report(ctx, ASP_ERR_INTERNAL, "internal error: unknown exception");
+    return ASP_ERR_INTERNAL;
+  }
+}
+
+inline void write(const asp_text_sink* sink, std::string_view text) {
+  if (sink == nullptr || sink->write == nullptr) throw Error(ASP_ERR_INVALID_ARGUMENT, "no output sink given");
+  sink->write(sink->context, text.data(), text.size());
+}
+
+inline Call call_for(asp_host_context* ctx) { return Call(host_table(), ctx); }
+
+inline asp_status frontend_translate(void* self, asp_host_context* ctx, const char* tree, const asp_arg* args,
+                                     size_t count, const asp_text_sink* out) {
+  return guarded(ctx, [&] {
+    Call call = call_for(ctx);
+    write(out, static_cast<Frontend*>(self)->translate(call, tree ? tree : "", {args, args ? count : 0}));
+  });
+}
+
+inline asp_status optimizer_run(void* self, asp_host_context* ctx, const char* ir, const asp_text_sink* out) {
+  return guarded(ctx, [&] {
+    Call call = call_for(ctx);
+    write(out, static_cast<Optimizer*>(self)->run(call, ir ? ir : ""));
+  });
+}
+
+inline asp_status lowering_lower(void* self, asp_host_context* ctx, const char* dsir, const asp_text_sink* out) {
+  return guarded(ctx, [&] {
+    Call call = call_for(ctx);
+    write(out, static_cast<Lowering*>(self)->lower(call, dsir ? dsir : ""));
+  });
+}
+
+inline BackendConfig backend_config_from(const asp_backend_config* c) {
+  BackendConfig config;
+  if (ASP_HAS_FIELD(c, asp_backend_config, jit) && c->jit) config.jit = c->jit;
+  if (ASP_HAS_FIELD(c, asp_backend_config, compiler) && c->compiler) config.compiler = c->compiler;
+  if (ASP_HAS_FIELD(c, asp_backend_config, flag_count) && c->flags) {
+    config.flags.emplace(c->flags, c->flags + c->flag_count);
+  }
+  return config;
+}
+
+inline asp_status backend_probe(void* self, asp_host_context* ctx, const asp_backend_config* config,
+                                asp_probe_result* result) {
+  return guarded(ctx, [&] {
+    if (!ASP_HAS_FIELD(result, asp_probe_result, reason)) {
+      throw Error(ASP_ERR_INVALID_ARGUMENT, "probe called without a result");
+    }
+    Call call = call_for(ctx);
+    Probe probe = static_cast<Backend*>(self)->probe(call, backend_config_from(config));
+    result->available = probe.available ? 1 : 0;
+    if (result->reason != nullptr) write(result->reason, probe.reason);
+  });
+}
+
+}  // namespace detail
+
+// One component of a plugin: its C description and the C++ object behind it.
+class ComponentSpec {
+ public:
+  ComponentSpec(asp_component_kind kind, const char* name, const char* domain, const char* reads,
+                std::shared_ptr<void> object)
+      : kind_(kind), name_(name), domain_(domain), reads_(reads), object_(std::move(object)) {}
+
+  // Fills the C tables; the spec must not move afterwards (pointers into it escape).
+  asp_component describe() {
+    void* self = object_.get();
+    const void* vtable = nullptr;
+    switch (kind_) {
+      case ASP_COMPONENT_FRONTEND:
+        frontend_ = {sizeof(asp_frontend), self, &detail::frontend_translate};
+        vtable = &frontend_;
+        break;
+      case ASP_COMPONENT_OPTIMIZER:
+        optimizer_ = {sizeof(asp_optimizer), self, reads_, &detail::optimizer_run};
+        vtable = &optimizer_;
+        break;
+      case ASP_COMPONENT_LOWERING:
+        lowering_ = {sizeof(asp_lowering), self, reads_, &detail::lowering_lower};
+        vtable = &lowering_;
+        break;
+      case ASP_COMPONENT_BACKEND:
+        backend_ = {sizeof(asp_backend), self, &detail::backend_probe};
+        vtable = &backend_;
+        break;
+    }
+    return {sizeof(asp_component), kind_, name_, domain_, vtable};
+  }
+
+ private:
+  asp_component_kind kind_;
+  const char* name_;
+  const char* domain_;
+  const char* reads_;
+  std::shared_ptr<void> object_;
+  asp_frontend frontend_{};
+  asp_optimizer optimizer_{};
+  asp_lowering lowering_{};
+  asp_backend backend_{};
+};
+
+// Each factory upcasts before erasing the type, so `self` in the C table is
+// exactly the base-class pointer the trampolines cast back to.
+template <class T, class... A>
+ComponentSpec frontend(const char* name, const char* domain, A&&... ctor_args) {
+  std::shared_ptr<Frontend> object = std::make_shared<T>(std::forward<A>(ctor_args)...);
+  return {ASP_COMPONENT_FRONTEND, name, domain, nullptr, std::shared_ptr<void>(object, object.get())};
+}
+
+template <class T, class... A>
+ComponentSpec optimizer(const char* name, const char* domain, const char* reads, A&&... ctor_args) {
+  std::shared_ptr<Optimizer> object = std::make_shared<T>(std::forward<A>(ctor_args)...);
+  return {ASP_COMPONENT_OPTIMIZER, name, domain, reads, std::shared_ptr<void>(object, object.get())};
+}
+
+template <class T, class... A>
+ComponentSpec lowering(const char* name, const char* domain, const char* reads, A&&... ctor_args) {
+  std::shared_ptr<Lowering> object = std::make_shared<T>(std::forward<A>(ctor_args)...);
+  return {ASP_COMPONENT_LOWERING, name, domain, reads, std::shared_ptr<void>(object, object.get())};
+}
+
+template <class T, class... A>
+ComponentSpec backend(const char* name, A&&... ctor_args) {
+  std::shared_ptr<Backend> object = std::make_shared<T>(std::forward<A>(ctor_args)...);
+  return {ASP_COMPONENT_BACKEND, name, nullptr, nullptr, std::shared_ptr<void>(object, object.get())};
+}
+
+namespace detail {
+
+// Everything a plugin describes, built once and kept for the process lifetime (rule R8).
+struct PluginHolder {
+  std::vector<ComponentSpec> specs;
+  std::vector<asp_component> components;
+  asp_plugin_info info{};
+
+  PluginHolder(const PluginHolder&) = delete;
+  PluginHolder& operator=(const PluginHolder&) = delete;
+  PluginHolder(const char* name, const char* version, const char* description, std::vector<ComponentSpec> s)
+      : specs(std::move(s)) {
+    components.reserve(specs.size());
+    for (ComponentSpec& spec : specs) components.push_back(spec.describe());
+    info = {sizeof(asp_plugin_info), name, version, description, components.size(), components.data()};
+  }
+};
+
+// Rule R3 from the plugin's side. `min_minor` is the lowest host minor version this plugin accepts.
+inline bool negotiate(asp_host_context* ctx, uint32_t* abi_version, uint32_t min_minor) {
+  const uint32_t offered = *abi_version;
+  if (ASP_ABI_VERSION_MAJOR_OF(offered) != ASP_ABI_VERSION_MAJOR) {
+    report(ctx, ASP_ERR_VERSION,
+           "plugin speaks ABI major version " + std::to_string(ASP_ABI_VERSION_MAJOR) + ", the host offers " +
+               std::to_string(ASP_ABI_VERSION_MAJOR_OF(offered)) + "; rebuild the plugin against this Asp");
+    return false;
+  }
+  if (ASP_ABI_VERSION_MINOR_OF(offered) < min_minor) {
+    report(ctx, ASP_ERR_VERSION,
+           "plugin needs ABI version " + std::to_string(ASP_ABI_VERSION_MAJOR) + "." + std::to_string(min_minor) +
+               " or later, the host offers " + std::to_string(ASP_ABI_VERSION_MAJOR_OF(offered)) + "." +
+               std::to_string(ASP_ABI_VERSION_MINOR_OF(offered)) + "; upgrade Asp");
+    return false;
+  }
+  const uint32_t minor = std::min<uint32_t>(ASP_ABI_VERSION_MINOR, ASP_ABI_VERSION_MINOR_OF(offered));
+  *abi_version = ASP_MAKE_ABI_VERSION(ASP_ABI_VERSION_MAJOR, minor);
+  return true;
+}
+
+template <class Make>
+const asp_plugin_info* entry(const asp_host* host, asp_host_context* ctx, uint32_t* abi_version, Make make) noexcept {
+  if (host == nullptr || abi_version == nullptr) return nullptr;
+  if (host_table() == nullptr) host_table() = host;
+  if (!negotiate(ctx, abi_version, ASP_PLUGIN_MIN_ABI_MINOR)) return nullptr;
+  const asp_plugin_info* info = nullptr;
+  const asp_status status = guarded(ctx, [&] {
+    static PluginHolder holder = make();  // a throw leaves it unbuilt; the next call retries
+    info = &holder.info;
+  });
+  return status == ASP_OK ? info : nullptr;
+}
+
+}  // namespace detail
+}  // namespace asp
+
+// Defines the library's entry point: ASP_PLUGIN(name, version, description, components...).
+// Component objects are constructed on the first call; a constructor that
+// throws becomes an init error the host reports.
+#define ASP_PLUGIN(NAME, VERSION, DESCRIPTION, ...)                                                       \
+  extern "C" ASP_PLUGIN_EXPORT const asp_plugin_info* asp_plugin_entry(const asp_host* host,              \
+                                                                       asp_host_context* ctx,             \
+                                                                       uint32_t* abi_version) {           \
+    return ::asp::detail::entry(host, ctx, abi_version, [] {                                              \
+      return ::asp::detail::PluginHolder(NAME, VERSION, DESCRIPTION, std::vector<::asp::ComponentSpec>{__VA_ARGS__}); \
+    });                                                                                                   \
+  }
