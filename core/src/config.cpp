@@ -353,8 +353,11 @@ Diagnostics Config::check_file(const std::filesystem::path& path) {
   return diagnostics;
 }
 
-void Config::read_file(const std::filesystem::path& path, bool required, Diagnostics& diagnostics) {
+void Config::read_file(const std::filesystem::path& given, bool required, Diagnostics& diagnostics) {
   std::error_code ec;
+  // Absolute, so that origins name the file unambiguously and relative paths
+  // in it resolve against its directory whatever the working directory.
+  const std::filesystem::path path = std::filesystem::absolute(given, ec).lexically_normal();
   if (!std::filesystem::exists(path, ec)) {
     if (required) {
       diagnostics.push_back({Diagnostic::Severity::error, {path.string()}, "configuration file not found"});

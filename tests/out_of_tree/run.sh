@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Proves a third party can build a plugin against the *installed* Asp alone:
+# install Asp into a staging prefix, build the README's example plugin as its
+# own CMake project that sees only that prefix, then load it with the installed
+# `asp` from the README's example configuration.
+# usage: run.sh BUILD_DIR SOURCE_DIR WORK_DIR
+set -euo pipefail
+build=$1 source=$2 work=$3
+rm -rf "$work"
+mkdir -p "$work/xdg"
+cmake --install "$build" --prefix "$work/stage" >"$work/install.log"
+python3 "$source/tests/out_of_tree/extract_examples.py" "$source/README.md" "$work/project"
+cmake -S "$work/project" -B "$work/project/build" -DCMAKE_PREFIX_PATH="$work/stage" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CXX_FLAGS="-Wall -Wextra -Werror" >"$work/configure.log"
+cmake --build "$work/project/build"
+
+info=$(cd "$work/project" && env -u ASP_BACKEND XDG_CONFIG_HOME="$work/xdg" ASP_CONFIG=asp.yaml \
+  "$work/stage/bin/asp" info)
+echo "$info"
+fail() { echo "FAILED: $*" >&2; exit 1; }
+grep -q "^  hello: available, priority 0, version 1.0.0$" <<<"$info" || fail "the hello backend is not listed as available"
+grep -q "hello from an out-of-tree plugin, compiler cc" <<<"$info" || fail "the plugin's probe did not run"
+grep -q "$work/project/build/libasp_hello.so" <<<"$info" || fail "the library path is not the one built"
+if grep -q "^Problems" <<<"$info"; then fail "asp info reported problems"; fi
+echo "out-of-tree plugin: ok"

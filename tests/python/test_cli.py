@@ -1,0 +1,139 @@
+"""The `asp` command as an administrator uses it: info, config, config check."""
+import os
+import re
+
+BACKENDS = ("openmp", "pthreads", "cuda", "opencl")
+
+
+def backend_lines(output):
+    """Maps each backend to (state line, detail line) from `asp info`."""
+    lines = output.splitlines()
+    start = lines.index("Backends")
+    found = {}
+    for i, line in enumerate(lines[start + 1 :], start + 1):
+        match = re.match(r"^  (\w+): (available|unavailable), priority (-?\d+)", line)
+        if match:
+            found[match.group(1)] = (match.group(2), lines[i + 1].strip())
+        elif not line.strip():
+            break
+    return found
+
+
+def test_info_lists_the_cpu_topology(asp):
+    result = asp("info")
+    assert result.returncode == 0, result.stderr
+    match = re.search(r"cores:\s+(\d+) cores, (\d+) hardware threads", result.stdout)
+    assert match, result.stdout
+    assert int(match.group(2)) == len(os.sched_getaffinity(0))
+    assert 1 <= int(match.group(1)) <= int(match.group(2))
+    assert re.search(r"cache:\s+L1d \d+ KiB x\d+, line \d+ B", result.stdout)
+    assert "Problems" not in result.stdout
+
+
+def test_info_explains_every_backend(asp):
+    result = asp("info")
+    backends = backend_lines(result.stdout)
+    assert set(backends) == set(BACKENDS)
+    for name, (state, detail) in backends.items():
+        if state == "unavailable":
+            assert detail.startswith("reason: ") and len(detail) > len("reason: "), (name, detail)
+        else:
+            assert detail, name
+    # No NVIDIA driver on the test machines; with one, the probe names the device instead.
+    cuda_state, cuda_detail = backends["cuda"]
+    if not os.path.exists("/dev/nvidiactl"):
+        assert cuda_state == "unavailable"
+        assert "no CUDA driver" in cuda_detail or "no CUDA device" in cuda_detail
+    assert re.search(r"^Selected backend: \w+ \(highest priority available\)$", result.stdout, re.M)
+
+
+def test_info_names_the_broken_line_of_asp_config(asp, tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("version: 1\nbackends:\n  openmp:\n    priority: [1\n")
+    result = asp("info", env={"ASP_CONFIG": str(broken)})
+    assert result.returncode == 0
+    assert re.search(rf"^  {re.escape(str(broken))}:\d+:\d+: error: not valid YAML", result.stdout, re.M), result.stdout
+    # The rest of the configuration still applies.
+    assert set(backend_lines(result.stdout)) == set(BACKENDS)
+
+
+def test_info_reports_a_bad_key_with_line_and_column(asp, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("backends:\n  openmp:\n    enabeld: false\n")
+    result = asp("info", env={"ASP_CONFIG": str(bad)})
+    assert f"{bad}:3:5: error: unknown key 'enabeld' in backends.openmp; did you mean 'enabled'?" in result.stdout
+
+
+def test_asp_backend_forces_a_backend(asp):
+    result = asp("info", env={"ASP_BACKEND": "pthreads"})
+    assert "Selected backend: pthreads (chosen by environment variable ASP_BACKEND)" in result.stdout
+
+
+def test_forcing_an_unavailable_backend_says_why(asp, tmp_path):
+    off = tmp_path / "off.yaml"
+    off.write_text("backends:\n  pthreads:\n    enabled: false\n")
+    result = asp("info", env={"ASP_BACKEND": "pthreads", "ASP_CONFIG": str(off)})
+    assert f"Selected backend: none: backend 'pthreads' (environment variable ASP_BACKEND) is unavailable: disabled in config ({off}:3:14)" in result.stdout
+
+
+def test_a_missing_compiler_makes_a_backend_unavailable(asp, tmp_path):
+    conf = tmp_path / "cc.yaml"
+    conf.write_text("backends:\n  openmp:\n    compiler: no-such-compiler-anywhere\n")
+    result = asp("info", env={"ASP_CONFIG": str(conf)})
+    state, detail = backend_lines(result.stdout)["openmp"]
+    assert state == "unavailable"
+    assert "no compiler found: 'no-such-compiler-anywhere' is not on PATH" in detail
+
+
+def test_config_shows_each_value_and_its_origin(asp, tmp_path):
+    conf = tmp_path / "mine.yaml"
+    conf.write_text("backends:\n  openmp:\n    priority: 77\n")
+    result = asp("config", env={"ASP_CONFIG": str(conf), "ASP_LOG": "debug"})
+    assert result.returncode == 0, result.stdout
+    out = result.stdout
+    assert f"  backends.openmp.priority = 77  <- {conf}:3:15" in out
+    assert "  log = debug  <- environment variable ASP_LOG  [ASP_LOG]" in out
+    assert "  strict = false  <- built-in default  [ASP_STRICT]" in out
+    assert "  backend = (unset)  [ASP_BACKEND]" in out
+    assert re.search(r"^  backends\.openmp\.path = libasp_backend_openmp\.so  <- .*/share/asp/asp\.yaml:\d+:\d+$", out, re.M)
+    assert str(conf) in out.split("Settings")[0]  # listed among the files read
+
+
+def test_config_exits_non_zero_on_errors(asp, tmp_path):
+    conf = tmp_path / "bad.yaml"
+    conf.write_text("log: verbose\n")
+    result = asp("config", env={"ASP_CONFIG": str(conf)})
+    assert result.returncode == 1
+    assert f"{conf}:1:6: error: log: expected one of debug, info, warning, error, off, got 'verbose'" in result.stdout
+
+
+def test_config_check_accepts_a_valid_file(asp, tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text("version: 1\nbackends:\n  openmp:\n    priority: 3\n    flags: [-O2]\n")
+    result = asp("config", "check", str(good))
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"{good}: ok"
+
+
+def test_config_check_rejects_every_problem(asp, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nbackends:\n  openmp:\n    priority: high\n    color: red\n")
+    result = asp("config", "check", str(bad))
+    assert result.returncode == 1
+    errors = result.stderr.strip().splitlines()
+    assert errors == [
+        f"{bad}:4:15: error: backends.openmp.priority: expected an integer, got 'high'",
+        f"{bad}:5:5: error: unknown key 'color' in backends.openmp (known keys: path, enabled, priority, jit, compiler, flags)",
+    ]
+
+
+def test_config_check_on_a_missing_file(asp, tmp_path):
+    result = asp("config", "check", str(tmp_path / "absent.yaml"))
+    assert result.returncode == 1
+    assert "configuration file not found" in result.stderr
+
+
+def test_no_subcommand_is_a_usage_error(asp):
+    result = asp()
+    assert result.returncode != 0
+    assert "info" in (result.stdout + result.stderr)
