@@ -4,6 +4,7 @@
 //   asp config              every effective setting and where its value came from
 //   asp config check FILE   validate one configuration file; non-zero exit on problems
 #include "asp/core/config.hpp"
+#include "asp/core/log.hpp"
 #include "asp/core/platform.hpp"
 #include "asp/core/registry.hpp"
 
@@ -41,6 +42,7 @@ Diagnostics load_config(Config& config) {
   const Environment env = process_environment();
   Diagnostics diagnostics;
   config = Config::load(Config::standard_layers(env), env, diagnostics);
+  if (auto level = config.get_string("log")) set_log_level(parse_log_level(*level).value_or(LogLevel::warning));
   return diagnostics;
 }
 

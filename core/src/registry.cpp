@@ -93,7 +93,9 @@ size_t vtable_size_1_0(asp_component_kind kind) {
 
 // Checks what a plugin returned before the core trusts it; returns a problem or "".
 std::string check_component(const asp_component& c) {
-  if (c.struct_size < sizeof(asp_component)) return "a component's struct_size is too small";
+  if (c.struct_size < offsetof(asp_component, vtable) + sizeof(c.vtable)) {
+    return "a component's struct_size is too small";
+  }
   if (c.name == nullptr || *c.name == '\0') return "a component has no name";
   if (!known_kind(c.kind)) {
     return "component '" + std::string(c.name) + "' has unknown kind " + std::to_string(static_cast<int>(c.kind));
@@ -156,19 +158,6 @@ std::unique_ptr<Registry> Registry::load(Config config, Diagnostics& diagnostics
   }
   registry->diagnostics_ = diagnostics;
   return registry;
-}
-
-Registry& Registry::global() {
-  static Registry* registry = [] {
-    const Environment env = process_environment();
-    Diagnostics diagnostics;
-    Config config = Config::load(Config::standard_layers(env), env, diagnostics);
-    if (auto level = config.get_string("log")) set_log_level(parse_log_level(*level).value_or(LogLevel::warning));
-    Registry* loaded = load(std::move(config), diagnostics).release();  // lives as long as the process
-    for (const Diagnostic& d : loaded->diagnostics()) log(LogLevel::warning, "registry", d.str());
-    return loaded;
-  }();
-  return *registry;
 }
 
 void Registry::load_entry(const std::string& section, const std::string& name, const Origin& origin,
@@ -258,7 +247,7 @@ Library& Registry::open_library(std::unique_ptr<Library> library, Diagnostics& d
     return fail("ABI version mismatch: the plugin speaks " + version_text(version) + ", this core speaks " +
                 version_text(ASP_ABI_VERSION) + "; rebuild the plugin against this Asp");
   }
-  if (info->struct_size < sizeof(asp_plugin_info) || info->name == nullptr ||
+  if (info->struct_size < offsetof(asp_plugin_info, components) + sizeof(info->components) || info->name == nullptr ||
       (info->component_count > 0 && info->components == nullptr)) {
     return fail("the plugin's description is malformed (struct_size, name or component list)");
   }

@@ -22,4 +22,8 @@ grep -q "^  hello: available, priority 0, version 1.0.0$" <<<"$info" || fail "th
 grep -q "hello from an out-of-tree plugin, compiler cc" <<<"$info" || fail "the plugin's probe did not run"
 grep -q "$work/project/build/libasp_hello.so" <<<"$info" || fail "the library path is not the one built"
 if grep -q "^Problems" <<<"$info"; then fail "asp info reported problems"; fi
+# The plugin's log reaches the core's log, filtered by ASP_LOG and labelled with its entry.
+log=$(cd "$work/project" && env XDG_CONFIG_HOME="$work/xdg" ASP_CONFIG=asp.yaml ASP_LOG=debug \
+  "$work/stage/bin/asp" info 2>&1 >/dev/null)
+grep -q "^asp: debug: \[backends.hello\] hello is probing$" <<<"$log" || fail "the plugin's debug log did not appear"
 echo "out-of-tree plugin: ok"

@@ -70,9 +70,6 @@ struct PluginError {
 class Registry {
  public:
   static std::unique_ptr<Registry> load(Config config, Diagnostics& diagnostics);
-  // The process-wide registry, loaded from the standard layers on first use; its
-  // diagnostics are logged once and kept in diagnostics().
-  static Registry& global();
 
   const Config& config() const { return config_; }
   const Diagnostics& diagnostics() const { return diagnostics_; }
