@@ -1,0 +1,549 @@
+// asp/psir_text.hpp — the canonical text form of PSIR: print() and parse()
+// round-trip exactly (parse(print(m)) equals m, and printing it again gives
+// the same text).
+//
+//   asp-ir 1 psir
+//   func lap(in: buffer f64[n, n], out: buffer f64[n, n], n: i64) requires ((n % 4:i64) == 0:i64) {
+//     for i in 1:i64 .. (n - 1:i64) step 1 parallel {
+//       let c: f64 = in[i, 0:i64]
+//       store out[i, 0:i64] = (c * 2:f64)
+//     }
+//   }
+//
+// Constants carry their type (`2:f64`); binary operators are always
+// parenthesized; unary operators are written neg(x), not(x), bitnot(x); a
+// cast is the target type applied like a function, f32(x).
+#pragma once
+
+#include <asp/ir_text.hpp>
+#include <asp/psir.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+namespace asp::psir {
+
+// A syntax or name error in PSIR text, with the 1-based position.
+class ParseError : public std::runtime_error {
+ public:
+  ParseError(const std::string& message, unsigned line, unsigned column)
+      : std::runtime_error(std::to_string(line) + ":" + std::to_string(column) + ": " + message),
+        line_(line),
+        column_(column) {}
+  unsigned line() const { return line_; }
+  unsigned column() const { return column_; }
+
+ private:
+  unsigned line_, column_;
+};
+
+namespace text_detail {
+
+inline const char* unary_name(const std::string& op) {
+  if (op == "-") return "neg";
+  if (op == "!") return "not";
+  return "bitnot";
+}
+
+inline std::string format_constant(const Expr& e) {
+  std::string number;
+  if (const auto* i = std::get_if<std::int64_t>(&e.value)) {
+    number = std::to_string(*i);
+  } else if (const auto* u = std::get_if<std::uint64_t>(&e.value)) {
+    number = std::to_string(*u);
+  } else if (const auto* b = std::get_if<bool>(&e.value)) {
+    number = *b ? "true" : "false";
+  } else {
+    const double d = std::get<double>(e.value);
+    if (std::isnan(d)) {
+      number = "nan";
+    } else if (std::isinf(d)) {
+      number = d < 0 ? "-inf" : "inf";
+    } else {
+      char buffer[40];
+      // 17 significant digits round-trip any double, 9 any float.
+      std::snprintf(buffer, sizeof buffer, e.type == Type::f32 ? "%.9g" : "%.17g", d);
+      number = buffer;
+    }
+  }
+  return number + ":" + type_name(e.type);
+}
+
+inline std::string format_extent(const Extent& x) {
+  return std::holds_alternative<std::int64_t>(x) ? std::to_string(std::get<std::int64_t>(x)) : std::get<std::string>(x);
+}
+
+inline std::string format_extents(const std::vector<Extent>& xs) {
+  std::string out = "[";
+  for (size_t i = 0; i < xs.size(); ++i) out += (i ? ", " : "") + format_extent(xs[i]);
+  return out + "]";
+}
+
+}  // namespace text_detail
+
+inline std::string print(const ExprPtr& e) {
+  using namespace text_detail;
+  switch (e->kind) {
+    case Expr::Kind::constant: return format_constant(*e);
+    case Expr::Kind::var: return e->name;
+    case Expr::Kind::unary: return std::string(unary_name(e->op)) + "(" + print(e->args[0]) + ")";
+    case Expr::Kind::binary: return "(" + print(e->args[0]) + " " + e->op + " " + print(e->args[1]) + ")";
+    case Expr::Kind::cast: return std::string(type_name(e->type)) + "(" + print(e->args[0]) + ")";
+    case Expr::Kind::load:
+    case Expr::Kind::select:
+    case Expr::Kind::call: {
+      std::string out = e->kind == Expr::Kind::load ? e->name + "[" : (e->kind == Expr::Kind::select ? "select(" : e->name + "(");
+      for (size_t i = 0; i < e->args.size(); ++i) out += (i ? ", " : "") + print(e->args[i]);
+      return out + (e->kind == Expr::Kind::load ? "]" : ")");
+    }
+  }
+  return "?";
+}
+
+inline void print_block(std::ostringstream& out, const Block& block, int depth);
+
+inline void print_stmt(std::ostringstream& out, const Stmt& s, int depth) {
+  const std::string pad(2 * depth, ' ');
+  switch (s.kind) {
+    case Stmt::Kind::loop: {
+      const Loop& l = *s.loop;
+      out << pad << "for " << l.var << " in " << print(l.lower) << " .. " << print(l.upper) << " step " << l.step << " "
+          << loop_kind_name(l.kind);
+      if (l.kind == LoopKind::gpu_block || l.kind == LoopKind::gpu_thread) out << "(" << l.dim << ")";
+      out << " {\n";
+      print_block(out, l.body, depth + 1);
+      out << pad << "}\n";
+      break;
+    }
+    case Stmt::Kind::let:
+    case Stmt::Kind::decl:
+      out << pad << (s.kind == Stmt::Kind::let ? "let " : "var ") << s.name << ": " << type_name(s.type) << " = "
+          << print(s.value) << "\n";
+      break;
+    case Stmt::Kind::assign: out << pad << s.name << " = " << print(s.value) << "\n"; break;
+    case Stmt::Kind::reduce: out << pad << s.name << " " << s.op << "= " << print(s.value) << "\n"; break;
+    case Stmt::Kind::store: {
+      out << pad << "store " << s.name << "[";
+      for (size_t i = 0; i < s.indices.size(); ++i) out << (i ? ", " : "") << print(s.indices[i]);
+      out << "] = " << print(s.value) << "\n";
+      break;
+    }
+    case Stmt::Kind::if_:
+      out << pad << "if " << print(s.value) << " {\n";
+      print_block(out, s.then_block, depth + 1);
+      if (!s.else_block.empty()) {
+        out << pad << "} else {\n";
+        print_block(out, s.else_block, depth + 1);
+      }
+      out << pad << "}\n";
+      break;
+  }
+}
+
+inline void print_block(std::ostringstream& out, const Block& block, int depth) {
+  for (const Stmt& s : block) print_stmt(out, s, depth);
+}
+
+inline std::string print(const Function& f) {
+  std::ostringstream out;
+  out << "func " << f.name << "(";
+  for (size_t i = 0; i < f.params.size(); ++i) {
+    const Param& p = f.params[i];
+    out << (i ? ", " : "") << p.name << ": ";
+    if (p.kind == Param::Kind::buffer) {
+      out << "buffer " << type_name(p.type) << text_detail::format_extents(p.shape);
+      if (!p.strides.empty()) out << " strides " << text_detail::format_extents(p.strides);
+    } else {
+      out << type_name(p.type);
+    }
+  }
+  out << ")";
+  if (f.requires_) out << " requires " << print(f.requires_);
+  out << " {\n";
+  print_block(out, f.body, 1);
+  out << "}\n";
+  return out.str();
+}
+
+inline std::string print(const Module& m) {
+  std::string out = ir::header_line(version, dialect);
+  for (const Function& f : m.functions) out += print(f);
+  return out;
+}
+
+// ---- parser ------------------------------------------------------------------
+
+namespace text_detail {
+
+struct Token {
+  enum class Kind { ident, number, punct, end };
+  Kind kind;
+  std::string text;
+  unsigned line, column;
+};
+
+class Lexer {
+ public:
+  explicit Lexer(std::string_view text, unsigned first_line) : text_(text), line_(first_line) {}
+
+  std::vector<Token> run() {
+    std::vector<Token> tokens;
+    while (true) {
+      skip_space();
+      const unsigned line = line_, column = column_;
+      if (pos_ >= text_.size()) {
+        tokens.push_back({Token::Kind::end, "", line, column});
+        return tokens;
+      }
+      const char c = text_[pos_];
+      if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+        tokens.push_back({Token::Kind::ident, take_while([](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_'; }), line, column});
+      } else if (std::isdigit(static_cast<unsigned char>(c)) || (c == '-' && pos_ + 1 < text_.size() &&
+                                                                 (std::isdigit(static_cast<unsigned char>(text_[pos_ + 1])) || text_[pos_ + 1] == 'i'))) {
+        // A number, possibly negative, possibly "-inf"; a binary minus is always followed by a space.
+        std::string number(1, c);
+        advance(1);
+        number += take_while([](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '+' || ch == '-'; });
+        tokens.push_back({Token::Kind::number, number, line, column});
+      } else {
+        static constexpr std::string_view two_char[] = {"..", "==", "!=", "<=", ">=", "&&", "||", "<<", ">>", "+=", "*="};
+        std::string punct(1, c);
+        for (std::string_view op : two_char) {
+          if (text_.substr(pos_, 2) == op) punct = op;
+        }
+        advance(punct.size());
+        tokens.push_back({Token::Kind::punct, punct, line, column});
+      }
+    }
+  }
+
+ private:
+  void advance(size_t n) {
+    for (size_t i = 0; i < n && pos_ < text_.size(); ++i, ++pos_) {
+      if (text_[pos_] == '\n') {
+        ++line_;
+        column_ = 1;
+      } else {
+        ++column_;
+      }
+    }
+  }
+  void skip_space() {
+    while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) advance(1);
+  }
+  template <class Pred>
+  std::string take_while(Pred pred) {
+    const size_t start = pos_;
+    while (pos_ < text_.size() && pred(text_[pos_])) advance(1);
+    return std::string(text_.substr(start, pos_ - start));
+  }
+
+  std::string_view text_;
+  size_t pos_ = 0;
+  unsigned line_, column_ = 1;
+};
+
+class Parser {
+ public:
+  explicit Parser(std::vector<Token> tokens) : tokens_(std::move(tokens)) {}
+
+  Module module() {
+    Module m;
+    while (peek().kind != Token::Kind::end) m.functions.push_back(function());
+    return m;
+  }
+
+ private:
+  using Scope = std::map<std::string, Type>;
+
+  const Token& peek(size_t ahead = 0) const { return tokens_[std::min(pos_ + ahead, tokens_.size() - 1)]; }
+  const Token& next() {
+    const Token& t = tokens_[pos_];
+    if (pos_ + 1 < tokens_.size()) ++pos_;
+    return t;
+  }
+  [[noreturn]] void fail(const std::string& message, const Token& at) const {
+    throw ParseError(message, at.line, at.column);
+  }
+  static std::string describe(const Token& t) { return t.kind == Token::Kind::end ? "the end of the text" : "'" + t.text + "'"; }
+  bool is(std::string_view text) const { return peek().kind != Token::Kind::end && peek().text == text; }
+  void expect(std::string_view text) {
+    if (!is(text)) fail("expected '" + std::string(text) + "', found " + describe(peek()), peek());
+    next();
+  }
+  std::string identifier(const char* what) {
+    if (peek().kind != Token::Kind::ident) fail(std::string("expected ") + what + ", found " + describe(peek()), peek());
+    return next().text;
+  }
+  Type type() {
+    const Token& t = peek();
+    auto parsed = parse_type(identifier("a type"));
+    if (!parsed) fail("unknown type '" + t.text + "'", t);
+    return *parsed;
+  }
+  std::int64_t integer() {
+    const Token& t = next();
+    std::int64_t value = 0;
+    const auto [end, ec] = std::from_chars(t.text.data(), t.text.data() + t.text.size(), value);
+    if (t.kind != Token::Kind::number || ec != std::errc() || end != t.text.data() + t.text.size()) {
+      fail("expected an integer, found '" + t.text + "'", t);
+    }
+    return value;
+  }
+
+  std::vector<Extent> extents() {
+    std::vector<Extent> xs;
+    expect("[");
+    while (!is("]")) {
+      if (peek().kind == Token::Kind::number) {
+        xs.emplace_back(integer());
+      } else {
+        xs.emplace_back(identifier("an extent"));
+      }
+      if (!is("]")) expect(",");
+    }
+    expect("]");
+    return xs;
+  }
+
+  Function function() {
+    expect("func");
+    Function f;
+    f.name = identifier("a function name");
+    scopes_.assign(1, Scope{});
+    buffers_.clear();
+    expect("(");
+    while (!is(")")) {
+      Param p;
+      p.name = identifier("a parameter name");
+      expect(":");
+      if (is("buffer")) {
+        next();
+        p.kind = Param::Kind::buffer;
+        p.type = type();
+        p.shape = extents();
+        if (is("strides")) {
+          next();
+          p.strides = extents();
+        }
+        buffers_[p.name] = p.type;
+      } else {
+        p.kind = Param::Kind::scalar;
+        p.type = type();
+        scopes_.back()[p.name] = p.type;
+      }
+      f.params.push_back(std::move(p));
+      if (!is(")")) expect(",");
+    }
+    expect(")");
+    if (is("requires")) {
+      next();
+      f.requires_ = expr();
+    }
+    f.body = block();
+    return f;
+  }
+
+  Block block() {
+    expect("{");
+    scopes_.emplace_back();
+    Block b;
+    while (!is("}")) b.push_back(stmt());
+    expect("}");
+    scopes_.pop_back();
+    return b;
+  }
+
+  Stmt stmt() {
+    if (is("for")) return loop();
+    if (is("let") || is("var")) {
+      const bool mutable_ = next().text == "var";
+      const std::string name = identifier("a variable name");
+      expect(":");
+      const Type declared = type();
+      expect("=");
+      ExprPtr value = expr();
+      Stmt s = mutable_ ? make_decl(name, value) : make_let(name, value);
+      s.type = declared;
+      scopes_.back()[name] = declared;
+      return s;
+    }
+    if (is("store")) {
+      next();
+      const Token& at = peek();
+      const std::string buffer = identifier("a buffer name");
+      if (!buffers_.count(buffer)) fail("unknown buffer '" + buffer + "'", at);
+      std::vector<ExprPtr> indices = list("[", "]");
+      expect("=");
+      return make_store(buffer, std::move(indices), expr());
+    }
+    if (is("if")) {
+      next();
+      ExprPtr cond = expr();
+      Block then_block = block();
+      Block else_block;
+      if (is("else")) {
+        next();
+        else_block = block();
+      }
+      return make_if(std::move(cond), std::move(then_block), std::move(else_block));
+    }
+    const std::string name = identifier("a statement");
+    if (is("=")) {
+      next();
+      return make_assign(name, expr());
+    }
+    std::string op;
+    if (is("+=") || is("*=")) {
+      op = next().text.substr(0, 1);
+    } else if ((is("min") || is("max")) && peek(1).text == "=") {
+      op = next().text;
+      next();
+    } else {
+      fail("expected '=', '+=', '*=', 'min=' or 'max=' after '" + name + "'", peek());
+    }
+    return make_reduce(name, op, expr());
+  }
+
+  Stmt loop() {
+    expect("for");
+    Loop l;
+    l.var = identifier("a loop variable");
+    expect("in");
+    l.lower = expr();
+    expect("..");
+    l.upper = expr();
+    expect("step");
+    l.step = integer();
+    const Token& kind_token = peek();
+    auto kind = parse_loop_kind(identifier("a loop kind"));
+    if (!kind) fail("unknown loop kind '" + kind_token.text + "'", kind_token);
+    l.kind = *kind;
+    if (l.kind == LoopKind::gpu_block || l.kind == LoopKind::gpu_thread) {
+      expect("(");
+      l.dim = static_cast<int>(integer());
+      expect(")");
+    }
+    scopes_.emplace_back();
+    scopes_.back()[l.var] = Type::i64;
+    l.body = block();
+    scopes_.pop_back();
+    return make_loop(std::move(l));
+  }
+
+  std::vector<ExprPtr> list(std::string_view open, std::string_view close) {
+    expect(open);
+    std::vector<ExprPtr> items;
+    while (!is(close)) {
+      items.push_back(expr());
+      if (!is(close)) expect(",");
+    }
+    expect(close);
+    return items;
+  }
+
+  std::optional<Type> lookup(const std::string& name) const {
+    for (auto it = scopes_.rbegin(); it != scopes_.rend(); ++it) {
+      if (auto found = it->find(name); found != it->end()) return found->second;
+    }
+    return std::nullopt;
+  }
+
+  ExprPtr constant_token(const Token& t) {
+    expect(":");
+    const Type ty = type();
+    const std::string& n = t.text;
+    if (ty == Type::boolean) {
+      if (n != "true" && n != "false") fail("expected true or false", t);
+      return constant(ty, n == "true");
+    }
+    if (is_float(ty)) {
+      char* end = nullptr;
+      double d = std::strtod(n.c_str(), &end);
+      if (end != n.c_str() + n.size()) fail("malformed number '" + n + "'", t);
+      if (ty == Type::f32) d = static_cast<double>(static_cast<float>(d));
+      return constant(ty, d);
+    }
+    if (is_unsigned(ty)) {
+      std::uint64_t u = 0;
+      const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), u);
+      if (ec != std::errc() || end != n.data() + n.size()) fail("malformed unsigned integer '" + n + "'", t);
+      return constant(ty, u);
+    }
+    std::int64_t i = 0;
+    const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), i);
+    if (ec != std::errc() || end != n.data() + n.size()) fail("malformed integer '" + n + "'", t);
+    return constant(ty, i);
+  }
+
+  ExprPtr expr() {
+    const Token t = next();
+    if (t.kind == Token::Kind::number || ((t.text == "true" || t.text == "false" || t.text == "inf" || t.text == "nan") && is(":"))) {
+      return constant_token(t);
+    }
+    if (t.text == "(") {
+      ExprPtr a = expr();
+      const Token op = next();
+      const bool known = std::any_of(std::begin(binary_ops), std::end(binary_ops), [&](std::string_view b) { return b == op.text; });
+      if (!known) fail("expected a binary operator, found " + describe(op), op);
+      ExprPtr b = expr();
+      expect(")");
+      return binary(op.text, std::move(a), std::move(b));
+    }
+    if (t.kind != Token::Kind::ident) fail("expected an expression, found " + describe(t), t);
+    if (is("[")) {
+      auto element = buffers_.find(t.text);
+      if (element == buffers_.end()) fail("unknown buffer '" + t.text + "'", t);
+      return load(t.text, element->second, list("[", "]"));
+    }
+    if (is("(")) {
+      std::vector<ExprPtr> args = list("(", ")");
+      if (t.text == "neg" || t.text == "not" || t.text == "bitnot") {
+        if (args.size() != 1) fail(t.text + " takes one operand", t);
+        return unary(t.text == "neg" ? "-" : (t.text == "not" ? "!" : "~"), args[0]);
+      }
+      if (t.text == "select") {
+        if (args.size() != 3) fail("select takes three operands", t);
+        return select(args[0], args[1], args[2]);
+      }
+      if (auto to = parse_type(t.text)) {
+        if (args.size() != 1) fail("a cast takes one operand", t);
+        return cast(*to, args[0]);
+      }
+      if (!find_intrinsic(t.text)) fail("unknown function '" + t.text + "'", t);
+      return call(t.text, std::move(args));
+    }
+    auto ty = lookup(t.text);
+    if (!ty) fail("unknown variable '" + t.text + "'", t);
+    return var(t.text, *ty);
+  }
+
+  std::vector<Token> tokens_;
+  size_t pos_ = 0;
+  std::vector<Scope> scopes_;
+  std::map<std::string, Type> buffers_;
+};
+
+}  // namespace text_detail
+
+// Parses PSIR text (with its "asp-ir 1 psir" header). Throws ParseError.
+inline Module parse(std::string_view text) {
+  auto header = ir::parse_header(text);
+  if (!header) throw ParseError("missing the 'asp-ir <version> psir' header line", 1, 1);
+  if (header->dialect != dialect) throw ParseError("expected dialect psir, found " + header->dialect, 1, 1);
+  if (header->version != version) {
+    throw ParseError("PSIR version " + std::to_string(header->version) + " is not read by this version (" +
+                         std::to_string(version) + ")",
+                     1, 1);
+  }
+  return text_detail::Parser(text_detail::Lexer(header->body, 2).run()).module();
+}
+
+}  // namespace asp::psir

@@ -1,0 +1,291 @@
+// asp/psir_verify.hpp — the invariants of well-formed PSIR. Runs after every
+// pass that produces PSIR; a code generator may assume all of them.
+//
+//  - names are identifiers, unique among parameters, never reused while in
+//    scope (no shadowing) and never a type, keyword or intrinsic name;
+//  - buffer extents and strides name i64 scalar parameters or are positive constants;
+//  - every expression is typed consistently: operands of one type, indices
+//    i64, conditions bool, intrinsics with their arity and operand types;
+//  - assignments target mutable locals (`var`) declared outside no parallel
+//    loop they sit in (that would race: use a reduction), reductions use + * min max;
+//  - loops step by a positive constant; GPU loop kinds name dimension 0, 1 or 2;
+//  - a run check (`requires`) is a bool expression over scalar parameters.
+#pragma once
+
+#include <asp/psir.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace asp::psir {
+
+class VerifyError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+namespace verify_detail {
+
+inline bool is_identifier(const std::string& name) {
+  if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_')) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+inline bool is_reserved(const std::string& name) {
+  // Words that would be ambiguous where a name can stand (statement starts, expressions).
+  static const std::set<std::string> keywords = {"func", "for", "let", "var", "store", "if", "else", "select",
+                                                 "neg", "not", "bitnot", "true", "false", "inf", "nan"};
+  return keywords.count(name) || parse_type(name) || find_intrinsic(name);
+}
+
+struct Symbol {
+  Type type;
+  bool mutable_;
+  int parallel_depth;  // how many parallel loops enclose its declaration
+};
+
+class Verifier {
+ public:
+  explicit Verifier(const Function& f) : f_(f) {}
+
+  void run() {
+    std::set<std::string> seen;
+    scopes_.emplace_back();
+    for (const Param& p : f_.params) {
+      name_ok(p.name, "parameter");
+      if (!seen.insert(p.name).second) fail("parameter '" + p.name + "' is declared twice");
+      if (p.kind == Param::Kind::scalar) scopes_.back()[p.name] = {p.type, false, 0};
+    }
+    for (const Param& p : f_.params) {
+      if (p.kind != Param::Kind::buffer) continue;
+      buffers_[p.name] = &p;
+      if (p.shape.empty()) fail("buffer '" + p.name + "' has no dimensions");
+      if (!p.strides.empty() && p.strides.size() != p.shape.size()) {
+        fail("buffer '" + p.name + "' has " + std::to_string(p.shape.size()) + " dimensions but " +
+             std::to_string(p.strides.size()) + " strides");
+      }
+      for (const auto* list : {&p.shape, &p.strides}) {
+        for (const Extent& x : *list) extent_ok(p, x);
+      }
+    }
+    if (f_.requires_) {
+      if (type_of(f_.requires_) != Type::boolean) fail("the run check must be a bool expression");
+      bool reads_memory = false;
+      auto find_load = [&](const Expr& e) { reads_memory |= e.kind == Expr::Kind::load; };
+      for_each_expr(f_.requires_, find_load);
+      if (reads_memory) fail("the run check may use scalar parameters only, not buffer contents");
+    }
+    block(f_.body);
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& message) const {
+    throw VerifyError("function '" + f_.name + "': " + message);
+  }
+
+  void name_ok(const std::string& name, const char* what) const {
+    if (!is_identifier(name)) fail(std::string(what) + " name '" + name + "' is not an identifier");
+    if (is_reserved(name)) fail(std::string(what) + " name '" + name + "' is reserved");
+  }
+
+  void extent_ok(const Param& p, const Extent& x) const {
+    if (const auto* n = std::get_if<std::int64_t>(&x)) {
+      if (*n <= 0) fail("buffer '" + p.name + "' has a non-positive constant extent " + std::to_string(*n));
+      return;
+    }
+    const Param* q = f_.param(std::get<std::string>(x));
+    if (!q || q->kind != Param::Kind::scalar || q->type != Type::i64) {
+      fail("buffer '" + p.name + "': extent '" + std::get<std::string>(x) + "' is not an i64 scalar parameter");
+    }
+  }
+
+  const Symbol* lookup(const std::string& name) const {
+    for (auto it = scopes_.rbegin(); it != scopes_.rend(); ++it) {
+      if (auto found = it->find(name); found != it->end()) return &found->second;
+    }
+    return nullptr;
+  }
+
+  void declare(const std::string& name, Symbol symbol, const char* what) {
+    name_ok(name, what);
+    if (lookup(name) || buffers_.count(name)) fail(std::string(what) + " '" + name + "' shadows a name already in scope");
+    scopes_.back()[name] = symbol;
+  }
+
+  Type type_of(const ExprPtr& e) const {
+    if (!e) fail("an expression is missing");
+    switch (e->kind) {
+      case Expr::Kind::constant: {
+        const bool ok = is_float(e->type)      ? std::holds_alternative<double>(e->value)
+                        : is_signed(e->type)   ? std::holds_alternative<std::int64_t>(e->value)
+                        : is_unsigned(e->type) ? std::holds_alternative<std::uint64_t>(e->value)
+                                               : std::holds_alternative<bool>(e->value);
+        if (!ok) fail(std::string("a constant of type ") + type_name(e->type) + " holds a value of another kind");
+        return e->type;
+      }
+      case Expr::Kind::var: {
+        const Symbol* s = lookup(e->name);
+        if (!s) fail("variable '" + e->name + "' is not defined here");
+        if (s->type != e->type) fail("variable '" + e->name + "' is used with the wrong type");
+        return e->type;
+      }
+      case Expr::Kind::load: indices_ok(e->name, e->args, e->type, "load from"); return e->type;
+      case Expr::Kind::unary: {
+        const Type a = type_of(e->args.at(0));
+        if (e->op == "-" && (a == Type::boolean)) fail("neg of a bool");
+        if (e->op == "!" && a != Type::boolean) fail("not of a non-bool");
+        if (e->op == "~" && !is_integer(a)) fail("bitnot of a non-integer");
+        if (e->op != "-" && e->op != "!" && e->op != "~") fail("unknown unary operator '" + e->op + "'");
+        if (e->type != a) fail("unary '" + e->op + "' has the wrong result type");
+        return a;
+      }
+      case Expr::Kind::binary: {
+        if (e->args.size() != 2) fail("binary '" + e->op + "' needs two operands");
+        const Type a = type_of(e->args[0]), b = type_of(e->args[1]);
+        if (a != b) {
+          fail("operands of '" + e->op + "' differ in type (" + type_name(a) + " and " + type_name(b) + "); cast one");
+        }
+        const std::string& op = e->op;
+        Type result = a;
+        if (is_comparison(op)) {
+          result = Type::boolean;
+        } else if (is_logical(op)) {
+          if (a != Type::boolean) fail("operands of '" + op + "' must be bool");
+        } else if (op == "%" || op == "&" || op == "|" || op == "^" || op == "<<" || op == ">>") {
+          if (!is_integer(a)) fail("operator '" + op + "' needs integer operands");
+        } else if (op == "+" || op == "-" || op == "*" || op == "/") {
+          if (a == Type::boolean) fail("arithmetic '" + op + "' on bool");
+        } else {
+          fail("unknown binary operator '" + op + "'");
+        }
+        if (e->type != result) fail("binary '" + op + "' has the wrong result type");
+        return result;
+      }
+      case Expr::Kind::select: {
+        if (e->args.size() != 3) fail("select needs three operands");
+        if (type_of(e->args[0]) != Type::boolean) fail("select's condition must be bool");
+        const Type a = type_of(e->args[1]), b = type_of(e->args[2]);
+        if (a != b || e->type != a) fail("select's arms must have one type");
+        return a;
+      }
+      case Expr::Kind::cast:
+        if (e->args.size() != 1) fail("a cast takes one operand");
+        type_of(e->args[0]);
+        return e->type;
+      case Expr::Kind::call: {
+        const Intrinsic* in = find_intrinsic(e->name);
+        if (!in) fail("unknown intrinsic '" + e->name + "'");
+        if (static_cast<int>(e->args.size()) != in->arity) {
+          fail("intrinsic '" + e->name + "' takes " + std::to_string(in->arity) + " operand(s)");
+        }
+        const Type a = type_of(e->args[0]);
+        for (const ExprPtr& arg : e->args) {
+          if (type_of(arg) != a) fail("operands of '" + e->name + "' differ in type");
+        }
+        if (in->float_only && !is_float(a)) fail("intrinsic '" + e->name + "' needs a floating-point operand");
+        if (a == Type::boolean) fail("intrinsic '" + e->name + "' of a bool");
+        if (e->type != a) fail("intrinsic '" + e->name + "' has the wrong result type");
+        return a;
+      }
+    }
+    fail("unknown expression kind");
+  }
+
+  void indices_ok(const std::string& buffer, const std::vector<ExprPtr>& indices, Type element, const char* what) const {
+    auto it = buffers_.find(buffer);
+    if (it == buffers_.end()) fail(std::string(what) + " unknown buffer '" + buffer + "'");
+    const Param& p = *it->second;
+    if (indices.size() != p.shape.size()) {
+      fail(std::string(what) + " '" + buffer + "' with " + std::to_string(indices.size()) + " indices; it has " +
+           std::to_string(p.shape.size()) + " dimensions");
+    }
+    for (const ExprPtr& i : indices) {
+      if (type_of(i) != Type::i64) fail(std::string("indices of '") + buffer + "' must be i64");
+    }
+    if (element != p.type) {
+      fail(std::string(what) + " '" + buffer + "' as " + type_name(element) + "; its elements are " + type_name(p.type));
+    }
+  }
+
+  void block(const Block& b) {
+    scopes_.emplace_back();
+    for (const Stmt& s : b) stmt(s);
+    scopes_.pop_back();
+  }
+
+  void stmt(const Stmt& s) {
+    switch (s.kind) {
+      case Stmt::Kind::loop: {
+        if (!s.loop) fail("a loop statement without its loop");
+        const Loop& l = *s.loop;
+        if (type_of(l.lower) != Type::i64 || type_of(l.upper) != Type::i64) {
+          fail("bounds of loop '" + l.var + "' must be i64");
+        }
+        if (l.step <= 0) fail("loop '" + l.var + "' must step by a positive constant");
+        const bool gpu = l.kind == LoopKind::gpu_block || l.kind == LoopKind::gpu_thread;
+        if (gpu && (l.dim < 0 || l.dim > 2)) fail("GPU loop '" + l.var + "' must name dimension 0, 1 or 2");
+        if (!gpu && l.dim != 0) fail("loop '" + l.var + "' names a GPU dimension but is " + loop_kind_name(l.kind));
+        const bool parallel = l.kind == LoopKind::parallel || gpu;
+        parallel_depth_ += parallel;
+        scopes_.emplace_back();
+        declare(l.var, {Type::i64, false, parallel_depth_}, "loop variable");
+        block(l.body);
+        scopes_.pop_back();
+        parallel_depth_ -= parallel;
+        return;
+      }
+      case Stmt::Kind::let:
+      case Stmt::Kind::decl:
+        if (type_of(s.value) != s.type) fail("'" + s.name + "' is declared " + type_name(s.type) + " but given a " + type_name(s.value->type));
+        declare(s.name, {s.type, s.kind == Stmt::Kind::decl, parallel_depth_}, s.kind == Stmt::Kind::let ? "let" : "var");
+        return;
+      case Stmt::Kind::assign:
+      case Stmt::Kind::reduce: {
+        const Symbol* target = lookup(s.name);
+        if (!target) fail("assignment to undefined '" + s.name + "'");
+        if (!target->mutable_) fail("assignment to '" + s.name + "', which is not a var");
+        if (type_of(s.value) != target->type) fail("assignment of the wrong type to '" + s.name + "'");
+        if (s.kind == Stmt::Kind::assign && target->parallel_depth < parallel_depth_) {
+          fail("'" + s.name + "' is assigned inside a parallel loop but declared outside it (a race); use a reduction");
+        }
+        if (s.kind == Stmt::Kind::reduce) {
+          if (s.op != "+" && s.op != "*" && s.op != "min" && s.op != "max") fail("unknown reduction '" + s.op + "'");
+          if (target->type == Type::boolean) fail("reduction of a bool");
+        }
+        return;
+      }
+      case Stmt::Kind::store: indices_ok(s.name, s.indices, type_of(s.value), "store to"); return;
+      case Stmt::Kind::if_:
+        if (type_of(s.value) != Type::boolean) fail("an if condition must be bool");
+        block(s.then_block);
+        block(s.else_block);
+        return;
+    }
+  }
+
+  const Function& f_;
+  std::vector<std::map<std::string, Symbol>> scopes_;
+  std::map<std::string, const Param*> buffers_;
+  int parallel_depth_ = 0;
+};
+
+}  // namespace verify_detail
+
+// Throws VerifyError naming the function and the first broken invariant.
+inline void verify(const Function& f) { verify_detail::Verifier(f).run(); }
+
+inline void verify(const Module& m) {
+  std::set<std::string> names;
+  for (const Function& f : m.functions) {
+    if (!names.insert(f.name).second) throw VerifyError("function '" + f.name + "' is defined twice");
+    if (!verify_detail::is_identifier(f.name)) throw VerifyError("function name '" + f.name + "' is not an identifier");
+    verify(f);
+  }
+}
+
+}  // namespace asp::psir
