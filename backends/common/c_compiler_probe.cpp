@@ -23,11 +23,9 @@ std::string find_program(const std::string& program) {
 }
 
 Probe probe_c_compiler(const BackendConfig& config, const std::string& backend) {
-  const std::string jit = config.jit.value_or("system");
-  if (jit != "system") {
-    return Probe::no("JIT driver '" + jit + "' is not provided by this core yet; set backends." + backend +
-                     ".jit: system");
-  }
+  // The core compiles with clang's libraries when no driver is configured (the default).
+  const std::string jit = config.jit.value_or("orc");
+  if (jit == "orc") return Probe::yes("ORC JIT driver (clang in process)");
   const std::string compiler = config.compiler.value_or("cc");
   const std::string found = find_program(compiler);
   if (found.empty()) {

@@ -1,5 +1,6 @@
 // The probe shared by the backends that emit C for a host compiler
-// (openmp, pthreads): is the configured JIT driver there, and its compiler?
+// (openmp, pthreads): the ORC driver is part of the core; the system driver
+// needs its compiler on PATH.
 #pragma once
 
 #include <asp/plugin.hpp>

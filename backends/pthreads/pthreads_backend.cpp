@@ -1,6 +1,9 @@
-// The pthreads backend: PSIR -> C on a persistent, hwloc-pinned thread pool.
-// This library so far provides the probe; code generation arrives with the Kernel IR.
+// The pthreads backend: PSIR -> C whose parallel loops run on a persistent,
+// hwloc-pinned thread pool (thread_pool.hpp) created once per process. The
+// generated module receives the pool through asp_runtime_init.
+#include "c_backend.hpp"
 #include "c_compiler_probe.hpp"
+#include "thread_pool.hpp"
 
 namespace {
 
@@ -9,6 +12,11 @@ class PthreadsBackend : public asp::Backend {
   asp::Probe probe(asp::Call&, const asp::BackendConfig& config) override {
     return asp::backends::probe_c_compiler(config, "pthreads");
   }
+  const char* language() const override { return "c"; }
+  std::string generate(asp::Call&, std::string_view psir) override {
+    return asp::backends::generate_checked(psir, asp::backends::ParallelStrategy::pthreads);
+  }
+  const void* runtime() override { return asp::pthreads::runtime(); }
 };
 
 }  // namespace

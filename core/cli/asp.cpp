@@ -3,6 +3,10 @@
 //   asp info                what the platform is; every plugin and backend, its state and why
 //   asp config              every effective setting and where its value came from
 //   asp config check FILE   validate one configuration file; non-zero exit on problems
+//   asp cache info          where the code cache is, how many entries, their size, how many are invalid
+//   asp cache list          every entry: key, kind, size, when it was written, why it would be refused
+//   asp cache clear         remove every entry
+#include "asp/core/code_cache.hpp"
 #include "asp/core/config.hpp"
 #include "asp/core/log.hpp"
 #include "asp/core/platform.hpp"
@@ -10,7 +14,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <ctime>
+#include <iomanip>
 #include <iostream>
 #include <string>
 
@@ -56,8 +64,8 @@ void print_platform(const Platform& p) {
     std::cout << "  cache:   " << c.name() << " " << bytes(c.size) << " x" << c.instances << ", line "
               << c.line_size << " B\n";
   }
-  if (p.devices.empty()) std::cout << "  devices: none seen by hwloc\n";
-  for (const Device& d : p.devices) std::cout << "  device:  " << d.kind << ": " << d.name << "\n";
+  if (devices().empty()) std::cout << "  devices: none seen by hwloc\n";
+  for (const Device& d : devices()) std::cout << "  device:  " << d.kind << ": " << d.name << "\n";
 }
 
 int run_info() {
@@ -88,11 +96,11 @@ int run_info() {
   if (!any) std::cout << "  none configured\n";
 
   std::cout << "\nBackends\n";
-  for (const BackendState& b : registry->backends()) {
-    std::cout << "  " << b.name << ": " << (b.available ? "available" : "unavailable") << ", priority " << b.priority;
-    if (b.library && b.library->state == Library::State::loaded) std::cout << ", version " << b.library->version;
-    std::cout << "\n      " << (b.available ? "" : "reason: ") << b.reason << "\n";
-    if (b.library) std::cout << "      " << b.library->path.string() << "\n";
+  for (const BackendState* b : registry->backends()) {
+    std::cout << "  " << b->name << ": " << (b->available ? "available" : "unavailable") << ", priority " << b->priority;
+    if (b->library && b->library->state == Library::State::loaded) std::cout << ", version " << b->library->version;
+    std::cout << "\n      " << (b->available ? "" : "reason: ") << b->reason << "\n";
+    if (b->library) std::cout << "      " << b->library->path.string() << "\n";
   }
   const BackendSelection selection = registry->select();
   std::cout << "\nSelected backend: ";
@@ -146,6 +154,78 @@ int run_check(const std::string& file) {
   return 0;
 }
 
+const Setting& cache_dir_setting(const Config& config) {
+  const Setting* dir = config.find("cache.dir");
+  if (!dir) throw std::runtime_error("the setting cache.dir is not set");
+  return *dir;
+}
+
+CodeCache open_cache(const Config& config) { return CodeCache(std::get<std::string>(cache_dir_setting(config).value)); }
+
+std::string local_time(std::filesystem::file_time_type t) {
+  const auto system = std::chrono::time_point_cast<std::chrono::system_clock::duration>(std::chrono::file_clock::to_sys(t));
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(system);
+  std::tm tm{};
+  localtime_r(&seconds, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &tm);
+  return text;
+}
+
+int run_cache_info() {
+  Config config;
+  const Diagnostics diagnostics = load_config(config);
+  const CodeCache cache = open_cache(config);
+  const auto entries = cache.list();
+  std::uint64_t size = 0;
+  std::size_t invalid = 0;
+  for (const CodeCache::Entry& e : entries) {
+    size += e.size;
+    if (!e.problem.empty()) ++invalid;
+  }
+  std::cout << "Code cache\n";
+  std::cout << "  location: " << cache.dir().string() << "  <- " << cache_dir_setting(config).origin.str() << "\n";
+  std::cout << "  entries:  " << entries.size() << "\n";
+  std::cout << "  size:     " << bytes(size) << "\n";
+  std::cout << "  invalid:  " << invalid;
+  if (invalid) std::cout << " (see `asp cache list`; each is removed and rebuilt when next used)";
+  std::cout << "\n";
+  print_diagnostics(diagnostics);
+  return 0;
+}
+
+int run_cache_list() {
+  Config config;
+  const Diagnostics diagnostics = load_config(config);
+  const CodeCache cache = open_cache(config);
+  const auto entries = cache.list();
+  if (entries.empty()) std::cout << "No entries in " << cache.dir().string() << "\n";
+  std::size_t key_width = 3;
+  for (const CodeCache::Entry& e : entries) key_width = std::max(key_width, e.key.size());
+  auto row = [&](const std::string& key, const std::string& kind, const std::string& size, const std::string& modified,
+                 const std::string& problem) {
+    std::cout << std::left << std::setw(static_cast<int>(key_width)) << key << "  " << std::setw(16) << kind << "  "
+              << std::right << std::setw(10) << size << "  " << std::left << std::setw(19) << modified;
+    if (!problem.empty()) std::cout << "  " << problem;
+    std::cout << "\n";
+  };
+  if (!entries.empty()) row("KEY", "KIND", "SIZE", "MODIFIED", "PROBLEM");
+  for (const CodeCache::Entry& e : entries) row(e.key, e.kind, bytes(e.size), local_time(e.modified), e.problem);
+  print_diagnostics(diagnostics);
+  return 0;
+}
+
+int run_cache_clear() {
+  Config config;
+  const Diagnostics diagnostics = load_config(config);
+  const CodeCache cache = open_cache(config);
+  const std::size_t removed = cache.clear();
+  std::cout << "Removed " << removed << (removed == 1 ? " entry" : " entries") << " from " << cache.dir().string()
+            << "\n";
+  print_diagnostics(diagnostics);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -157,12 +237,20 @@ int main(int argc, char** argv) {
   CLI::App* check = config->add_subcommand("check", "Validate a configuration file");
   std::string file;
   check->add_option("file", file, "the YAML file to check")->required();
+  CLI::App* cache = app.add_subcommand("cache", "Inspect or empty the code cache (setting cache.dir)");
+  cache->require_subcommand(1);
+  CLI::App* cache_info = cache->add_subcommand("info", "Show where the code cache is, its entries, size and invalid entries");
+  CLI::App* cache_list = cache->add_subcommand("list", "List every entry with its kind, size, time and any problem");
+  CLI::App* cache_clear = cache->add_subcommand("clear", "Remove every entry");
 
   CLI11_PARSE(app, argc, argv);
   try {
     if (info->parsed()) return run_info();
     if (check->parsed()) return run_check(file);
     if (config->parsed()) return run_config();
+    if (cache_info->parsed()) return run_cache_info();
+    if (cache_list->parsed()) return run_cache_list();
+    if (cache_clear->parsed()) return run_cache_clear();
   } catch (const std::exception& e) {
     std::cerr << "asp: error: " << e.what() << "\n";
     return 2;

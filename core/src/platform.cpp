@@ -44,7 +44,7 @@ void read_caches(hwloc_topology_t topology, Platform& platform) {
   }
 }
 
-void read_devices(hwloc_topology_t topology, Platform& platform) {
+void read_devices(hwloc_topology_t topology, std::vector<Device>& devices) {
   for (hwloc_obj_t obj = hwloc_get_next_osdev(topology, nullptr); obj; obj = hwloc_get_next_osdev(topology, obj)) {
     const auto type = obj->attr->osdev.type;
     if (type != HWLOC_OBJ_OSDEV_COPROC && type != HWLOC_OBJ_OSDEV_GPU) continue;
@@ -52,8 +52,25 @@ void read_devices(hwloc_topology_t topology, Platform& platform) {
     device.kind = obj->subtype ? obj->subtype : (type == HWLOC_OBJ_OSDEV_GPU ? "GPU" : "coprocessor");
     const char* model = hwloc_obj_get_info_by_name(obj, "GPUModel");
     device.name = model ? model : (obj->name ? obj->name : "unnamed");
-    platform.devices.push_back(device);
+    devices.push_back(device);
   }
+}
+
+// Builds a topology; with `io`, keeps the I/O devices that matter (GPUs,
+// coprocessors) so OpenCL and CUDA devices show. Returns null and sets `error` on failure.
+Topology load_topology(bool io, std::string& error) {
+  hwloc_topology_t raw = nullptr;
+  if (hwloc_topology_init(&raw) != 0) {
+    error = "hwloc_topology_init failed";
+    return nullptr;
+  }
+  Topology topology(raw);
+  if (io) hwloc_topology_set_io_types_filter(raw, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
+  if (hwloc_topology_load(raw) != 0) {
+    error = "hwloc_topology_load failed";
+    return nullptr;
+  }
+  return topology;
 }
 
 Platform probe() {
@@ -61,18 +78,9 @@ Platform probe() {
   platform.hwloc_version = HWLOC_VERSION;
   utsname uts{};
   if (uname(&uts) == 0) platform.architecture = uts.machine;
-  hwloc_topology_t raw = nullptr;
-  if (hwloc_topology_init(&raw) != 0) {
-    platform.error = "hwloc_topology_init failed";
-    return platform;
-  }
-  Topology topology(raw);
-  // Keep the I/O devices that matter (GPUs, coprocessors) so OpenCL and CUDA devices show.
-  hwloc_topology_set_io_types_filter(raw, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
-  if (hwloc_topology_load(raw) != 0) {
-    platform.error = "hwloc_topology_load failed";
-    return platform;
-  }
+  Topology topology = load_topology(false, platform.error);
+  if (!topology) return platform;
+  hwloc_topology_t raw = topology.get();
   platform.packages = count(raw, HWLOC_OBJ_PACKAGE);
   platform.cores = count(raw, HWLOC_OBJ_CORE);
   platform.pus = count(raw, HWLOC_OBJ_PU);
@@ -83,7 +91,6 @@ Platform probe() {
   const char* model = hwloc_obj_get_info_by_name(package ? package : root, "CPUModel");
   if (model) platform.cpu_model = model;
   read_caches(raw, platform);
-  read_devices(raw, platform);
   return platform;
 }
 
@@ -111,6 +118,16 @@ std::uint64_t Platform::last_level_cache() const {
 const Platform& platform() {
   static const Platform probed = probe();
   return probed;
+}
+
+const std::vector<Device>& devices() {
+  static const std::vector<Device> found = [] {
+    std::vector<Device> list;
+    std::string error;
+    if (Topology topology = load_topology(true, error)) read_devices(topology.get(), list);
+    return list;
+  }();
+  return found;
 }
 
 }  // namespace asp::core

@@ -337,33 +337,40 @@ BackendState Registry::probe_backend(const std::string& name) {
   return state;
 }
 
-const std::vector<BackendState>& Registry::backends() {
-  std::call_once(probed_, [this] {
-    for (const auto& [name, origin] : config_.names("backends")) backends_.push_back(probe_backend(name));
-  });
-  return backends_;
+const BackendState* Registry::backend(const std::string& name) {
+  const auto& names = config_.names("backends");
+  if (std::none_of(names.begin(), names.end(), [&](const auto& n) { return n.first == name; })) return nullptr;
+  std::lock_guard lock(probe_mutex_);
+  auto& slot = probed_[name];
+  if (!slot) slot = std::make_unique<BackendState>(probe_backend(name));
+  return slot.get();
+}
+
+std::vector<const BackendState*> Registry::backends() {
+  std::vector<const BackendState*> all;
+  for (const auto& [name, origin] : config_.names("backends")) all.push_back(backend(name));
+  return all;
 }
 
 BackendSelection Registry::select() {
   BackendSelection selection;
-  const auto& all = backends();
   if (const Setting* forced = config_.find("backend")) {
     const std::string& name = std::get<std::string>(forced->value);
     selection.forced_by = forced->origin.str();
-    auto it = std::find_if(all.begin(), all.end(), [&](const BackendState& b) { return b.name == name; });
-    if (it == all.end()) {
+    const BackendState* chosen = backend(name);
+    if (!chosen) {
       std::string names;
-      for (const BackendState& b : all) names += (names.empty() ? "" : ", ") + b.name;
+      for (const auto& [configured, origin] : config_.names("backends")) names += (names.empty() ? "" : ", ") + configured;
       selection.problem = "backend '" + name + "' (" + selection.forced_by + ") is not configured; configured: " + names;
-    } else if (!it->available) {
-      selection.problem = "backend '" + name + "' (" + selection.forced_by + ") is unavailable: " + it->reason;
+    } else if (!chosen->available) {
+      selection.problem = "backend '" + name + "' (" + selection.forced_by + ") is unavailable: " + chosen->reason;
     } else {
-      selection.order.push_back(&*it);
+      selection.order.push_back(chosen);
     }
     return selection;
   }
-  for (const BackendState& b : all) {
-    if (b.available) selection.order.push_back(&b);
+  for (const BackendState* b : backends()) {
+    if (b->available) selection.order.push_back(b);
   }
   std::stable_sort(selection.order.begin(), selection.order.end(),
                    [](const BackendState* a, const BackendState* b) { return a->priority > b->priority; });

@@ -37,10 +37,9 @@ const Library& library(const Registry& registry, const std::string& name) {
 }
 
 const BackendState& backend(Registry& registry, const std::string& name) {
-  for (const BackendState& b : registry.backends()) {
-    if (b.name == name) return b;
-  }
-  throw std::runtime_error("no backend " + name);
+  const BackendState* b = registry.backend(name);
+  if (!b) throw std::runtime_error("no backend " + name);
+  return *b;
 }
 
 // Loads one broken plugin next to the good one; returns the broken one's single diagnostic.
@@ -263,6 +262,18 @@ TEST(Registry, ForcingAnUnavailableOrUnknownBackendSaysWhy) {
   EXPECT_EQ(unknown->select().problem,
             "backend 'fortran' (environment variable ASP_BACKEND) is not configured; configured: testbackend, "
             "cbackend, throwingprobe");
+}
+
+TEST(Registry, ProbesOnlyWhatIsAskedFor) {
+  TempDir dir;
+  Diagnostics diagnostics;
+  auto registry = load_text(dir, two_backends(10, 20), diagnostics);
+  const BackendState* first = registry->backend("cbackend");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first, registry->backend("cbackend"));  // probed once, then remembered
+  EXPECT_FALSE(registry->backend("fortran"));
+  EXPECT_EQ(registry->backends().size(), 3u);
+  EXPECT_EQ(registry->backends()[1], first);
 }
 
 TEST(Registry, NoBackendAtAll) {

@@ -5,14 +5,16 @@
 
 #include <asp/psir.hpp>
 
+#include <limits>
+
 namespace asp::test {
 
 using namespace asp::psir;
 
 inline ExprPtr n(const char* name) { return var(name, Type::i64); }
 
-// out[i,j,k] = -6*in[i,j,k] + the six neighbours, on the interior of an n0 x n1 x n2 grid.
-inline Function laplacian3d(const std::string& name = "laplacian3d") {
+// out[i,j,k] = centre*in[i,j,k] + the six neighbours, on the interior of an n0 x n1 x n2 grid.
+inline Function laplacian3d(const std::string& name = "laplacian3d", double centre = -6.0) {
   Function f;
   f.name = name;
   f.params = {buffer_param("in", Type::f64, {"n0", "n1", "n2"}), buffer_param("out", Type::f64, {"n0", "n1", "n2"}),
@@ -21,7 +23,7 @@ inline Function laplacian3d(const std::string& name = "laplacian3d") {
     auto off = [](const char* v, int d) { return d == 0 ? n(v) : add(n(v), i64(d)); };
     return load("in", Type::f64, {off("i", di), off("j", dj), off("k", dk)});
   };
-  ExprPtr sum = mul(f64(-6.0), at(0, 0, 0));
+  ExprPtr sum = mul(f64(centre), at(0, 0, 0));
   for (auto [di, dj, dk] : {std::tuple{-1, 0, 0}, {1, 0, 0}, {0, -1, 0}, {0, 1, 0}, {0, 0, -1}, {0, 0, 1}}) {
     sum = add(sum, at(di, dj, dk));
   }

@@ -1,6 +1,10 @@
-"""The `asp` command as an administrator uses it: info, config, config check."""
+"""The `asp` command as an administrator uses it: info, config, config check, cache."""
+import ctypes
+import ctypes.util
 import os
 import re
+import stat
+import struct
 
 BACKENDS = ("openmp", "pthreads", "cuda", "opencl")
 
@@ -78,7 +82,7 @@ def test_forcing_an_unavailable_backend_says_why(asp, tmp_path):
 
 def test_a_missing_compiler_makes_a_backend_unavailable(asp, tmp_path):
     conf = tmp_path / "cc.yaml"
-    conf.write_text("backends:\n  openmp:\n    compiler: no-such-compiler-anywhere\n")
+    conf.write_text("backends:\n  openmp:\n    jit: system\n    compiler: no-such-compiler-anywhere\n")
     result = asp("info", env={"ASP_CONFIG": str(conf)})
     state, detail = backend_lines(result.stdout)["openmp"]
     assert state == "unavailable"
@@ -135,5 +139,104 @@ def test_config_check_on_a_missing_file(asp, tmp_path):
 
 def test_no_subcommand_is_a_usage_error(asp):
     result = asp()
+    assert result.returncode != 0
+    assert "info" in (result.stdout + result.stderr)
+
+
+def xxh3_64(data):
+    """XXH3-64 from the system libxxhash, the library Asp itself uses."""
+    name = ctypes.util.find_library("xxhash")
+    assert name, "libxxhash is not installed (scripts/setup installs it)"
+    lib = ctypes.CDLL(name)
+    lib.XXH3_64bits.restype = ctypes.c_uint64
+    lib.XXH3_64bits.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+    return lib.XXH3_64bits(data, len(data))
+
+
+def write_entry(cache_dir, key, payload, kind="object"):
+    """Writes an entry in the format documented in code_cache.hpp: payload, then a 44-byte trailer."""
+    trailer = struct.pack("<8sI16sQQ", b"ASPCACHE", 1, kind.encode(), len(payload), xxh3_64(payload))
+    path = cache_dir / f"{key}.bin"
+    path.write_bytes(payload + trailer)
+    return path
+
+
+def filled_cache(tmp_path):
+    """A cache with two valid entries and one whose payload was damaged after writing."""
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    write_entry(cache, "a" * 32, b"\x7fELF" + bytes(2044), "shared-library")
+    write_entry(cache, "b" * 32, bytes(range(256)) * 4)
+    damaged = write_entry(cache, "c" * 32, b"x" * 1024)
+    data = bytearray(damaged.read_bytes())
+    data[10] ^= 1
+    damaged.write_bytes(bytes(data))
+    return cache
+
+
+def test_cache_info_counts_entries_size_and_invalid_ones(asp, tmp_path):
+    cache = filled_cache(tmp_path)
+    result = asp("cache", "info", env={"ASP_CACHE_DIR": str(cache)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "Code cache",
+        f"  location: {cache}  <- environment variable ASP_CACHE_DIR",
+        "  entries:  3",
+        "  size:     4 KiB",
+        "  invalid:  1 (see `asp cache list`; each is removed and rebuilt when next used)",
+    ]
+
+
+def test_cache_info_defaults_to_the_xdg_cache_and_creates_it_private(asp, asp_env):
+    result = asp("cache", "info")
+    assert result.returncode == 0, result.stderr
+    expected = os.path.join(asp_env["XDG_CACHE_HOME"], "asp")
+    assert f"  location: {expected}  <- built-in default" in result.stdout
+    assert "  entries:  0" in result.stdout
+    assert stat.S_IMODE(os.stat(expected).st_mode) == 0o700
+
+
+def test_cache_list_shows_every_entry_and_why_one_is_invalid(asp, tmp_path):
+    cache = filled_cache(tmp_path)
+    result = asp("cache", "list", env={"ASP_CACHE_DIR": str(cache)})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert re.match(r"^KEY +KIND +SIZE  MODIFIED +PROBLEM$", lines[0])
+    rows = [re.match(r"^(\w+)  (\S+) +(.+?)  (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:  (.*))?$", line) for line in lines[1:]]
+    assert all(rows), lines
+    found = [(m.group(1), m.group(2), m.group(3).strip(), m.group(5)) for m in rows]
+    assert found == [
+        ("a" * 32, "shared-library", "2 KiB", None),
+        ("b" * 32, "object", "1 KiB", None),
+        ("c" * 32, "object", "1 KiB", "corrupt: the payload does not match its checksum"),
+    ]
+    assert (cache / f"{'c' * 32}.bin").exists(), "listing removes nothing"
+
+
+def test_cache_clear_removes_every_entry_and_nothing_else(asp, tmp_path):
+    cache = filled_cache(tmp_path)
+    (cache / ".tmp-crashed-writer").write_bytes(b"partial")
+    (cache / "tuning.sqlite").write_bytes(b"not the cache's")
+    env = {"ASP_CACHE_DIR": str(cache)}
+    result = asp("cache", "clear", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"Removed 3 entries from {cache}"
+    assert sorted(p.name for p in cache.iterdir()) == ["tuning.sqlite"]
+    assert asp("cache", "list", env=env).stdout.strip() == f"No entries in {cache}"
+    assert asp("cache", "clear", env=env).stdout.strip() == f"Removed 0 entries from {cache}"
+
+
+def test_cache_refuses_a_directory_others_can_write(asp, tmp_path):
+    cache = tmp_path / "shared"
+    cache.mkdir()
+    cache.chmod(0o777)
+    result = asp("cache", "info", env={"ASP_CACHE_DIR": str(cache)})
+    assert result.returncode == 2
+    assert f"asp: error: refusing the code cache directory {cache}: it is writable by group or others (mode 0777)" in result.stderr
+    assert f"run `chmod go-w {cache}`" in result.stderr
+
+
+def test_cache_needs_a_subcommand(asp):
+    result = asp("cache")
     assert result.returncode != 0
     assert "info" in (result.stdout + result.stderr)

@@ -221,8 +221,22 @@ typedef struct asp_probe_result {
   const asp_text_sink* reason;
 } asp_probe_result;
 
-/** Backend. Code generation, compilation, binding, launch and device memory
- *  are appended by later minor versions of this ABI. */
+/* The C entry convention (languages "c" and "c+openmp" below). Generated C
+ * exports, for each PSIR function f of the module,
+ *     int asp_entry_f(void* const* args);
+ * args[i] is, for buffer parameter i, its data pointer and, for scalar
+ * parameter i, a pointer to its value. It returns ASP_C_OK, ASP_C_ZERO_DIVISION,
+ * or ASP_C_OUT_OF_BOUNDS + i when a data-dependent index fell outside buffer
+ * parameter i (the access was suppressed: an error, never a crash). A module
+ * that needs the backend's runtime exports
+ *     void asp_runtime_init(const void* runtime);
+ * which the core calls once, right after loading, with asp_backend.runtime(). */
+#define ASP_C_ENTRY_PREFIX "asp_entry_"
+#define ASP_C_RUNTIME_INIT_SYMBOL "asp_runtime_init"
+enum { ASP_C_OK = 0, ASP_C_ZERO_DIVISION = 1, ASP_C_OUT_OF_BOUNDS = 2 };
+
+/** Backend. Device memory and launch for device backends are appended by
+ *  later minor versions of this ABI. */
 typedef struct asp_backend {
   size_t struct_size;
   void* self;
@@ -230,6 +244,14 @@ typedef struct asp_backend {
    *  unavailable backend (that is result->available == 0, status OK). */
   asp_status (*probe)(void* self, asp_host_context* ctx, const asp_backend_config* config,
                       asp_probe_result* result);
+  /** What generate() emits, which says who compiles it: "c" or "c+openmp" is
+   *  C11 of the C entry convention, compiled by the core's JIT driver chosen
+   *  for this backend in the configuration (with OpenMP for "c+openmp"). */
+  const char* language;
+  /** PSIR module text (a kernel and its variants) -> source text in `language`. */
+  asp_status (*generate)(void* self, asp_host_context* ctx, const char* psir, const asp_text_sink* out);
+  /** The runtime handed to asp_runtime_init of each loaded module, or NULL. */
+  const void* (*runtime)(void* self);
 } asp_backend;
 
 typedef struct asp_component {

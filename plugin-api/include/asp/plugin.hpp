@@ -109,6 +109,14 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual Probe probe(Call& call, const BackendConfig& config) = 0;
+  // What generate() emits ("c", "c+openmp"); nullptr when the backend generates nothing.
+  virtual const char* language() const { return nullptr; }
+  // PSIR module text -> source in language(). Throw asp::Error to fail.
+  virtual std::string generate(Call&, std::string_view /*psir*/) {
+    throw Error(ASP_ERR_UNSUPPORTED, "this backend does not generate code");
+  }
+  // The runtime handed to each loaded module's asp_runtime_init, or nullptr.
+  virtual const void* runtime() { return nullptr; }
 };
 
 namespace detail {
@@ -193,6 +201,16 @@ inline BackendConfig backend_config_from(const asp_backend_config* c) {
   return config;
 }
 
+inline asp_status backend_generate(void* self, asp_host_context* ctx, const char* psir, const asp_text_sink* out) {
+  return guarded(ctx, [&] {
+    Call call = call_for(ctx);
+    write(out, static_cast<Backend*>(self)->generate(call, psir ? psir : ""));
+  });
+}
+
+// Not guarded: returning a pointer cannot throw across the boundary unless the override does, which it must not.
+inline const void* backend_runtime(void* self) { return static_cast<Backend*>(self)->runtime(); }
+
 inline asp_status backend_probe(void* self, asp_host_context* ctx, const asp_backend_config* config,
                                 asp_probe_result* result) {
   return guarded(ctx, [&] {
@@ -232,10 +250,13 @@ class ComponentSpec {
         lowering_ = {sizeof(asp_lowering), self, reads_, &detail::lowering_lower};
         vtable = &lowering_;
         break;
-      case ASP_COMPONENT_BACKEND:
-        backend_ = {sizeof(asp_backend), self, &detail::backend_probe};
+      case ASP_COMPONENT_BACKEND: {
+        const char* language = static_cast<Backend*>(self)->language();
+        backend_ = {sizeof(asp_backend), self, &detail::backend_probe, language,
+                    language ? &detail::backend_generate : nullptr, &detail::backend_runtime};
         vtable = &backend_;
         break;
+      }
     }
     return {sizeof(asp_component), kind_, name_, domain_, vtable};
   }

@@ -25,6 +25,19 @@ class CacheError : public std::runtime_error {
 // part length-prefixed so that no two different part lists collide by concatenation.
 std::string cache_key(const std::vector<std::string_view>& parts);
 
+// Entry file format, `<dir>/<key>.bin` (version 1): the payload bytes, then a
+// 44-byte trailer, integers little-endian:
+//   offset  0  8 bytes  magic "ASPCACHE"
+//   offset  8  4 bytes  format version (1)
+//   offset 12 16 bytes  kind, ASCII, NUL-padded (a kind of exactly 16 bytes has no NUL)
+//   offset 28  8 bytes  payload length (the file size minus 44)
+//   offset 36  8 bytes  XXH3-64 (seed 0) of the payload
+// The payload comes first so that a stored shared library is dlopen'ed straight
+// from the entry file. Temporary files are `<dir>/.tmp-*`; any other file in the
+// directory (the tuning database, for one) is not the cache's.
+//
+// Keys are 1 to 128 characters of [A-Za-z0-9_-] (cache_key() makes 32 hex
+// digits); kinds are 1 to 16 bytes without NUL. Other values throw std::invalid_argument.
 class CodeCache {
  public:
   struct Entry {
@@ -55,6 +68,7 @@ class CodeCache {
   // Stores atomically: writes a private temporary file in the cache directory,
   // flushes it, then renames it into place. Safe when several processes store
   // the same key at once (the last rename wins; every version is valid).
+  // Throws CacheError when the entry cannot be written (disk full, ...).
   void store(const std::string& key, std::string_view payload, std::string_view kind) const;
 
   std::vector<Entry> list() const;

@@ -32,14 +32,18 @@ struct Platform {
   unsigned numa_nodes = 0;
   std::uint64_t memory = 0;  // bytes
   std::vector<CacheLevel> caches;
-  std::vector<Device> devices;
   std::string error;  // set when hwloc could not build the topology
 
   // The size in bytes of the last-level cache (0 when unknown).
   std::uint64_t last_level_cache() const;
 };
 
-// Probes once per process; later calls return the same result.
+// The CPU topology. Probed once per process, without I/O discovery, which is
+// slow (it initialises OpenCL platforms): the dispatch path uses this.
 const Platform& platform();
+
+// The GPUs and coprocessors hwloc sees (OpenCL and CUDA devices among them).
+// Probed once per process on first use; for reports such as `asp info`.
+const std::vector<Device>& devices();
 
 }  // namespace asp::core

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -77,8 +78,10 @@ class Registry {
   const std::vector<Component>& components() const { return components_; }
   const Component* find(asp_component_kind kind, const std::string& name) const;
 
-  // Probes every configured backend once (the first call does the work).
-  const std::vector<BackendState>& backends();
+  // Probes every configured backend (each once per registry).
+  std::vector<const BackendState*> backends();
+  // Probes just this backend (once); nullptr when it is not configured.
+  const BackendState* backend(const std::string& name);
   BackendSelection select();
 
  private:
@@ -93,8 +96,8 @@ class Registry {
   Diagnostics diagnostics_;
   std::vector<std::unique_ptr<Library>> libraries_;
   std::vector<Component> components_;
-  std::once_flag probed_;
-  std::vector<BackendState> backends_;
+  std::mutex probe_mutex_;
+  std::map<std::string, std::unique_ptr<BackendState>> probed_;
 };
 
 // The host table the core hands every plugin (ABI version ASP_ABI_VERSION).

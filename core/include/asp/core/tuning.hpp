@@ -12,11 +12,13 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace asp::core {
 
@@ -32,10 +34,11 @@ struct VariantStats {
   double total = 0;  // seconds, all runs together
 };
 
+// Safe to share between threads of a process; every process opens its own.
 class TuningDatabase {
  public:
   // Opens or creates the database file (its directory must exist). Throws std::runtime_error with
-  // SQLite's message on failure.
+  // SQLite's message on failure (as do record() and stats()).
   explicit TuningDatabase(const std::filesystem::path& file);
   ~TuningDatabase();
   TuningDatabase(const TuningDatabase&) = delete;
@@ -46,11 +49,17 @@ class TuningDatabase {
   std::map<std::string, VariantStats> stats(const TuningKey& key) const;
 
  private:
+  void close();
+  // One connection's prepared statements may not interleave their steps across threads.
+  mutable std::mutex mutex_;
   sqlite3* db_ = nullptr;
+  sqlite3_stmt* record_ = nullptr;
+  sqlite3_stmt* stats_ = nullptr;
 };
 
 // One tuner per (kernel, signature) in a process. Variants are identified by
 // their index in the list given at construction, in the order they are tried.
+// Not synchronized: callers sharing one between threads serialize choose() and report().
 class Tuner {
  public:
   // `db` may be null: then the tuner remembers only for this process.

@@ -1,0 +1,16 @@
+// What the C-emitting backends share beyond code generation: reading the PSIR
+// they are handed, verified, and their probe.
+#pragma once
+
+#include "c_codegen.hpp"
+
+#include <asp/plugin.hpp>
+
+#include <string_view>
+
+namespace asp::backends {
+
+// Parses and verifies a PSIR module, then generates C; IR problems become asp::Error (invalid argument).
+std::string generate_checked(std::string_view psir, ParallelStrategy strategy);
+
+}  // namespace asp::backends

@@ -1,0 +1,575 @@
+#include "c_codegen.hpp"
+
+#include <asp/plugin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+namespace asp::backends {
+
+namespace {
+
+using namespace asp::psir;
+
+const char* c_type(Type t) {
+  switch (t) {
+    case Type::f32: return "float";
+    case Type::f64: return "double";
+    case Type::i8: return "asp_i8";
+    case Type::i16: return "asp_i16";
+    case Type::i32: return "asp_i32";
+    case Type::i64: return "asp_i64";
+    case Type::u8: return "asp_u8";
+    case Type::u16: return "asp_u16";
+    case Type::u32: return "asp_u32";
+    case Type::u64: return "asp_u64";
+    case Type::boolean: return "asp_bool";
+  }
+  return "void";
+}
+
+// Every PSIR name is emitted with a trailing '_': no user name can then be a C
+// keyword, a compiler builtin, or one of the generated code's own names (which
+// never end in '_').
+std::string cname(const std::string& name) { return name + "_"; }
+
+// Types narrower than int are promoted by C arithmetic; their results are cast back so they wrap like PSIR says.
+bool narrow(Type t) { return t == Type::i8 || t == Type::i16 || t == Type::u8 || t == Type::u16; }
+
+const char* prelude =
+    "typedef __INT8_TYPE__ asp_i8;\n"
+    "typedef __INT16_TYPE__ asp_i16;\n"
+    "typedef __INT32_TYPE__ asp_i32;\n"
+    "typedef __INT64_TYPE__ asp_i64;\n"
+    "typedef __UINT8_TYPE__ asp_u8;\n"
+    "typedef __UINT16_TYPE__ asp_u16;\n"
+    "typedef __UINT32_TYPE__ asp_u32;\n"
+    "typedef __UINT64_TYPE__ asp_u64;\n"
+    "typedef _Bool asp_bool;\n"
+    "\n"
+    "static inline void asp_fail(int* status, int code) { __atomic_store_n(status, code, __ATOMIC_RELAXED); }\n"
+    "static inline asp_i64 asp_check(asp_i64 i, asp_i64 n, int* status, int code) {\n"
+    "  if (i < 0 || i >= n) { asp_fail(status, code); return 0; }\n"
+    "  return i;\n"
+    "}\n"
+    "static inline asp_i64 asp_check_ok(asp_i64 i, asp_i64 n, int* status, int code, int* ok) {\n"
+    "  if (i < 0 || i >= n) { asp_fail(status, code); *ok = 0; return 0; }\n"
+    "  return i;\n"
+    "}\n";
+
+std::string format_double(double d, Type t) {
+  if (std::isnan(d)) return t == Type::f32 ? "__builtin_nanf(\"\")" : "__builtin_nan(\"\")";
+  if (std::isinf(d)) {
+    const std::string inf = t == Type::f32 ? "__builtin_inff()" : "__builtin_inf()";
+    return d < 0 ? "(-" + inf + ")" : inf;
+  }
+  char buffer[48];
+  // Hexadecimal floating point is exact and both gcc and clang read it.
+  std::snprintf(buffer, sizeof buffer, "%a", d);
+  return std::string(buffer) + (t == Type::f32 ? "f" : "");
+}
+
+// Per-type helper functions, emitted once each and only when used.
+class Helpers {
+ public:
+  std::string use(const std::string& name, Type t) {
+    const std::string fn = "asp_" + name + "_" + type_name(t);
+    if (emitted_.insert(fn).second) define(name, t, fn);
+    return fn;
+  }
+  const std::string& text() const { return text_; }
+
+ private:
+  void define(const std::string& name, Type t, const std::string& fn) {
+    const std::string T = c_type(t);
+    std::ostringstream o;
+    const std::string f = t == Type::f32 ? "f" : "";
+    if (name == "min") {
+      // Python's min(a, b): b only when strictly smaller (NaN and -0.0 behave as in Python).
+      o << "static inline " << T << " " << fn << "(" << T << " a, " << T << " b) { return b < a ? b : a; }\n";
+    } else if (name == "max") {
+      o << "static inline " << T << " " << fn << "(" << T << " a, " << T << " b) { return b > a ? b : a; }\n";
+    } else if (name == "abs") {
+      if (is_float(t)) {
+        o << "static inline " << T << " " << fn << "(" << T << " a) { return __builtin_fabs" << f << "(a); }\n";
+      } else {
+        o << "static inline " << T << " " << fn << "(" << T << " a) { return a < 0 ? (" << T << ")-a : a; }\n";
+      }
+    } else if (name == "floordiv" || name == "mod") {
+      if (is_float(t)) {
+        // Python's float floor division and modulo (Objects/floatobject.c semantics).
+        o << "static inline " << T << " " << fn << "(" << T << " a, " << T << " b, int* status) {\n"
+          << "  if (b == 0) { asp_fail(status, " << ASP_C_ZERO_DIVISION << "); return 0; }\n"
+          << "  " << T << " m = __builtin_fmod" << f << "(a, b);\n"
+          << "  " << T << " d = (a - m) / b;\n"
+          << "  if (m != 0) { if ((b < 0) != (m < 0)) { m += b; d -= 1; } } else { m = __builtin_copysign" << f
+          << "(0, b); }\n";
+        if (name == "mod") {
+          o << "  (void)d;\n  return m;\n}\n";
+        } else {
+          o << "  " << T << " q;\n"
+            << "  if (d != 0) { q = __builtin_floor" << f << "(d); if (d - q > 0.5" << f << ") q += 1; }\n"
+            << "  else { q = __builtin_copysign" << f << "(0, a / b); }\n"
+            << "  return q;\n}\n";
+        }
+      } else {
+        o << "static inline " << T << " " << fn << "(" << T << " a, " << T << " b, int* status) {\n"
+          << "  if (b == 0) { asp_fail(status, " << ASP_C_ZERO_DIVISION << "); return 0; }\n";
+        if (is_signed(t)) o << "  if (b == -1) return " << (name == "mod" ? "0" : "(" + T + ")(0 - (asp_u64)a)") << ";\n";
+        if (name == "floordiv") {
+          o << "  " << T << " q = a / b;\n";
+          if (is_signed(t)) o << "  if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1;\n";
+          o << "  return q;\n}\n";
+        } else {
+          o << "  " << T << " r = a % b;\n";
+          if (is_signed(t)) o << "  if (r != 0 && ((r < 0) != (b < 0))) r += b;\n";
+          o << "  return r;\n}\n";
+        }
+      }
+    } else if (name == "div") {
+      // Division with a divisor not known to be non-zero: Python raises, C would trap or give inf.
+      o << "static inline " << T << " " << fn << "(" << T << " a, " << T << " b, int* status) {\n"
+        << "  if (b == 0) { asp_fail(status, " << ASP_C_ZERO_DIVISION << "); return 0; }\n";
+      if (is_signed(t)) o << "  if (b == -1) return (" << T << ")(0 - (asp_u64)a);\n";
+      o << "  return (" << T << ")(a / b);\n}\n";
+    } else if (name == "rem") {
+      o << "static inline " << T << " " << fn << "(" << T << " a, " << T << " b, int* status) {\n"
+        << "  if (b == 0) { asp_fail(status, " << ASP_C_ZERO_DIVISION << "); return 0; }\n";
+      if (is_signed(t)) o << "  if (b == -1) return 0;\n";
+      o << "  return (" << T << ")(a % b);\n}\n";
+    } else {
+      throw std::logic_error("no C helper " + name);
+    }
+    text_ += o.str();
+  }
+
+  std::set<std::string> emitted_;
+  std::string text_;
+};
+
+struct Symbol {
+  Type type;
+  enum class Kind { buffer, scalar, local, loop_var } kind;
+};
+
+class FunctionEmitter {
+ public:
+  FunctionEmitter(const Function& f, ParallelStrategy strategy, Helpers& helpers, int& outlined_counter)
+      : f_(f), strategy_(strategy), helpers_(helpers), outlined_counter_(outlined_counter) {}
+
+  // Returns the outlined chunk functions (pthreads) followed by the body and the entry point.
+  std::string emit() {
+    std::ostringstream body;
+    scopes_.emplace_back();
+    for (size_t k = 0; k < f_.params.size(); ++k) {
+      const Param& p = f_.params[k];
+      scopes_.back()[p.name] = {p.type, p.kind == Param::Kind::buffer ? Symbol::Kind::buffer : Symbol::Kind::scalar};
+      buffer_index_[p.name] = static_cast<int>(k);
+    }
+    body << "static int asp_body_" << f_.name << "(" << parameter_list() << ") {\n";
+    body << "  int asp_status = 0;\n  int* const asp_status_p = &asp_status;\n";
+    emit_strides(body);
+    block(body, f_.body, 1, 0);
+    body << "  return asp_status;\n}\n\n";
+    body << "int " << c_entry_symbol(f_.name) << "(void* const* args) {\n  return asp_body_" << f_.name << "(";
+    for (size_t k = 0; k < f_.params.size(); ++k) {
+      const Param& p = f_.params[k];
+      body << (k ? ", " : "") << (p.kind == Param::Kind::buffer ? "(" + std::string(c_type(p.type)) + "*)args[" : "*(const " + std::string(c_type(p.type)) + "*)args[") << k << "]";
+    }
+    body << ");\n}\n";
+    return outlined_.str() + body.str();
+  }
+
+ private:
+  std::string parameter_list() const {
+    std::string out;
+    for (const Param& p : f_.params) {
+      out += (out.empty() ? "" : ", ") + std::string(c_type(p.type)) + (p.kind == Param::Kind::buffer ? "* " : " ") + cname(p.name);
+    }
+    return out;
+  }
+
+  static std::string extent(const Extent& x) {
+    return std::holds_alternative<std::int64_t>(x) ? "(asp_i64)" + std::to_string(std::get<std::int64_t>(x))
+                                                   : cname(std::get<std::string>(x));
+  }
+
+  std::string stride_name(const std::string& buffer, size_t d) const {
+    return "asp_s" + std::to_string(buffer_index_.at(buffer)) + "_" + std::to_string(d);
+  }
+
+  // Strides in elements, computed once per call; compact row-major unless the IR gives them.
+  void emit_strides(std::ostringstream& out) {
+    for (const Param& p : f_.params) {
+      if (p.kind != Param::Kind::buffer) continue;
+      const size_t rank = p.shape.size();
+      for (size_t d = 0; d < rank; ++d) {
+        std::string value;
+        if (!p.strides.empty()) {
+          value = extent(p.strides[d]);
+        } else if (d + 1 == rank) {
+          value = "1";
+        } else {
+          value = stride_name(p.name, d + 1) + " * " + extent(p.shape[d + 1]);
+        }
+        // Emitted innermost first so each can use the next.
+        stride_lines_.insert(stride_lines_.begin(), "  const asp_i64 " + stride_name(p.name, d) + " = " + value + ";\n");
+        strides_.push_back(stride_name(p.name, d));
+      }
+      for (const std::string& line : stride_lines_) out << line;
+      stride_lines_.clear();
+    }
+  }
+
+  const Symbol* lookup(const std::string& name) const {
+    for (auto it = scopes_.rbegin(); it != scopes_.rend(); ++it) {
+      if (auto found = it->find(name); found != it->end()) return &found->second;
+    }
+    return nullptr;
+  }
+
+  bool affine_var(const std::string& name) const {
+    const Symbol* s = lookup(name);
+    return s && (s->kind == Symbol::Kind::loop_var || s->kind == Symbol::Kind::scalar);
+  }
+
+  bool nonzero_constant(const ExprPtr& e) const {
+    if (e->kind != Expr::Kind::constant) return false;
+    if (auto* d = std::get_if<double>(&e->value)) return *d != 0;
+    if (auto* i = std::get_if<std::int64_t>(&e->value)) return *i != 0 && *i != -1;
+    if (auto* u = std::get_if<std::uint64_t>(&e->value)) return *u != 0;
+    return false;
+  }
+
+  bool guarded(const ExprPtr& index) const {
+    return !is_affine(*index, [&](const std::string& n) { return affine_var(n); });
+  }
+
+  // The element offset of an access. A data-dependent index is checked; `ok`
+  // names the flag a failed check clears (a store then skips its write).
+  std::string offset(const std::string& buffer, const std::vector<ExprPtr>& indices, const char* ok = nullptr) {
+    const Param& p = *f_.param(buffer);
+    std::string out;
+    for (size_t d = 0; d < indices.size(); ++d) {
+      std::string index = expr(indices[d]);
+      if (guarded(indices[d])) {
+        index = std::string(ok ? "asp_check_ok(" : "asp_check(") + index + ", " + extent(p.shape[d]) + ", asp_status_p, " +
+                std::to_string(ASP_C_OUT_OF_BOUNDS + buffer_index_.at(buffer)) + (ok ? std::string(", ") + ok : "") + ")";
+      }
+      const bool unit = p.strides.empty() && d + 1 == indices.size();
+      out += (out.empty() ? "" : " + ") + (unit ? "(" + index + ")" : "(" + index + ") * " + stride_name(buffer, d));
+    }
+    return out;
+  }
+
+  std::string expr(const ExprPtr& e) {
+    switch (e->kind) {
+      case Expr::Kind::constant: {
+        if (auto* d = std::get_if<double>(&e->value)) return format_double(*d, e->type);
+        if (auto* b = std::get_if<bool>(&e->value)) return *b ? "((asp_bool)1)" : "((asp_bool)0)";
+        if (auto* i = std::get_if<std::int64_t>(&e->value)) {
+          // INT64_MIN has no literal of its own in C.
+          if (*i == std::numeric_limits<std::int64_t>::min()) return "((asp_i64)(-9223372036854775807LL - 1))";
+          return "((" + std::string(c_type(e->type)) + ")" + std::to_string(*i) + "LL)";
+        }
+        return "((" + std::string(c_type(e->type)) + ")" + std::to_string(std::get<std::uint64_t>(e->value)) + "ULL)";
+      }
+      case Expr::Kind::var: return cname(e->name);
+      case Expr::Kind::load: return cname(e->name) + "[" + offset(e->name, e->args) + "]";
+      case Expr::Kind::unary: {
+        const std::string a = expr(e->args[0]);
+        const std::string op = e->op;
+        return narrow(e->type) ? "((" + std::string(c_type(e->type)) + ")(" + op + a + "))" : "(" + op + a + ")";
+      }
+      case Expr::Kind::binary: {
+        const Type t = e->args[0]->type;
+        const std::string a = expr(e->args[0]), b = expr(e->args[1]);
+        if ((e->op == "/" || e->op == "%") && !nonzero_constant(e->args[1])) {
+          return helpers_.use(e->op == "/" ? "div" : "rem", t) + "(" + a + ", " + b + ", asp_status_p)";
+        }
+        const std::string text = "(" + a + " " + e->op + " " + b + ")";
+        return narrow(e->type) && !is_comparison(e->op) ? "((" + std::string(c_type(e->type)) + ")" + text + ")" : text;
+      }
+      case Expr::Kind::select:
+        return "(" + expr(e->args[0]) + " ? " + expr(e->args[1]) + " : " + expr(e->args[2]) + ")";
+      case Expr::Kind::cast: return "((" + std::string(c_type(e->type)) + ")(" + expr(e->args[0]) + "))";
+      case Expr::Kind::call: return call(e);
+    }
+    throw std::logic_error("C codegen: unknown expression");
+  }
+
+  std::string call(const ExprPtr& e) {
+    const Type t = e->args[0]->type;
+    std::vector<std::string> args;
+    for (const ExprPtr& a : e->args) args.push_back(expr(a));
+    const std::string joined = args.size() == 1 ? args[0] : args[0] + ", " + args[1];
+    const std::string& n = e->name;
+    if (n == "min" || n == "max" || n == "abs") return helpers_.use(n, t) + "(" + joined + ")";
+    if (n == "floordiv" || n == "mod") return helpers_.use(n, t) + "(" + joined + ", asp_status_p)";
+    // The remaining intrinsics are float-only: the compiler's builtins, which call libm where they must.
+    return "__builtin_" + n + (t == Type::f32 ? "f" : "") + "(" + joined + ")";
+  }
+
+  // Reduction variables declared outside `loop` that its body reduces into, with their operators.
+  std::map<std::string, std::string> reductions(const Loop& loop) const {
+    std::map<std::string, std::string> found;
+    std::set<std::string> inner;
+    std::function<void(const Block&)> walk = [&](const Block& b) {
+      for (const Stmt& s : b) {
+        if (s.kind == Stmt::Kind::let || s.kind == Stmt::Kind::decl) inner.insert(s.name);
+        if (s.kind == Stmt::Kind::reduce && !inner.count(s.name)) found[s.name] = s.op;
+        if (s.loop) walk(s.loop->body);
+        walk(s.then_block);
+        walk(s.else_block);
+      }
+    };
+    walk(loop.body);
+    return found;
+  }
+
+  std::string identity(const std::string& op, Type t) const {
+    if (op == "+") return is_float(t) ? format_double(0.0, t) : "0";
+    if (op == "*") return is_float(t) ? format_double(1.0, t) : "1";
+    const bool is_min = op == "min";
+    if (is_float(t)) return format_double(is_min ? INFINITY : -INFINITY, t);
+    if (is_unsigned(t)) return is_min ? "(" + std::string(c_type(t)) + ")-1" : "0";
+    const int bits = t == Type::i8 ? 8 : t == Type::i16 ? 16 : t == Type::i32 ? 32 : 64;
+    const std::string max = "(" + std::string(c_type(t)) + ")(((asp_u64)1 << " + std::to_string(bits - 1) + ") - 1)";
+    return is_min ? max : "(-" + max + " - 1)";
+  }
+
+  std::string combine(const std::string& op, Type t, const std::string& acc, const std::string& value) {
+    if (op == "min" || op == "max") return helpers_.use(op, t) + "(" + acc + ", " + value + ")";
+    std::string text = "(" + acc + " " + op + " " + value + ")";
+    return narrow(t) ? "((" + std::string(c_type(t)) + ")" + text + ")" : text;
+  }
+
+  void block(std::ostringstream& out, const Block& b, int depth, int parallel_depth) {
+    scopes_.emplace_back();
+    for (const Stmt& s : b) stmt(out, s, depth, parallel_depth);
+    scopes_.pop_back();
+  }
+
+  void stmt(std::ostringstream& out, const Stmt& s, int depth, int parallel_depth) {
+    const std::string pad(2 * depth, ' ');
+    switch (s.kind) {
+      case Stmt::Kind::loop: loop(out, *s.loop, depth, parallel_depth); return;
+      case Stmt::Kind::let:
+      case Stmt::Kind::decl:
+        out << pad << (s.kind == Stmt::Kind::let ? "const " : "") << c_type(s.type) << " " << cname(s.name) << " = "
+            << expr(s.value) << ";\n";
+        scopes_.back()[s.name] = {s.type, Symbol::Kind::local};
+        return;
+      case Stmt::Kind::assign: out << pad << cname(s.name) << " = " << expr(s.value) << ";\n"; return;
+      case Stmt::Kind::reduce:
+        out << pad << cname(s.name) << " = " << combine(s.op, lookup(s.name)->type, cname(s.name), expr(s.value)) << ";\n";
+        return;
+      case Stmt::Kind::store: {
+        // A data-dependent index is checked before the write: out of bounds, nothing is written.
+        if (std::any_of(s.indices.begin(), s.indices.end(), [&](const ExprPtr& i) { return guarded(i); })) {
+          out << pad << "{\n" << pad << "  int asp_ok = 1;\n"
+              << pad << "  const asp_i64 asp_at = " << offset(s.name, s.indices, "&asp_ok") << ";\n"
+              << pad << "  if (asp_ok) " << cname(s.name) << "[asp_at] = " << expr(s.value) << ";\n"
+              << pad << "}\n";
+        } else {
+          out << pad << cname(s.name) << "[" << offset(s.name, s.indices) << "] = " << expr(s.value) << ";\n";
+        }
+        return;
+      }
+      case Stmt::Kind::if_:
+        out << pad << "if (" << expr(s.value) << ") {\n";
+        block(out, s.then_block, depth + 1, parallel_depth);
+        if (!s.else_block.empty()) {
+          out << pad << "} else {\n";
+          block(out, s.else_block, depth + 1, parallel_depth);
+        }
+        out << pad << "}\n";
+        return;
+    }
+  }
+
+  void loop(std::ostringstream& out, const Loop& l, int depth, int parallel_depth) {
+    const std::string pad(2 * depth, ' ');
+    const bool parallel = l.kind == LoopKind::parallel || l.kind == LoopKind::gpu_block || l.kind == LoopKind::gpu_thread;
+    const std::string hi = "asp_hi" + std::to_string(loop_counter_++);
+    const std::string v = cname(l.var);
+    out << pad << "{\n" << pad << "  const asp_i64 " << hi << " = " << expr(l.upper) << ";\n";
+    const std::string header =
+        "for (asp_i64 " + v + " = " + expr(l.lower) + "; " + v + " < " + hi + "; " + v + " += " + std::to_string(l.step) + ")";
+    if (parallel && parallel_depth == 0 && strategy_ == ParallelStrategy::pthreads) {
+      outline(out, l, hi, depth + 1);
+      out << pad << "}\n";
+      return;
+    }
+    std::string clauses;
+    for (const auto& [name, op] : reductions(l)) clauses += " reduction(" + op + ":" + cname(name) + ")";
+    if (parallel && parallel_depth == 0) {
+      out << pad << "  #pragma omp parallel for schedule(static)" << clauses << "\n";
+    } else if (l.kind == LoopKind::vectorized && strategy_ == ParallelStrategy::openmp) {
+      out << pad << "  #pragma omp simd" << clauses << "\n";
+    } else if (l.kind == LoopKind::unrolled) {
+      out << pad << "  #pragma GCC unroll 16\n";
+    }
+    out << pad << "  " << header << " {\n";
+    scopes_.emplace_back();
+    scopes_.back()[l.var] = {Type::i64, Symbol::Kind::loop_var};
+    block(out, l.body, depth + 2, parallel_depth + (parallel ? 1 : 0));
+    scopes_.pop_back();
+    out << pad << "  }\n" << pad << "}\n";
+  }
+
+  // pthreads: the loop body becomes a chunk function run by the pool; every
+  // name in scope travels in a context struct, reductions as pointers
+  // combined under the pool's lock.
+  void outline(std::ostringstream& out, const Loop& l, const std::string& hi, int depth) {
+    const int id = outlined_counter_++;
+    const std::string ctx_type = "struct asp_ctx_" + std::to_string(id);
+    const std::string chunk = "asp_chunk_" + std::to_string(id);
+    const auto reduced = reductions(l);
+    std::vector<std::pair<std::string, std::string>> members;  // (C declaration type, name)
+    std::map<std::string, Symbol> visible;
+    for (const auto& scope : scopes_) {
+      for (const auto& [name, symbol] : scope) visible[name] = symbol;
+    }
+    for (const auto& [name, symbol] : visible) {
+      const std::string type = c_type(symbol.type);
+      if (symbol.kind == Symbol::Kind::buffer) {
+        members.emplace_back(type + "*", cname(name));
+      } else if (!reduced.count(name)) {
+        members.emplace_back(type, cname(name));
+      }
+    }
+    // Reductions travel as pointers to the caller's variable, named after their position.
+    std::vector<std::string> reduced_names;
+    for (const auto& [name, op] : reduced) {
+      members.emplace_back(std::string(c_type(visible.at(name).type)) + "*", "asp_r" + std::to_string(reduced_names.size()));
+      reduced_names.push_back(name);
+    }
+    for (const std::string& s : strides_) members.emplace_back("asp_i64", s);
+    members.emplace_back("int*", "asp_status_p");
+
+    std::ostringstream fn;
+    fn << ctx_type << " {\n";
+    for (const auto& [type, name] : members) fn << "  " << type << " " << name << ";\n";
+    fn << "};\n\n";
+    fn << "static void " << chunk << "(void* asp_context, asp_i64 asp_begin, asp_i64 asp_end) {\n";
+    fn << "  " << ctx_type << "* const asp_c = (" << ctx_type << "*)asp_context;\n";
+    for (const auto& [type, name] : members) {
+      if (name.rfind("asp_r", 0) == 0) continue;
+      fn << "  " << type << " const " << name << " = asp_c->" << name << ";\n";
+      fn << "  (void)" << name << ";\n";
+    }
+    for (const auto& [name, op] : reduced) {
+      fn << "  " << c_type(visible.at(name).type) << " " << cname(name) << " = " << identity(op, visible.at(name).type) << ";\n";
+    }
+    const std::string v = cname(l.var);
+    fn << "  for (asp_i64 " << v << " = asp_begin; " << v << " < asp_end; " << v << " += " << l.step << ") {\n";
+    scopes_.emplace_back();
+    scopes_.back()[l.var] = {Type::i64, Symbol::Kind::loop_var};
+    std::ostringstream body;
+    block(body, l.body, 2, 1);
+    scopes_.pop_back();
+    fn << body.str() << "  }\n";
+    if (!reduced.empty()) {
+      fn << "  asp_rt->lock(asp_rt->pool);\n";
+      for (size_t r = 0; r < reduced_names.size(); ++r) {
+        const std::string& name = reduced_names[r];
+        const std::string target = "*asp_c->asp_r" + std::to_string(r);
+        fn << "  " << target << " = " << combine(reduced.at(name), visible.at(name).type, target, cname(name)) << ";\n";
+      }
+      fn << "  asp_rt->unlock(asp_rt->pool);\n";
+    }
+    fn << "}\n\n";
+    outlined_ << fn.str();
+
+    const std::string pad(2 * depth, ' ');
+    out << pad << ctx_type << " asp_c = {";
+    for (size_t i = 0; i < members.size(); ++i) {
+      const std::string& name = members[i].second;
+      const bool reduction = name.rfind("asp_r", 0) == 0;
+      out << (i ? ", " : "") << (reduction ? "&" + cname(reduced_names[std::stoul(name.substr(5))]) : name);
+    }
+    out << "};\n";
+    const std::string lower = expr(l.lower);
+    out << pad << "if (asp_rt) {\n"
+        << pad << "  asp_rt->parallel_for(asp_rt->pool, " << lower << ", " << hi << ", " << l.step << ", " << schedule(l)
+        << ", " << chunk << ", &asp_c);\n"
+        << pad << "} else {\n"
+        << pad << "  " << chunk << "(&asp_c, " << lower << ", " << hi << ");\n"
+        << pad << "}\n";
+  }
+
+  // Uniform bodies split best statically; bodies with branches or inner loops of
+  // varying length balance better on demand.
+  static const char* schedule(const Loop& l) {
+    bool uneven = false;
+    std::function<void(const Block&)> walk = [&](const Block& b) {
+      for (const Stmt& s : b) {
+        if (s.kind == Stmt::Kind::if_) uneven = true;
+        if (s.loop) {
+          if (s.loop->lower->kind != Expr::Kind::constant || s.loop->upper->kind != Expr::Kind::constant) {
+            bool uses_outer = false;
+            auto check = [&](const Expr& e) { uses_outer |= e.kind == Expr::Kind::var && e.name == l.var; };
+            for_each_expr(s.loop->lower, check);
+            for_each_expr(s.loop->upper, check);
+            uneven |= uses_outer;
+          }
+          walk(s.loop->body);
+        }
+      }
+    };
+    walk(l.body);
+    return uneven ? "1 /* ASP_SCHEDULE_DYNAMIC */" : "0 /* ASP_SCHEDULE_STATIC */";
+  }
+
+  const Function& f_;
+  ParallelStrategy strategy_;
+  Helpers& helpers_;
+  int& outlined_counter_;
+  std::vector<std::map<std::string, Symbol>> scopes_;
+  std::map<std::string, int> buffer_index_;
+  std::vector<std::string> stride_lines_;
+  std::vector<std::string> strides_;
+  std::ostringstream outlined_;
+  int loop_counter_ = 0;
+};
+
+const char* pthreads_runtime_decl =
+    "\n/* Mirrors struct asp_pthreads_runtime of backends/pthreads/pthreads_runtime.h. */\n"
+    "struct asp_pthreads_runtime {\n"
+    "  __SIZE_TYPE__ struct_size;\n"
+    "  void* pool;\n"
+    "  void (*parallel_for)(void* pool, asp_i64 begin, asp_i64 end, asp_i64 step, int schedule,\n"
+    "                       void (*body)(void*, asp_i64, asp_i64), void* context);\n"
+    "  void (*lock)(void* pool);\n"
+    "  void (*unlock)(void* pool);\n"
+    "  int threads;\n"
+    "};\n"
+    "static const struct asp_pthreads_runtime* asp_rt;\n"
+    "void " ASP_C_RUNTIME_INIT_SYMBOL "(const void* runtime) { asp_rt = (const struct asp_pthreads_runtime*)runtime; }\n";
+
+}  // namespace
+
+std::string c_entry_symbol(const std::string& function) { return "asp_entry_" + function; }
+
+std::string generate_c(const Module& module, ParallelStrategy strategy) {
+  Helpers helpers;
+  int outlined = 0;
+  std::string functions;
+  for (const Function& f : module.functions) functions += "\n" + FunctionEmitter(f, strategy, helpers, outlined).emit();
+  std::string out = std::string("/* Generated by Asp from PSIR (") +
+                    (strategy == ParallelStrategy::openmp ? "openmp" : "pthreads") + " backend). */\n" + prelude;
+  if (strategy == ParallelStrategy::pthreads) out += pthreads_runtime_decl;
+  if (!helpers.text().empty()) out += "\n" + helpers.text();
+  return out + functions;
+}
+
+}  // namespace asp::backends

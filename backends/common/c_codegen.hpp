@@ -1,0 +1,35 @@
+// PSIR -> C, shared by the backends whose code a host C compiler builds
+// (openmp, pthreads). They differ only in how a parallel loop runs.
+//
+// The generated translation unit is freestanding (no #include): nothing to
+// parse but the kernel, so in-process compilation stays fast, and the same
+// text compiles with gcc and clang. Each PSIR function f becomes
+//
+//   int asp_entry_f(void* const* args)
+//
+// where args[i] is, for buffer parameter i, its data pointer and, for scalar
+// parameter i, a pointer to its value (the ASP_C_ENTRY convention of
+// <asp/plugin.h>). The result is 0, or ASP_C_ZERO_DIVISION, or
+// ASP_C_OUT_OF_BOUNDS + k when a data-dependent index fell outside buffer
+// parameter k; such an access reads 0 or stores nothing instead of touching
+// memory, so a bad index is an error report, never a crash.
+#pragma once
+
+#include <asp/psir.hpp>
+
+#include <string>
+
+namespace asp::backends {
+
+enum class ParallelStrategy {
+  openmp,   // #pragma omp parallel for (+ reduction clauses), #pragma omp simd
+  pthreads  // outlined chunk functions run by the persistent pool of <pthreads_runtime.h>
+};
+
+// Generates C for every function of the module. The module must verify.
+std::string generate_c(const psir::Module& module, ParallelStrategy strategy);
+
+// The symbol of a function's entry point.
+std::string c_entry_symbol(const std::string& function);
+
+}  // namespace asp::backends

@@ -1,0 +1,95 @@
+// From PSIR to a native callable (DESIGN.md §2, steps 4-8): the backend
+// generates source, the JIT driver configured for it compiles it once, the
+// code cache keeps the binary across processes, and the tuner picks a variant
+// of the kernel on every call.
+#pragma once
+
+#include "asp/core/code_cache.hpp"
+#include "asp/core/jit.hpp"
+#include "asp/core/registry.hpp"
+#include "asp/core/tuning.hpp"
+
+#include <asp/psir.hpp>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace asp::core {
+
+// A compiled kernel: one binary holding an entry point per PSIR function (its variants).
+class Kernel {
+ public:
+  using Entry = int (*)(void* const* args);
+  struct Variant {
+    psir::Function function;
+    Entry entry;
+  };
+  struct Run {
+    std::size_t variant;
+    int status;      // ASP_C_OK, or what describe_status() explains
+    double seconds;  // wall time of the native call
+  };
+
+  Kernel(std::string key, std::string backend, std::vector<Variant> variants, std::shared_ptr<LoadedCode> code,
+         TuningDatabase* tuning);
+
+  const std::string& key() const { return key_; }
+  const std::string& backend() const { return backend_; }
+  const std::vector<Variant>& variants() const { return variants_; }
+
+  // Whether variant i's run check holds for these arguments (args as in the C entry convention).
+  bool runnable(std::size_t i, void* const* args) const;
+
+  // Runs the variant the tuner picks for this argument signature and records its time.
+  // Throws std::runtime_error when no variant's run check holds.
+  Run run(const std::string& signature, void* const* args);
+
+  // A message for a non-zero status of a run of variant i.
+  std::string describe_status(std::size_t variant, int status) const;
+
+ private:
+  std::string key_;
+  std::string backend_;
+  std::vector<Variant> variants_;
+  std::shared_ptr<LoadedCode> code_;
+  TuningDatabase* tuning_;
+  std::mutex mutex_;
+  std::map<std::string, std::unique_ptr<Tuner>> tuners_;
+};
+
+// Compiles PSIR for a configured backend, through the code cache.
+class KernelCompiler {
+ public:
+  struct Stats {
+    bool cache_hit = false;
+    double generate_seconds = 0, compile_seconds = 0, load_seconds = 0;
+  };
+
+  // `cache` and `tuning` may be null (no disk cache; tuning only within the process).
+  KernelCompiler(Registry& registry, const CodeCache* cache, TuningDatabase* tuning);
+
+  // Verifies the PSIR module, then generates, compiles (or loads from the cache) and binds it.
+  // Throws CompileError when the compiler rejects the generated source, std::runtime_error otherwise.
+  std::shared_ptr<Kernel> compile(std::string_view psir, const std::string& backend, Stats* stats = nullptr);
+
+ private:
+  const JitDriver& driver_for(const std::string& backend);
+
+  Registry& registry_;
+  const CodeCache* cache_;
+  TuningDatabase* tuning_;
+  std::mutex mutex_;
+  std::map<std::string, std::unique_ptr<JitDriver>> drivers_;
+};
+
+// The machine as the tuning database tells platforms apart (CPU model, cores, threads).
+std::string tuning_platform();
+
+// Evaluates a run check (a PSIR bool expression over scalar parameters) for these arguments.
+bool evaluate_run_check(const psir::Function& function, void* const* args);
+
+}  // namespace asp::core

@@ -1,0 +1,249 @@
+// The ORC driver: clang's libraries compile C to an object file in memory;
+// one process-wide LLJIT links each object into its own JITDylib.
+//
+// Compiled with hidden visibility (core/CMakeLists.txt), so that no inline
+// clang or LLVM code is exported: another clang in the process (PoCL's) would
+// bind to it. The core's own declarations keep default visibility.
+#pragma GCC visibility push(default)
+#include "asp/core/jit.hpp"
+#include "asp/core/log.hpp"
+#pragma GCC visibility pop
+#include "jit_common.hpp"
+
+#include <clang/Basic/Diagnostic.h>
+#include <clang/Basic/DiagnosticOptions.h>
+#include <clang/Basic/Version.h>
+#include <clang/CodeGen/CodeGenAction.h>
+#include <clang/Frontend/CompilerInstance.h>
+#include <clang/Frontend/CompilerInvocation.h>
+#include <clang/Frontend/TextDiagnosticPrinter.h>
+#include <clang/Frontend/Utils.h>
+#include <clang/Lex/PreprocessorOptions.h>
+#include <llvm/ADT/SmallString.h>
+#include <llvm/ExecutionEngine/Orc/Core.h>
+#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/ObjectFileInterface.h>
+#include <llvm/Support/Error.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <stdexcept>
+
+namespace asp::core {
+namespace {
+
+using jit_detail::host_target;
+
+// The flags every compile gets, before request.flags (so a request may
+// override them, e.g. to opt in to contraction). -ffp-contract=off and no
+// fast-math keep float64 results bitwise equal to Python's.
+const std::vector<std::string>& base_flags() {
+  static const std::vector<std::string> flags = {"-std=c11", "-O3", "-ffp-contract=off", "-fno-math-errno"};
+  return flags;
+}
+
+void initialize_llvm() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    llvm::InitializeNativeTargetAsmParser();
+  });
+}
+
+std::string message_of(llvm::Error error) { return llvm::toString(std::move(error)); }
+
+// Why linking failed (e.g. "Symbols not found: [ f ]") goes to the session's
+// error reporter, while the lookup that triggered it only learns that it
+// failed. Linking runs on the thread that looks up, so load() collects the
+// reports of its own thread here.
+thread_local std::string* link_errors = nullptr;
+
+// The process-wide LLJIT. Loaded code holds a reference, so the JIT outlives
+// every JITDylib it removes, whatever the order of static destruction.
+class Jit {
+ public:
+  static std::shared_ptr<Jit> instance() {
+    // A throwing initializer leaves the static unset, so a later call retries.
+    static const std::shared_ptr<Jit> jit = std::make_shared<Jit>();
+    return jit;
+  }
+
+  Jit() {
+    initialize_llvm();
+    // detectHost() takes the CPU name and features from the same llvm::sys
+    // calls as host_target(), so linked objects and the JIT agree.
+    auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+    if (!builder) throw std::runtime_error("LLVM ORC: cannot target this host: " + message_of(builder.takeError()));
+    auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*builder)).create();
+    if (!jit) throw std::runtime_error("LLVM ORC: cannot create the JIT: " + message_of(jit.takeError()));
+    jit_ = std::move(*jit);
+    jit_->getExecutionSession().setErrorReporter([](llvm::Error error) {
+      if (link_errors != nullptr)
+        *link_errors += message_of(std::move(error)) + "; ";
+      else
+        log(LogLevel::warning, "jit", "LLVM ORC: " + message_of(std::move(error)));
+    });
+    const char prefix = jit_->getDataLayout().getGlobalPrefix();
+    // libomp first, so that omp_* calls of JIT code reach the runtime that
+    // implements the __kmpc_* calls clang emits, even when another OpenMP
+    // runtime (gcc's libgomp) is already global in the process. Load() opens it
+    // RTLD_GLOBAL and never closes it: its worker threads must outlive any code.
+    auto libomp = llvm::orc::DynamicLibrarySearchGenerator::Load(ASP_LIBOMP_PATH, prefix);
+    if (!libomp) throw std::runtime_error("LLVM ORC: cannot load " ASP_LIBOMP_PATH ": " + message_of(libomp.takeError()));
+    auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(prefix);
+    if (!process) throw std::runtime_error("LLVM ORC: cannot search the process: " + message_of(process.takeError()));
+    jit_->getMainJITDylib().addGenerator(std::move(*libomp));
+    jit_->getMainJITDylib().addGenerator(std::move(*process));
+  }
+
+  llvm::orc::LLJIT& lljit() { return *jit_; }
+
+  std::string next_dylib_name() { return "asp-code-" + std::to_string(counter_++); }
+
+ private:
+  std::unique_ptr<llvm::orc::LLJIT> jit_;
+  std::atomic<unsigned long long> counter_{0};
+};
+
+class OrcCode : public LoadedCode {
+ public:
+  OrcCode(std::shared_ptr<Jit> jit, llvm::orc::JITDylib& dylib) : jit_(std::move(jit)), dylib_(dylib) {}
+  OrcCode(const OrcCode&) = delete;
+  OrcCode& operator=(const OrcCode&) = delete;
+
+  ~OrcCode() override {
+    if (auto error = jit_->lljit().getExecutionSession().removeJITDylib(dylib_))
+      log(LogLevel::warning, "jit", "cannot unload " + dylib_.getName() + ": " + message_of(std::move(error)));
+  }
+
+  void* symbol(const std::string& name) const override {
+    auto& session = jit_->lljit().getExecutionSession();
+    // Exported symbols only, like dlsym: a hidden helper is not an entry point.
+    auto address = session.lookup({{&dylib_, llvm::orc::JITDylibLookupFlags::MatchExportedSymbolsOnly}},
+                                  jit_->lljit().mangleAndIntern(name));
+    if (address) return reinterpret_cast<void*>(static_cast<std::uintptr_t>(address->getAddress()));
+    std::string failure;
+    llvm::handleAllErrors(
+        address.takeError(), [](const llvm::orc::SymbolsNotFound&) {},
+        [&](const llvm::ErrorInfoBase& error) { failure = error.message(); });
+    if (!failure.empty()) throw std::runtime_error("LLVM ORC: looking up " + name + ": " + failure);
+    return nullptr;
+  }
+
+ private:
+  std::shared_ptr<Jit> jit_;
+  llvm::orc::JITDylib& dylib_;
+};
+
+// Links every symbol the object defines now, so that an unresolved reference
+// fails load() with its name rather than a later symbol() call.
+llvm::Error link_now(llvm::orc::ExecutionSession& session, llvm::orc::JITDylib& dylib,
+                     const llvm::orc::SymbolFlagsMap& symbols) {
+  llvm::orc::SymbolLookupSet lookup;
+  for (const auto& [name, flags] : symbols)
+    lookup.add(name, flags.hasMaterializationSideEffectsOnly() ? llvm::orc::SymbolLookupFlags::WeaklyReferencedSymbol
+                                                               : llvm::orc::SymbolLookupFlags::RequiredSymbol);
+  return session.lookup(llvm::orc::makeJITDylibSearchOrder(&dylib, llvm::orc::JITDylibLookupFlags::MatchAllSymbols),
+                        std::move(lookup))
+      .takeError();
+}
+
+class OrcDriver : public JitDriver {
+ public:
+  std::string name() const override { return "orc"; }
+
+  std::string identity() const override {
+    const auto& host = host_target();
+    std::string id = "clang " CLANG_VERSION_STRING " " + host.triple + " " + host.cpu + " features " +
+                     host.features_digest + " flags";
+    for (const auto& flag : base_flags()) id += " " + flag;
+    return id;
+  }
+
+  std::string artifact_kind() const override { return "object"; }
+
+  std::string compile(const CompileRequest& request) const override {
+    initialize_llvm();
+    const auto& host = host_target();
+    const std::string file = jit_detail::source_file_name(request);
+
+    std::string log;  // everything clang says, read through log_stream.str()
+    llvm::raw_string_ostream log_stream(log);
+    auto diagnostic_options = llvm::makeIntrusiveRefCnt<clang::DiagnosticOptions>();
+    diagnostic_options->ShowColors = false;
+    clang::TextDiagnosticPrinter printer(log_stream, diagnostic_options.get());
+    auto diagnostics = clang::CompilerInstance::createDiagnostics(diagnostic_options.get(), &printer, false);
+
+    // The driver, run in process, turns ordinary clang flags into the cc1
+    // invocation: optimization pipeline flags for -O3, the system include
+    // directories and the resource directory's builtin headers.
+    std::vector<std::string> args = {ASP_CLANG_PATH, "-target", host.triple, "-resource-dir", ASP_CLANG_RESOURCE_DIR,
+                                     "-fno-color-diagnostics"};
+    args.insert(args.end(), base_flags().begin(), base_flags().end());
+    if (request.openmp) args.push_back("-fopenmp");
+    args.insert(args.end(), request.flags.begin(), request.flags.end());
+    args.insert(args.end(), {"-c", "-x", "c", file, "-o", file + ".o"});
+    std::vector<const char*> argv;
+    for (const auto& arg : args) argv.push_back(arg.c_str());
+    clang::CreateInvocationOptions options;
+    options.Diags = diagnostics;
+    std::shared_ptr<clang::CompilerInvocation> invocation = clang::createInvocation(argv, std::move(options));
+    if (!invocation) throw jit_detail::compile_error(request, "clang rejected the flags for " + file, log_stream.str());
+
+    invocation->getTargetOpts().CPU = host.cpu;
+    invocation->getTargetOpts().TuneCPU = host.cpu;
+    invocation->getTargetOpts().Features = host.features;
+    // The driver asks cc1 to leak its AST and module for speed at exit; this process lives on.
+    invocation->getFrontendOpts().DisableFree = false;
+    invocation->getCodeGenOpts().DisableFree = false;
+    invocation->getPreprocessorOpts().addRemappedFile(file,
+                                                      llvm::MemoryBuffer::getMemBufferCopy(request.source, file).release());
+
+    clang::CompilerInstance compiler;
+    compiler.setInvocation(std::move(invocation));
+    compiler.setDiagnostics(diagnostics.get());
+    compiler.setVerboseOutputStream(log_stream);  // "N errors generated." goes to the log, not stderr
+    llvm::SmallString<0> object;
+    compiler.setOutputStream(std::make_unique<llvm::raw_svector_ostream>(object));
+    clang::EmitObjAction action;
+    if (!compiler.ExecuteAction(action) || object.empty())
+      throw jit_detail::compile_error(request, "clang rejected " + file, log_stream.str());
+    return std::string(object.str());
+  }
+
+  std::shared_ptr<LoadedCode> load(const std::string& artifact, const std::filesystem::path&) const override {
+    auto jit = Jit::instance();
+    auto& lljit = jit->lljit();
+    auto& session = lljit.getExecutionSession();
+    auto dylib = lljit.createJITDylib(jit->next_dylib_name());
+    if (!dylib) throw std::runtime_error("LLVM ORC: " + message_of(dylib.takeError()));
+    dylib->addToLinkOrder(lljit.getMainJITDylib());
+    // From here on the code object owns the JITDylib and removes it on every path.
+    auto code = std::make_shared<OrcCode>(jit, *dylib);
+
+    auto buffer = llvm::MemoryBuffer::getMemBufferCopy(artifact, dylib->getName());
+    auto interface = llvm::orc::getObjectFileInterface(session, buffer->getMemBufferRef());
+    if (!interface) throw std::runtime_error("LLVM ORC: not an object file: " + message_of(interface.takeError()));
+    const auto symbols = interface->SymbolFlags;
+    if (auto error = lljit.addObjectFile(*dylib, std::move(buffer)))
+      throw std::runtime_error("LLVM ORC: cannot add the object: " + message_of(std::move(error)));
+    std::string reported;
+    link_errors = &reported;
+    auto error = link_now(session, *dylib, symbols);
+    link_errors = nullptr;
+    if (error) throw std::runtime_error("LLVM ORC: cannot link: " + reported + message_of(std::move(error)));
+    return code;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<JitDriver> make_orc_driver() { return std::make_unique<OrcDriver>(); }
+
+}  // namespace asp::core
