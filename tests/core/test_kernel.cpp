@@ -5,6 +5,7 @@
 // the tuner choose variants.
 #include "asp/core/kernel.hpp"
 
+#include "../plugin_api/interpreter.hpp"
 #include "../plugin_api/kernels.hpp"
 #include "processes.hpp"
 #include "support.hpp"
@@ -139,6 +140,28 @@ TEST_P(CBackends, IndirectGatherEqualsCxxAndGuardsItsIndex) {
   const auto run = kernel->run("g", args);
   EXPECT_EQ(run.status, ASP_C_OUT_OF_BOUNDS + 0);
   EXPECT_EQ(kernel->describe_status(run.variant, run.status), "a data-dependent index fell outside 'table'");
+}
+
+// Every statement, expression, loop and constant kind of PSIR becomes C that
+// compiles and runs, and the interpreter agrees with it on the result.
+TEST_P(CBackends, EveryNodeKindCompilesAndRuns) {
+  auto kernel = compile({asp::test::every_node()});
+  std::int64_t n = 4, s = 4;
+  float x = 0.25f;
+  std::vector<double> a(16);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = 0.1 * static_cast<double>(i);
+  std::vector<std::uint8_t> b(8, 0);
+  void* args[] = {a.data(), b.data(), &n, &s, &x};
+  asp::test::Buffers expected{{"a", a}, {"b", std::vector<double>(8, 0.0)}};
+  asp::test::interpret(asp::test::every_node(), expected, {{"n", 4}, {"s", 4}, {"x", 0.25}});
+  ASSERT_TRUE(kernel->runnable(0, args));
+  const auto run = kernel->run("e", args);
+  EXPECT_EQ(run.status, ASP_C_OK) << kernel->describe_status(run.variant, run.status);
+  EXPECT_EQ(a, expected["a"]);
+  EXPECT_EQ(std::vector<double>(b.begin(), b.end()), expected["b"]);
+  std::int64_t three = 3;
+  void* not_multiple[] = {a.data(), b.data(), &three, &s, &x};
+  EXPECT_FALSE(kernel->runnable(0, not_multiple));  // requires n % 4 == 0
 }
 
 TEST_P(CBackends, TheSecondCompileIsACacheHit) {

@@ -69,6 +69,8 @@ class Interpreter {
         if (e->name == "min") return std::min(arg(0), arg(1));
         if (e->name == "max") return std::max(arg(0), arg(1));
         if (e->name == "pow") return round_to(e->type, std::pow(arg(0), arg(1)));
+        if (e->name == "abs") return std::fabs(arg(0));
+        if (e->name == "floordiv") return std::floor(arg(0) / arg(1));
         throw std::logic_error("interpreter: intrinsic " + e->name);
       }
       case K::binary: {
@@ -88,6 +90,11 @@ class Interpreter {
         if (op == ">=") return a >= b;
         if (op == "&&") return a && b;
         if (op == "||") return a || b;
+        const auto ia = static_cast<std::int64_t>(a), ib = static_cast<std::int64_t>(b);
+        if (op == "^") return round_to(t, static_cast<double>(ia ^ ib));
+        if (op == "&") return round_to(t, static_cast<double>(ia & ib));
+        if (op == "|") return round_to(t, static_cast<double>(ia | ib));
+        if (op == "<<") return round_to(t, static_cast<double>(ia << ib));
         throw std::logic_error("interpreter: operator " + op);
       }
     }
