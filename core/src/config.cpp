@@ -102,13 +102,6 @@ std::string lower(std::string text) {
   return text;
 }
 
-std::optional<bool> parse_bool(const std::string& text) {
-  const std::string t = lower(text);
-  if (t == "true" || t == "yes" || t == "on" || t == "1") return true;
-  if (t == "false" || t == "no" || t == "off" || t == "0") return false;
-  return std::nullopt;
-}
-
 std::optional<std::int64_t> parse_int(const std::string& text) {
   std::int64_t value = 0;
   const char* begin = text.data() + (text.size() > 1 && text[0] == '+' ? 1 : 0);
@@ -139,7 +132,7 @@ std::string list_words(const std::vector<std::string>& words) {
 std::optional<Value> convert_scalar(const SchemaEntry& entry, const std::string& text, std::string& problem) {
   switch (entry.type) {
     case Type::boolean:
-      if (auto b = parse_bool(text)) return Value(*b);
+      if (auto b = parse_boolean(text)) return Value(*b);
       break;
     case Type::integer:
       if (auto i = parse_int(text)) return Value(*i);
@@ -162,6 +155,13 @@ Origin origin_of(const std::filesystem::path& file, const YAML::Mark& mark) {
 }
 
 }  // namespace
+
+std::optional<bool> parse_boolean(const std::string& text) {
+  const std::string t = lower(text);
+  if (t == "true" || t == "yes" || t == "on" || t == "1") return true;
+  if (t == "false" || t == "no" || t == "off" || t == "0") return false;
+  return std::nullopt;
+}
 
 std::string format_value(const Value& value) {
   struct Formatter {

@@ -40,6 +40,15 @@ std::string tuning_platform() {
   return p.cpu_model + "/" + p.architecture + "/" + std::to_string(p.cores) + "c" + std::to_string(p.pus) + "t";
 }
 
+class Kernel::Slot {
+ public:
+  Slot(std::unique_ptr<Tuner> tuner, std::size_t variants) : tuner(std::move(tuner)), runnable(variants) {}
+  std::unique_ptr<Tuner> tuner;
+  // Scratch for the run checks of one call, kept here (under the kernel's
+  // mutex) so that a call does not allocate.
+  std::vector<bool> runnable;
+};
+
 Kernel::Kernel(std::string key, std::string backend, std::vector<Variant> variants, std::shared_ptr<LoadedCode> code,
                TuningDatabase* tuning)
     : key_(std::move(key)),
@@ -48,36 +57,44 @@ Kernel::Kernel(std::string key, std::string backend, std::vector<Variant> varian
       code_(std::move(code)),
       tuning_(tuning) {}
 
+Kernel::~Kernel() = default;
+
 bool Kernel::runnable(std::size_t i, void* const* args) const { return evaluate_run_check(variants_.at(i).function, args); }
 
-Kernel::Run Kernel::run(const std::string& signature, void* const* args) {
-  std::vector<bool> runnable_now(variants_.size());
-  for (std::size_t i = 0; i < variants_.size(); ++i) runnable_now[i] = runnable(i, args);
-  Tuner* tuner;
+Kernel::Slot& Kernel::slot(const std::string& signature) {
+  std::lock_guard lock(mutex_);
+  auto& slot = slots_[signature];
+  if (!slot) {
+    std::vector<std::string> names;
+    for (const Variant& v : variants_) names.push_back(v.function.name);
+    slot = std::make_unique<Slot>(
+        std::make_unique<Tuner>(tuning_, TuningKey{key_, signature, tuning_platform()}, std::move(names)),
+        variants_.size());
+  }
+  return *slot;
+}
+
+Kernel::Run Kernel::run(Slot& slot, void* const* args) {
+  std::size_t chosen;
+  bool measure;
   {
     std::lock_guard lock(mutex_);
-    auto& slot = tuners_[signature];
-    if (!slot) {
-      std::vector<std::string> names;
-      for (const Variant& v : variants_) names.push_back(v.function.name);
-      slot = std::make_unique<Tuner>(tuning_, TuningKey{key_, signature, tuning_platform()}, std::move(names));
+    for (std::size_t i = 0; i < variants_.size(); ++i) slot.runnable[i] = runnable(i, args);
+    const std::optional<std::size_t> choice = slot.tuner->choose(slot.runnable);
+    if (!choice) {
+      throw std::runtime_error("no variant of kernel " + key_ + " can run with these arguments (every run check fails)");
     }
-    tuner = slot.get();
+    chosen = *choice;
+    measure = !slot.tuner->settled(slot.runnable);
   }
-  std::optional<std::size_t> chosen;
-  {
-    std::lock_guard lock(mutex_);
-    chosen = tuner->choose(runnable_now);
-  }
-  if (!chosen) throw std::runtime_error("no variant of kernel " + key_ + " can run with these arguments (every run check fails)");
   const auto start = Clock::now();
-  const int status = variants_[*chosen].entry(args);
+  const int status = variants_[chosen].entry(args);
   const double elapsed = seconds_since(start);
-  if (status == ASP_C_OK) {
+  if (status == ASP_C_OK && measure) {
     std::lock_guard lock(mutex_);
-    tuner->report(*chosen, elapsed);
+    slot.tuner->report(chosen, elapsed);
   }
-  return {*chosen, status, elapsed};
+  return {chosen, status, elapsed};
 }
 
 std::string Kernel::describe_status(std::size_t variant, int status) const {

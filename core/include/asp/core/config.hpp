@@ -24,6 +24,10 @@ using Value = std::variant<bool, std::int64_t, std::string, std::vector<std::str
 
 std::string format_value(const Value& value);
 
+// A boolean as configuration files and environment variables spell it:
+// true/false, yes/no, on/off, 1/0, in any case; std::nullopt for anything else.
+std::optional<bool> parse_boolean(const std::string& text);
+
 struct Setting {
   Value value;
   Origin origin;

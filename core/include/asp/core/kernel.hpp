@@ -36,6 +36,7 @@ class Kernel {
 
   Kernel(std::string key, std::string backend, std::vector<Variant> variants, std::shared_ptr<LoadedCode> code,
          TuningDatabase* tuning);
+  ~Kernel();
 
   const std::string& key() const { return key_; }
   const std::string& backend() const { return backend_; }
@@ -44,9 +45,19 @@ class Kernel {
   // Whether variant i's run check holds for these arguments (args as in the C entry convention).
   bool runnable(std::size_t i, void* const* args) const;
 
-  // Runs the variant the tuner picks for this argument signature and records its time.
-  // Throws std::runtime_error when no variant's run check holds.
-  Run run(const std::string& signature, void* const* args);
+  // The tuning state of one argument signature. Owned by the kernel and never
+  // moved, so a caller that calls often with one signature looks it up once
+  // and keeps it: run(Slot&, ...) then neither allocates nor searches.
+  class Slot;
+  Slot& slot(const std::string& signature);
+
+  // Runs the variant the tuner picks for this argument signature. Until every
+  // runnable variant has a measured time, the run is timed and recorded;
+  // after that the choice is settled and calls cost no bookkeeping (no
+  // tuning-database write per call). Throws std::runtime_error when no
+  // variant's run check holds.
+  Run run(Slot& slot, void* const* args);
+  Run run(const std::string& signature, void* const* args) { return run(slot(signature), args); }
 
   // A message for a non-zero status of a run of variant i.
   std::string describe_status(std::size_t variant, int status) const;
@@ -58,7 +69,7 @@ class Kernel {
   std::shared_ptr<LoadedCode> code_;
   TuningDatabase* tuning_;
   std::mutex mutex_;
-  std::map<std::string, std::unique_ptr<Tuner>> tuners_;
+  std::map<std::string, std::unique_ptr<Slot>> slots_;
 };
 
 // Compiles PSIR for a configured backend, through the code cache.

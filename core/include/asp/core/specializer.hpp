@@ -1,0 +1,46 @@
+// The specialization pipeline of DESIGN.md §2, steps 1-8: a domain's
+// frontend turns the Tree of the user's function and the descriptions of its
+// arguments into DSIR, the domain's optimizers rewrite it, its lowering turns
+// it into PSIR, and the first backend (in the registry's order) that
+// compiles it gives the kernel. The core knows no domain: everything
+// domain-specific happens in the plugins the registry loaded.
+#pragma once
+
+#include "asp/core/binding.hpp"
+#include "asp/core/errors.hpp"
+#include "asp/core/kernel.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace asp::core {
+
+class Specializer {
+ public:
+  struct Result {
+    std::shared_ptr<Kernel> kernel;
+    std::string backend;
+    std::string dsir;  // the DSIR the lowering read (after the domain's optimizers)
+    std::string psir;  // the PSIR the backend compiled
+    Binding binding;   // how the arguments feed the kernel's parameters
+    KernelCompiler::Stats stats;  // of the compile that succeeded: a code-cache hit, the times
+  };
+
+  // `cache` and `tuning` may be null (no disk cache; tuning only within the process).
+  Specializer(Registry& registry, const CodeCache* cache, TuningDatabase* tuning);
+
+  // Specializes `tree_text` (a Tree, see <asp/tree.hpp>) for `args` (their
+  // data is not read). Throws Unsupported when the domain has no frontend or
+  // the frontend cannot specialize a construct, InvalidArgument when a
+  // component rejects the arguments, CompileError when no backend compiled the
+  // kernel and the last one failed in its compiler, std::runtime_error for
+  // anything else (a failing component is named).
+  Result specialize(const std::string& domain, const std::string& tree_text, const std::vector<asp_arg>& args);
+
+ private:
+  Registry& registry_;
+  KernelCompiler compiler_;
+};
+
+}  // namespace asp::core

@@ -1,0 +1,199 @@
+#include "asp/core/specializer.hpp"
+
+#include "asp/core/log.hpp"
+
+#include <asp/ir_text.hpp>
+#include <asp/psir_text.hpp>
+#include <asp/psir_verify.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <optional>
+
+namespace asp::core {
+
+namespace {
+
+using TextCall = std::function<asp_status(asp_host_context*, const asp_text_sink*)>;
+
+std::string label(const Component& c) {
+  return std::string(kind_name(c.description->kind)) + " '" + c.description->name + "' (" + c.library->section + "." +
+         c.library->name + ")";
+}
+
+std::string with_location(const PluginError& error) {
+  if (!error.where || error.where->line == 0) return error.message;
+  const Origin& at = *error.where;
+  return (at.source.empty() ? "" : at.source + ":") + "line " + std::to_string(at.line) +
+         (at.column ? ", column " + std::to_string(at.column) : "") + ": " + error.message;
+}
+
+// Runs one call of a component that writes text, and turns the error it
+// reports into the exception that tells the caller what to do: fall back
+// (Unsupported), fix the arguments (InvalidArgument), or report a bug.
+std::string run_component(const Component& c, const TextCall& call) {
+  std::string text;
+  const asp_text_sink sink{sizeof(asp_text_sink), &text, [](void* context, const char* data, size_t length) {
+                             static_cast<std::string*>(context)->append(data, length);
+                           }};
+  const std::string who = c.library->section + "." + c.library->name;
+  if (auto error = call_plugin(who, [&](asp_host_context* ctx) { return call(ctx, &sink); })) {
+    switch (error->status) {
+      case ASP_ERR_UNSUPPORTED: throw Unsupported(error->message, error->where.value_or(Origin{}));
+      case ASP_ERR_INVALID_ARGUMENT: throw InvalidArgument(with_location(*error));
+      default: throw std::runtime_error(label(c) + ": " + error->message);
+    }
+  }
+  return text;
+}
+
+std::string dialect_of(const std::string& text, const Component& c) {
+  auto header = ir::parse_header(text);
+  if (!header) throw std::runtime_error(label(c) + " returned text without an 'asp-ir <version> <dialect>' header");
+  return header->dialect;
+}
+
+bool serves(const Component& c, asp_component_kind kind, const std::string& domain) {
+  return c.description->kind == kind && c.description->domain && domain == c.description->domain;
+}
+
+// Runs every optimizer of the domain that reads `dialect`, in registration order.
+std::string optimize(const Registry& registry, const std::string& domain, const std::string& dialect, std::string ir) {
+  for (const Component& c : registry.components()) {
+    if (!serves(c, ASP_COMPONENT_OPTIMIZER, domain)) continue;
+    const auto* optimizer = static_cast<const asp_optimizer*>(c.description->vtable);
+    if (!optimizer->reads || dialect != optimizer->reads) continue;
+    if (!optimizer->run) throw std::runtime_error(label(c) + " provides no run function");
+    ir = run_component(c, [&](asp_host_context* ctx, const asp_text_sink* sink) {
+      return optimizer->run(optimizer->self, ctx, ir.c_str(), sink);
+    });
+    if (const std::string out = dialect_of(ir, c); out != dialect) {
+      throw std::runtime_error(label(c) + " read " + dialect + " but wrote " + out);
+    }
+  }
+  return ir;
+}
+
+psir::Module parse_psir(const std::string& text, const std::string& producer) {
+  try {
+    psir::Module module = psir::parse(text);
+    psir::verify(module);
+    return module;
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(producer + " produced invalid PSIR: " + e.what());
+  }
+}
+
+bool same_params(const psir::Param& a, const psir::Param& b) {
+  return a.kind == b.kind && a.name == b.name && a.type == b.type && a.shape == b.shape && a.strides == b.strides;
+}
+
+void dump(const std::filesystem::path& file, const std::string& text) {
+  std::ofstream out(file);
+  out << text;
+  if (!out) log(LogLevel::warning, "specializer", "cannot write " + file.string());
+}
+
+}  // namespace
+
+Specializer::Specializer(Registry& registry, const CodeCache* cache, TuningDatabase* tuning)
+    : registry_(registry), compiler_(registry, cache, tuning) {}
+
+Specializer::Result Specializer::specialize(const std::string& domain, const std::string& tree_text,
+                                            const std::vector<asp_arg>& args) {
+  const auto& components = registry_.components();
+  const Component* frontend = nullptr;
+  for (const Component& c : components) {
+    if (serves(c, ASP_COMPONENT_FRONTEND, domain)) {
+      frontend = &c;
+      break;
+    }
+  }
+  if (!frontend) {
+    throw Unsupported("no frontend for domain " + domain + "; is its plugin configured? see `asp info`");
+  }
+  const auto* translator = static_cast<const asp_frontend*>(frontend->description->vtable);
+  if (!translator->translate) throw std::runtime_error(label(*frontend) + " provides no translate function");
+  std::string dsir = run_component(*frontend, [&](asp_host_context* ctx, const asp_text_sink* sink) {
+    return translator->translate(translator->self, ctx, tree_text.c_str(), args.data(), args.size(), sink);
+  });
+  const std::string dialect = dialect_of(dsir, *frontend);
+  dsir = optimize(registry_, domain, dialect, std::move(dsir));
+
+  const Component* lowering = nullptr;
+  for (const Component& c : components) {
+    const auto* l = static_cast<const asp_lowering*>(c.description->vtable);
+    if (serves(c, ASP_COMPONENT_LOWERING, domain) && l->reads && dialect == l->reads) {
+      lowering = &c;
+      break;
+    }
+  }
+  if (!lowering) throw std::runtime_error("domain " + domain + " has no lowering that reads " + dialect);
+  const auto* lower = static_cast<const asp_lowering*>(lowering->description->vtable);
+  if (!lower->lower) throw std::runtime_error(label(*lowering) + " provides no lower function");
+  std::string psir_text = run_component(*lowering, [&](asp_host_context* ctx, const asp_text_sink* sink) {
+    return lower->lower(lower->self, ctx, dsir.c_str(), sink);
+  });
+  if (dialect_of(psir_text, *lowering) != psir::dialect) {
+    throw std::runtime_error(label(*lowering) + " wrote " + dialect_of(psir_text, *lowering) + ", not psir");
+  }
+  // The domain's own PSIR optimizers, each checked like the lowering.
+  psir::Module module = parse_psir(psir_text, label(*lowering));
+  psir_text = optimize(registry_, domain, std::string(psir::dialect), psir::print(module));
+  module = parse_psir(psir_text, "the PSIR optimizers of domain " + domain);
+  if (module.functions.empty()) throw std::runtime_error(label(*lowering) + " produced no function");
+  const psir::Function& first = module.functions.front();
+  for (const psir::Function& variant : module.functions) {
+    const bool same = variant.params.size() == first.params.size() &&
+                      std::equal(variant.params.begin(), variant.params.end(), first.params.begin(), same_params);
+    if (!same) {
+      throw std::runtime_error(label(*lowering) + ": variant " + variant.name + " has other parameters than " +
+                               first.name + "; every variant of a kernel takes the same ones");
+    }
+  }
+  // Before compiling: arguments the kernel cannot take are reported without compiling anything.
+  Binding binding(first, args);
+  psir_text = psir::print(module);
+
+  if (const Setting* setting = registry_.config().find("dump")) {
+    const std::filesystem::path dir = std::get<std::string>(setting->value);
+    std::filesystem::create_directories(dir);
+    dump(dir / (first.name + ".tree"), tree_text);
+    dump(dir / (first.name + ".dsir"), dsir);
+  }
+
+  const BackendSelection selection = registry_.select();
+  if (selection.order.empty()) throw std::runtime_error("no backend can run kernel " + first.name + ": " + selection.problem);
+  std::optional<CompileError> compile_error;
+  std::string failures;
+  for (const BackendState* backend : selection.order) {
+    const asp_backend* vtable = backend->vtable;
+    const char* language = ASP_HAS_FIELD(vtable, asp_backend, language) ? vtable->language : nullptr;
+    if (!language || (std::string_view(language) != "c" && std::string_view(language) != "c+openmp")) {
+      const std::string why = language ? "it emits " + std::string(language) + ", which the core does not compile"
+                                       : "it generates no code";
+      log(LogLevel::debug, "specializer", "backend " + backend->name + " skipped for " + first.name + ": " + why);
+      failures += (failures.empty() ? "" : "; ") + backend->name + ": " + why;
+      continue;
+    }
+    try {
+      KernelCompiler::Stats stats;
+      auto kernel = compiler_.compile(psir_text, backend->name, &stats);
+      return {std::move(kernel), backend->name, std::move(dsir), std::move(psir_text), std::move(binding), stats};
+    } catch (const CompileError& e) {
+      log(LogLevel::warning, "specializer",
+          "backend " + backend->name + " did not compile " + first.name + " (" + e.what() + "); trying the next one");
+      compile_error = e;
+      failures += (failures.empty() ? "" : "; ") + backend->name + ": " + e.what();
+    } catch (const std::runtime_error& e) {
+      log(LogLevel::warning, "specializer",
+          "backend " + backend->name + " failed on " + first.name + " (" + e.what() + "); trying the next one");
+      failures += (failures.empty() ? "" : "; ") + backend->name + ": " + e.what();
+    }
+  }
+  if (compile_error) throw *compile_error;
+  throw std::runtime_error("no backend could compile kernel " + first.name + ": " + failures);
+}
+
+}  // namespace asp::core

@@ -1,0 +1,33 @@
+// DSIR -> PSIR: a stencil kernel as a module of variant functions that take
+// the same parameters: one buffer per grid, named as the grid, then the
+// grids' extents as i64 scalars (<grid>_n<axis>; grids of one shape share
+// them), which the binding fills from the arrays' shapes.
+//
+// Interior loops become a nest whose outermost loop is parallel and innermost
+// vectorized, unless the loop reads a grid it writes anywhere but at its own
+// point (Python's order is then observable): then every loop stays serial.
+// Border loops visit the points within the ghost depth of an edge in
+// row-major order. Reads that can leave the grid (border neighbours,
+// data-dependent indices) wrap negative indices as NumPy does and are checked:
+// out of range, the kernel returns ASP_C_OUT_OF_BOUNDS.
+//
+// Variants: plain; the innermost interior loops unrolled by 2 and by 4 with a
+// run check that their trip count is a multiple, and by 4 with a remainder
+// loop; and, where loops are independent, a cache-blocked version tiling the
+// two outer axes of 2-D and 3-D interior loops. A kernel whose points cost
+// far more than their loops (hundreds of neighbours) has the plain one only.
+#pragma once
+
+#include "stencil/dsir.hpp"
+
+#include <asp/psir.hpp>
+
+namespace asp::stencil {
+
+// Unrolls neighbour loops and folds constants if the DSIR still has them,
+// then lowers. Every function of the result passes psir::verify. Throws
+// asp::Error: ASP_ERR_INVALID_ARGUMENT for a constant index outside its grid,
+// ASP_ERR_UNSUPPORTED for a grid whose name PSIR reserves.
+psir::Module lower(const Kernel& kernel);
+
+}  // namespace asp::stencil

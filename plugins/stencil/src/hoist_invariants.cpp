@@ -1,0 +1,116 @@
+#include "stencil/dsir_text.hpp"
+#include "stencil/dsir_verify.hpp"
+#include "stencil/optimizers.hpp"
+
+#include <map>
+#include <set>
+
+namespace asp::stencil {
+
+namespace {
+
+class Hoister {
+ public:
+  explicit Hoister(const Kernel& k) {
+    for_each_stmt(k.body, [&](const Stmt& s) {
+      if (s.kind == Stmt::Kind::let || s.kind == Stmt::Kind::var) names_.insert(s.name);
+      if (s.kind == Stmt::Kind::let) lets_.insert(s.name);
+    });
+  }
+
+  Block run(const Block& kernel_level) {
+    Block out;
+    for (const Stmt& s : kernel_level) {
+      if (s.kind != Stmt::Kind::points) {
+        out.push_back(s);
+        continue;
+      }
+      // Each point loop's invariants go right before it, after every let they may use.
+      hoisted_.clear();
+      index_.clear();
+      Stmt loop = s;
+      loop.body = rewrite(s.body);
+      for (Stmt& let : hoisted_) out.push_back(std::move(let));
+      out.push_back(std::move(loop));
+    }
+    return out;
+  }
+
+ private:
+  // Computed from literals and kernel-level lets alone: the same at every point.
+  bool invariant(const ExprPtr& e) const {
+    switch (e->kind) {
+      case Expr::Kind::literal: return true;
+      case Expr::Kind::local: return lets_.count(e->name) > 0;
+      case Expr::Kind::read:
+      case Expr::Kind::lookup:
+      case Expr::Kind::coord: return false;
+      case Expr::Kind::distance: return e->points[0].base == e->points[1].base;
+      default:
+        for (const ExprPtr& a : e->args) {
+          if (!invariant(a)) return false;
+        }
+        return true;
+    }
+  }
+
+  // Python's own division raises on a zero divisor: evaluated before the loop
+  // it could raise where Python (whose loop might not run) does not.
+  static bool can_raise(const ExprPtr& e) {
+    bool raises = false;
+    for_each_expr(e, [&](const Expr& x) {
+      if (x.kind != Expr::Kind::binary || !is_weak(x.type) || (x.op != "/" && x.op != "//" && x.op != "%")) return;
+      const Expr& d = *x.args[1];
+      const bool nonzero = d.kind == Expr::Kind::literal &&
+                           (is_floating(d.type) ? std::get<double>(d.value) != 0 : std::get<std::int64_t>(d.value) != 0);
+      raises |= !nonzero;
+    });
+    return raises;
+  }
+
+  ExprPtr hoist(const ExprPtr& e) {
+    if (e->kind != Expr::Kind::literal && e->kind != Expr::Kind::local && invariant(e) && !can_raise(e)) {
+      auto [it, fresh] = index_.emplace(print(e), hoisted_.size());
+      if (fresh) {
+        std::string name;
+        do name = "inv." + std::to_string(counter_++); while (names_.count(name));
+        names_.insert(name);
+        lets_.insert(name);
+        hoisted_.push_back(make_let(name, e));
+      }
+      return local(hoisted_[it->second].name, e->type);
+    }
+    if (e->args.empty()) return e;
+    Expr copy = *e;
+    for (ExprPtr& a : copy.args) a = hoist(a);
+    return make(std::move(copy));
+  }
+
+  Block rewrite(const Block& in) {
+    Block out;
+    for (const Stmt& s : in) {
+      Stmt c = s;
+      if (c.value) c.value = hoist(c.value);
+      c.body = rewrite(s.body);
+      c.orelse = rewrite(s.orelse);
+      out.push_back(std::move(c));
+    }
+    return out;
+  }
+
+  std::set<std::string> names_, lets_;
+  std::vector<Stmt> hoisted_;                    // the lets for the current loop, in order
+  std::map<std::string, std::size_t> index_;     // by the expression's text: equal ones share a let
+  int counter_ = 0;
+};
+
+}  // namespace
+
+Kernel hoist_invariants(const Kernel& kernel) {
+  Kernel out = kernel;
+  out.body = Hoister(kernel).run(kernel.body);
+  verify(out);
+  return out;
+}
+
+}  // namespace asp::stencil

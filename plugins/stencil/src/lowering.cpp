@@ -1,0 +1,513 @@
+#include "stencil/lowering.hpp"
+
+#include "stencil/dsir_text.hpp"
+#include "stencil/optimizers.hpp"
+
+#include <asp/plugin.hpp>
+#include <asp/psir_passes.hpp>
+#include <asp/psir_verify.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <functional>
+#include <map>
+#include <set>
+
+namespace asp::stencil {
+
+namespace {
+
+namespace P = asp::psir;
+
+P::Type ptype(Type t) {
+  switch (t) {
+    case Type::int_:
+    case Type::i64: return P::Type::i64;
+    case Type::float_:
+    case Type::f64: return P::Type::f64;
+    case Type::f32: return P::Type::f32;
+    case Type::i32: return P::Type::i32;
+    case Type::bool_: return P::Type::boolean;
+  }
+  return P::Type::f64;
+}
+
+bool psir_identifier(const std::string& name) {
+  static const std::set<std::string> keywords = {"func", "for",  "let",  "var",    "store", "if",  "else", "select",
+                                                 "neg",  "not",  "bitnot", "true", "false", "inf", "nan"};
+  if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_')) return false;
+  if (!std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; })) {
+    return false;
+  }
+  return !keywords.count(name) && !P::parse_type(name) && !P::find_intrinsic(name);
+}
+
+// Unique PSIR names. PSIR's own passes derive names from ours (tiling adds
+// "_t", unrolling "_u<k>"), so those are kept free too.
+class Namer {
+ public:
+  void take(const std::string& name) { used_.insert(name); }
+  std::string unique(const std::string& base, std::initializer_list<const char*> derived = {}) {
+    for (int k = 0;; ++k) {
+      const std::string name = k == 0 ? base : base + "_" + std::to_string(k);
+      bool free = psir_identifier(name) && !used_.count(name);
+      for (const char* d : derived) free = free && !used_.count(name + d);
+      if (!free) continue;
+      used_.insert(name);
+      for (const char* d : derived) used_.insert(name + d);
+      return name;
+    }
+  }
+
+ private:
+  std::set<std::string> used_;
+};
+
+P::ExprPtr and_(const P::ExprPtr& a, const P::ExprPtr& b) { return a ? P::binary("&&", a, b) : b; }
+P::ExprPtr plus(const P::ExprPtr& a, std::int64_t n) { return n == 0 ? a : P::add(a, P::i64(n)); }
+
+bool nonzero_literal(const ExprPtr& e) {
+  if (!is_literal(e)) return false;
+  if (const auto* d = std::get_if<double>(&e->value)) return *d != 0;
+  return std::get<std::int64_t>(e->value) != 0;
+}
+
+// One interior loop nest, for the variants.
+struct InteriorNest {
+  std::vector<std::string> vars;  // outermost first
+  P::ExprPtr trip;                // iterations of the innermost loop
+  bool independent;               // no iteration reads what another writes
+};
+
+class Lowerer {
+ public:
+  explicit Lowerer(const Kernel& k) : k_(k) {
+    for (const Grid& g : k_.grids) {
+      if (!psir_identifier(g.name)) {
+        throw Error(ASP_ERR_UNSUPPORTED, "the grid parameter name '" + g.name + "' is reserved in the Kernel IR; rename it");
+      }
+      namer_.take(g.name);
+    }
+    for (const Grid& g : k_.grids) {
+      function_.params.push_back(P::buffer_param(g.name, ptype(g.dtype), {}));
+    }
+    for (std::size_t i = 0; i < k_.grids.size(); ++i) {
+      const Grid& g = k_.grids[i];
+      std::vector<std::string> names;
+      for (std::size_t j = 0; j < i && names.empty(); ++j) {
+        if (k_.grids[j].shape == g.shape) names = extents_.at(k_.grids[j].name);
+      }
+      if (names.empty()) {
+        for (std::size_t d = 0; d < g.shape.size(); ++d) {
+          names.push_back(namer_.unique(g.name + "_n" + std::to_string(d)));
+          function_.params.push_back(P::scalar_param(names.back(), P::Type::i64));
+        }
+      }
+      function_.params[i].shape.assign(names.begin(), names.end());
+      extents_[g.name] = names;
+    }
+    function_.name = psir_identifier(k_.name) ? k_.name : "kernel";
+    for_each_stmt(k_.body, [&](const Stmt& s) {
+      if (s.kind == Stmt::Kind::assign) assigned_.insert(s.name);
+    });
+  }
+
+  P::Module run() {
+    function_.body = block(k_.body);
+    for (const auto& [axis, needed] : needed_extents_) {
+      function_.requires_ = and_(function_.requires_, P::binary(">=", extent(axis.first, axis.second), P::i64(needed)));
+    }
+    P::verify(function_);
+    P::Module m;
+    m.functions.push_back(function_);
+    variants(m);
+    P::verify(m);
+    return m;
+  }
+
+ private:
+  // The point loop being lowered: its grid and the PSIR variable of each axis.
+  struct PointLoop {
+    const Grid* grid = nullptr;
+    Region region = Region::interior;
+    std::string var;
+    std::vector<std::string> vars;
+  };
+
+  P::ExprPtr extent(const std::string& grid, std::size_t axis) const {
+    return P::var(extents_.at(grid).at(axis), P::Type::i64);
+  }
+
+  // ---- expressions ----
+
+  P::ExprPtr axis_of(const Point& p, std::size_t k) const {
+    if (p.base != loop_.var) throw std::logic_error("lowering: point " + print(p) + " is not of the loop (unrolled?)");
+    return plus(P::var(loop_.vars.at(k), P::Type::i64), k < p.offset.size() ? p.offset[k] : 0);
+  }
+
+  // An index NumPy would wrap when negative; made data-dependent so the generated code checks it.
+  P::ExprPtr wrapped(const P::ExprPtr& i, const std::string& grid, std::size_t axis) const {
+    return P::select(P::binary("<", i, P::i64(0)), P::add(i, extent(grid, axis)), i);
+  }
+
+  P::ExprPtr read_at(const Expr& e) const {
+    const Point& p = e.points[0];
+    std::vector<P::ExprPtr> indices;
+    for (std::size_t k = 0; k < loop_.vars.size(); ++k) {
+      P::ExprPtr i = axis_of(p, k);
+      const bool displaced = k < p.offset.size() && p.offset[k] != 0;
+      // Interior offsets were checked against the ghost depth; border ones may leave the grid.
+      if (displaced && loop_.region == Region::border) i = wrapped(i, e.name, k);
+      indices.push_back(i);
+    }
+    return P::load(e.name, ptype(e.type), std::move(indices));
+  }
+
+  P::ExprPtr lookup_at(const Expr& e) {
+    const Grid& g = *k_.grid(e.name);
+    std::vector<P::ExprPtr> indices;
+    for (std::size_t k = 0; k < e.args.size(); ++k) {
+      const ExprPtr index = fold(e.args[k]);
+      if (is_literal(index)) {
+        // Known now: checked against these arrays now, and by a run check on every call.
+        const std::int64_t c = std::get<std::int64_t>(index->value);
+        const std::int64_t needed = c < 0 ? -c : c + 1;  // the smallest extent that has index c
+        if (g.shape[k] < needed) {
+          throw Error(ASP_ERR_INVALID_ARGUMENT, "grid '" + g.name + "' is read at index " + std::to_string(c) +
+                                                    " along axis " + std::to_string(k) + ", outside its extent " +
+                                                    std::to_string(g.shape[k]));
+        }
+        std::int64_t& most = needed_extents_.try_emplace({g.name, k}, needed).first->second;
+        most = std::max(most, needed);
+        indices.push_back(c < 0 ? P::add(extent(g.name, k), P::i64(c)) : P::i64(c));
+      } else if (index->kind == Expr::Kind::call && index->name == "abs") {
+        // Never negative (but for the most negative integer, which the check rejects): nothing to wrap.
+        indices.push_back(expr(index));
+      } else {
+        indices.push_back(wrapped(expr(index), g.name, k));
+      }
+    }
+    return P::load(e.name, ptype(e.type), std::move(indices));
+  }
+
+  P::ExprPtr expr(const ExprPtr& e) {
+    switch (e->kind) {
+      case Expr::Kind::literal: {
+        if (const auto* b = std::get_if<bool>(&e->value)) return P::boolean(*b);
+        if (const auto* d = std::get_if<double>(&e->value)) return P::constant(ptype(e->type), *d);
+        return P::constant(ptype(e->type), std::get<std::int64_t>(e->value));
+      }
+      case Expr::Kind::local: return P::var(names_.at(e->name), ptype(e->type));
+      case Expr::Kind::read: return read_at(*e);
+      case Expr::Kind::lookup: return lookup_at(*e);
+      case Expr::Kind::coord: return axis_of(e->points[0], static_cast<std::size_t>(e->axis));
+      case Expr::Kind::distance: {
+        // Python: math.sqrt(sum((a - b) ** 2)), the sum an exact integer.
+        P::ExprPtr sum;
+        for (std::size_t k = 0; k < loop_.vars.size(); ++k) {
+          const P::ExprPtr d = P::sub(axis_of(e->points[0], k), axis_of(e->points[1], k));
+          sum = sum ? P::add(sum, P::mul(d, d)) : P::mul(d, d);
+        }
+        return P::call("sqrt", {P::cast(P::Type::f64, sum)});
+      }
+      case Expr::Kind::unary: return P::unary(e->op == "neg" ? "-" : "!", expr(e->args[0]));
+      case Expr::Kind::binary: return binary(*e);
+      case Expr::Kind::select: return P::select(expr(e->args[0]), expr(e->args[1]), expr(e->args[2]));
+      case Expr::Kind::cast: {
+        const P::ExprPtr a = expr(e->args[0]);
+        return a->type == ptype(e->type) ? a : P::cast(ptype(e->type), a);
+      }
+      case Expr::Kind::call: {
+        std::vector<P::ExprPtr> args;
+        for (const ExprPtr& a : e->args) args.push_back(expr(a));
+        return P::call(e->name, std::move(args));
+      }
+    }
+    throw std::logic_error("lowering: unknown expression");
+  }
+
+  P::ExprPtr binary(const Expr& e) {
+    const ExprPtr& rhs = e.args[1];
+    const P::ExprPtr a = expr(e.args[0]), b = expr(rhs);
+    const Type t = e.args[0]->type;
+    const std::string& op = e.op;
+    if (op == "and") return P::binary("&&", a, b);
+    if (op == "or") return P::binary("||", a, b);
+    if (op == "**") {
+      if (is_floating(t)) return P::call("pow", {a, b});
+      // An integer to a literal power: exact by multiplication, in any order.
+      const std::int64_t n = std::get<std::int64_t>(rhs->value);
+      if (n == 0) return P::constant(ptype(t), std::int64_t{1});
+      P::ExprPtr r = a;
+      for (std::int64_t k = 1; k < n; ++k) r = P::mul(r, a);
+      return r;
+    }
+    if (op != "/" && op != "//" && op != "%") return P::binary(op, a, b);
+    const auto divide = [&] { return op == "/" ? P::binary("/", a, b) : P::call(op == "//" ? "floordiv" : "mod", {a, b}); };
+    // Python's own numbers raise on a zero divisor (the generated code returns ASP_C_ZERO_DIVISION);
+    // NumPy's give what IEEE arithmetic gives (floats) or 0 (integers).
+    if (is_weak(t) || nonzero_literal(rhs)) return divide();
+    const P::ExprPtr is_zero = P::binary("==", b, P::constant(ptype(t), is_floating(t) ? P::Value(0.0) : P::Value(std::int64_t{0})));
+    if (!is_floating(t)) return P::select(is_zero, P::constant(ptype(t), std::int64_t{0}), divide());
+    // a / ±0: pow(±0, -1) is ±inf with the zero's sign, and a * ±inf is what IEEE a / ±0 is,
+    // to the bits of its nan. NumPy's a % 0 is libm's fmod(a, 0): a's nan, or the default one.
+    const P::ExprPtr inverse = P::call("pow", {b, P::constant(ptype(t), -1.0)});
+    const P::ExprPtr special = op == "%" ? P::mul(P::mul(a, P::constant(ptype(t), 0.0)), inverse) : P::mul(a, inverse);
+    return P::select(is_zero, special, divide());
+  }
+
+  // ---- statements ----
+
+  std::string local_name(const std::string& dsir) {
+    std::string clean = dsir;
+    std::replace(clean.begin(), clean.end(), '.', '_');
+    return namer_.unique("v" + std::to_string(names_.size()) + "_" + clean, {"_u1", "_u2", "_u3"});
+  }
+
+  P::Block block(const Block& in) {
+    P::Block out;
+    for (const Stmt& s : in) {
+      switch (s.kind) {
+        case Stmt::Kind::let:
+        case Stmt::Kind::var: {
+          const P::ExprPtr value = expr(s.value);
+          const std::string name = local_name(s.name);
+          names_[s.name] = name;
+          out.push_back(assigned_.count(s.name) ? P::make_decl(name, value) : P::make_let(name, value));
+          break;
+        }
+        case Stmt::Kind::assign: out.push_back(P::make_assign(names_.at(s.name), expr(s.value))); break;
+        case Stmt::Kind::store: {
+          std::vector<P::ExprPtr> indices;
+          for (std::size_t k = 0; k < loop_.vars.size(); ++k) indices.push_back(axis_of(s.point, k));
+          out.push_back(P::make_store(s.name, std::move(indices), expr(s.value)));
+          break;
+        }
+        case Stmt::Kind::if_: {
+          const P::ExprPtr cond = expr(s.value);
+          P::Block then_block = block(s.body);
+          out.push_back(P::make_if(cond, std::move(then_block), block(s.orelse)));
+          break;
+        }
+        case Stmt::Kind::points:
+          for (P::Stmt& l : point_loop(s)) out.push_back(std::move(l));
+          break;
+        case Stmt::Kind::neighbors: throw std::logic_error("lowering: a neighbour loop is left after unrolling");
+      }
+    }
+    return out;
+  }
+
+  // Whether the loop's points are independent: it reads no grid it writes,
+  // except each point itself. Otherwise Python's order is observable.
+  static bool independent(const Stmt& loop) {
+    std::set<std::string> written;
+    for_each_stmt(loop.body, [&](const Stmt& s) {
+      if (s.kind == Stmt::Kind::store) written.insert(s.name);
+    });
+    bool ok = true;
+    for_each_expr(loop.body, [&](const Expr& e) {
+      if (e.kind == Expr::Kind::lookup && written.count(e.name)) ok = false;
+      if (e.kind == Expr::Kind::read && written.count(e.name) && !e.points[0].at_base()) ok = false;
+    });
+    return ok;
+  }
+
+  // In a loop whose points are independent, each grid it writes lives in a
+  // local for the point, stored once at the end: otherwise the compiler must
+  // keep every intermediate store, in case a read in between aliases it. The
+  // local starts as the grid's value, or as the first value stored when that
+  // store comes first.
+  Block shadowed(const Stmt& loop) const {
+    const Point at{loop.name, {}};
+    std::vector<const Grid*> written;
+    for_each_stmt(loop.body, [&](const Stmt& s) {
+      if (s.kind == Stmt::Kind::store && std::find(written.begin(), written.end(), k_.grid(s.name)) == written.end()) {
+        written.push_back(k_.grid(s.name));
+      }
+    });
+    auto reads = [&](const Stmt& s, const std::string& grid) {
+      bool found = false;
+      for_each_expr(Block{s}, [&](const Expr& e) { found |= e.kind == Expr::Kind::read && e.name == grid; });
+      return found;
+    };
+    auto stores = [&](const Stmt& s, const std::string& grid) {
+      bool found = false;
+      for_each_stmt(Block{s}, [&](const Stmt& t) { found |= t.kind == Stmt::Kind::store && t.name == grid; });
+      return found;
+    };
+    std::map<std::string, std::string> shadow;
+    std::map<std::string, const Stmt*> starts;  // the store that declares the local, if one comes first
+    for (const Grid* g : written) {
+      shadow[g->name] = "store." + g->name;  // no Python local has a '.' then a letter
+      for (const Stmt& s : loop.body) {
+        if (reads(s, g->name)) break;
+        if (stores(s, g->name)) {
+          if (s.kind == Stmt::Kind::store) starts[g->name] = &s;
+          break;
+        }
+      }
+    }
+    std::function<Block(const Block&)> rewrite = [&](const Block& in) {
+      Block out;
+      for (const Stmt& s : in) {
+        Stmt c = s;
+        c.value = rewrite_expr(s.value, [&](ExprPtr e) {
+          if (e->kind != Expr::Kind::read || !e->points[0].at_base() || !shadow.count(e->name)) return e;
+          return local(shadow.at(e->name), e->type);
+        });
+        c.body = rewrite(s.body);
+        c.orelse = rewrite(s.orelse);
+        if (s.kind == Stmt::Kind::store) {
+          const bool first = starts.count(s.name) && starts.at(s.name) == &s;
+          c = first ? make_var(shadow.at(s.name), c.value) : make_assign(shadow.at(s.name), c.value);
+          c.line = s.line;
+          c.column = s.column;
+        }
+        out.push_back(std::move(c));
+      }
+      return out;
+    };
+    Block out;
+    for (const Grid* g : written) {
+      if (!starts.count(g->name)) out.push_back(make_var(shadow.at(g->name), read(g->name, g->dtype, at)));
+    }
+    for (Stmt& s : rewrite(loop.body)) out.push_back(std::move(s));
+    for (const Grid* g : written) out.push_back(make_store(g->name, at, local(shadow.at(g->name), g->dtype)));
+    return out;
+  }
+
+  P::Block point_loop(const Stmt& s) {
+    const Grid& g = *k_.grid(s.grid);
+    const std::size_t rank = g.shape.size();
+    loop_ = PointLoop{&g, s.region, s.name, {}};
+    for (std::size_t k = 0; k < rank; ++k) loop_.vars.push_back(namer_.unique(s.name + "_" + std::to_string(k), {"_t"}));
+    const bool parallel = independent(s);
+    if (parallel) {
+      for_each_stmt(s.body, [&](const Stmt& t) {
+        if (t.kind == Stmt::Kind::store) assigned_.insert("store." + t.name);
+      });
+    }
+    const P::Block body = block(parallel ? shadowed(s) : s.body);
+    P::Block out;
+    if (s.region == Region::interior) {
+      const std::int64_t d = g.ghost;
+      P::Block inner = body;
+      for (std::size_t k = rank; k-- > 0;) {
+        P::LoopKind kind = P::LoopKind::serial;
+        if (parallel && k == 0) {
+          kind = P::LoopKind::parallel;
+        } else if (parallel && k + 1 == rank) {
+          kind = P::LoopKind::vectorized;
+        }
+        P::Loop l{loop_.vars[k], P::i64(d), plus(extent(g.name, k), -d), 1, kind, 0, std::move(inner)};
+        inner = {P::make_loop(std::move(l))};
+      }
+      out = std::move(inner);
+      interiors_.push_back({loop_.vars, plus(extent(g.name, rank - 1), -2 * d), parallel});
+    } else if (g.ghost > 0) {
+      out = border(body, 0, false, parallel);
+    }
+    loop_ = PointLoop{};
+    return out;
+  }
+
+  // The border points in row-major order: along an axis where the point is
+  // already in the border, every index; otherwise the two bands [0, d) and
+  // [n - d, n) (all of it when n <= 2d), by an `if` on all but the last axis.
+  P::Block border(const P::Block& body, std::size_t k, bool in_border, bool parallel) const {
+    const std::size_t rank = loop_.vars.size();
+    if (k == rank) return body;
+    const std::string& v = loop_.vars[k];
+    const P::ExprPtr n = extent(loop_.grid->name, k), d = P::i64(loop_.grid->ghost), i = P::var(v, P::Type::i64);
+    const P::LoopKind kind = parallel && k == 0 ? P::LoopKind::parallel : P::LoopKind::serial;
+    auto loop = [&](P::ExprPtr lo, P::ExprPtr hi, P::Block b) { return P::make_loop(P::Loop{v, lo, hi, 1, kind, 0, std::move(b)}); };
+    if (in_border) return {loop(P::i64(0), n, border(body, k + 1, true, parallel))};
+    if (k + 1 == rank) {
+      return {loop(P::i64(0), P::call("min", {d, n}), body), loop(P::call("max", {P::sub(n, d), d}), n, body)};
+    }
+    const P::ExprPtr edge = P::binary("||", P::binary("<", i, d), P::binary(">=", i, P::sub(n, d)));
+    return {loop(P::i64(0), n, {P::make_if(edge, border(body, k + 1, true, parallel), border(body, k + 1, false, parallel))})};
+  }
+
+  // ---- variants ----
+
+  static void set_kind(P::Block& block, const std::string& var, P::LoopKind kind) {
+    for (P::Stmt& s : block) {
+      if (!s.loop) {
+        set_kind(s.then_block, var, kind);
+        set_kind(s.else_block, var, kind);
+        continue;
+      }
+      P::Loop l = *s.loop;
+      if (l.var == var) l.kind = kind;
+      set_kind(l.body, var, kind);
+      s.loop = std::make_shared<P::Loop>(std::move(l));
+    }
+  }
+
+  // Expression nodes of the kernel. Past a few thousand (a neighbourhood of
+  // hundreds of points, say) a point costs far more than the loop around it:
+  // unrolled or tiled copies would only make the compile slower.
+  std::size_t body_size() const {
+    std::size_t nodes = 0;
+    auto count = [&](const P::Expr&) { ++nodes; };
+    P::for_each_expr(function_.body, count);
+    return nodes;
+  }
+
+  void variants(P::Module& m) const {
+    if (interiors_.empty() || body_size() > 2000) return;
+    const P::Function plain = m.functions.front();  // a copy: the module grows
+    for (auto [factor, remainder] : {std::pair{2, false}, {4, false}, {4, true}}) {
+      P::Function f = plain;
+      f.name = plain.name + "_unroll" + std::to_string(factor) + (remainder ? "_rem" : "");
+      for (const InteriorNest& nest : interiors_) {
+        f = P::run_pass(f, [&](const P::Function& x) { return P::unroll(x, nest.vars.back(), factor, remainder); });
+        if (!remainder) {
+          f.requires_ = and_(f.requires_, P::binary("==", P::binary("%", nest.trip, P::i64(factor)), P::i64(0)));
+        }
+      }
+      m.functions.push_back(std::move(f));
+    }
+    // Cache blocking: tiles of the two outer axes, so that the rows a tile
+    // reads again stay in L2 (64 x 64 rows of a 3-D grid, 64 x 256 points of a 2-D one).
+    bool tiled = false;
+    P::Function f = plain;
+    f.name = plain.name + "_tiled";
+    for (const InteriorNest& nest : interiors_) {
+      if (nest.vars.size() < 2 || nest.vars.size() > 3 || !nest.independent) continue;
+      const std::vector<std::string> outer{nest.vars[0], nest.vars[1]};
+      const std::vector<std::int64_t> sizes{64, nest.vars.size() == 2 ? 256 : 64};
+      f = P::run_pass(f, [&](const P::Function& x) {
+        P::Function t = P::tile(x, outer, sizes);
+        set_kind(t.body, outer[1] + "_t", P::LoopKind::serial);
+        return t;
+      });
+      tiled = true;
+    }
+    if (tiled) m.functions.push_back(std::move(f));
+  }
+
+  const Kernel& k_;
+  Namer namer_;
+  P::Function function_;
+  std::map<std::string, std::vector<std::string>> extents_;  // grid -> extent parameter per axis
+  std::set<std::string> assigned_;                            // DSIR locals that are assigned after their declaration
+  std::map<std::string, std::string> names_;                  // DSIR local -> PSIR name
+  // The smallest extent along each axis of a grid that has every constant
+  // index read there: the run check keeps a kernel specialized for larger
+  // arrays from reading past smaller ones.
+  std::map<std::pair<std::string, std::size_t>, std::int64_t> needed_extents_;
+  std::vector<InteriorNest> interiors_;
+  PointLoop loop_;
+};
+
+}  // namespace
+
+P::Module lower(const Kernel& kernel) {
+  const Kernel ready = fold_constants(unroll_neighbors(kernel));
+  return Lowerer(ready).run();
+}
+
+}  // namespace asp::stencil

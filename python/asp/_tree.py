@@ -1,0 +1,252 @@
+"""The Tree: a Python function's syntax tree in the text form frontends read.
+
+The format is specified in ``plugin-api/include/asp/tree.hpp``. This module is
+generic: it writes every node kind and every field Python's :mod:`ast` has,
+and knows nothing of any domain.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import inspect
+import math
+import sys
+import types
+from typing import Any, Callable, Iterable, List, Sequence, Set, Tuple
+
+from asp._errors import UnsupportedError
+
+__all__ = ["function_tree", "free_constants", "value_text"]
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _string(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _bytes(data: bytes) -> str:
+    return '"' + "".join(chr(b) if 0x20 <= b < 0x7F and chr(b) not in '"\\' else f"\\x{b:02x}" for b in data) + '"'
+
+
+def _float(value: float) -> str:
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return repr(value)  # the shortest text that reads back as the same double
+
+
+def value_text(value: Any) -> str:
+    """The Tree text of a constant: a number, bool, None, string, or a list or tuple of them.
+
+    Values the Tree has no atom for (integers beyond 64 bits, complex numbers,
+    bytes, ``...``) become nodes of their own kind, which a frontend rejects
+    like any construct it does not know.
+    """
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        if _INT64_MIN <= value <= _INT64_MAX:
+            return str(value)
+        return f"(BigInt digits={_string(str(value))})"
+    if isinstance(value, float):
+        return _float(value)
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + " ".join(value_text(v) for v in value) + "]"
+    if isinstance(value, complex):
+        return f"(Complex real={_float(value.real)} imag={_float(value.imag)})"
+    if isinstance(value, bytes):
+        return f"(Bytes value={_bytes(value)})"
+    if value is Ellipsis:
+        return "(Ellipsis)"
+    raise TypeError(f"no Tree form for a constant of type {type(value).__name__}")
+
+
+class _Writer:
+    """Writes nodes with positions relative to the source file."""
+
+    def __init__(self, line_offset: int) -> None:
+        self.line_offset = line_offset
+        self.parts: List[str] = []
+
+    def value(self, value: Any) -> None:
+        if isinstance(value, ast.AST):
+            self.node(value)
+        elif isinstance(value, list):
+            self.parts.append("[")
+            for i, item in enumerate(value):
+                if i:
+                    self.parts.append(" ")
+                self.value(item)
+            self.parts.append("]")
+        else:
+            self.parts.append(value_text(value))
+
+    def node(self, node: ast.AST) -> None:
+        self.parts.append("(" + type(node).__name__)
+        lineno = getattr(node, "lineno", None)
+        col_offset = getattr(node, "col_offset", None)
+        if lineno is not None and col_offset is not None:
+            self.parts.append(f" @{lineno + self.line_offset}:{col_offset}")
+        for field in node._fields:
+            self.parts.append(f" {field}=")
+            self.value(getattr(node, field, None))
+        self.parts.append(")")
+
+
+def _source(function: Callable) -> Tuple[ast.AST, int]:
+    """The function's definition, and what to add to its line numbers to make them the file's."""
+    try:
+        lines, first_line = inspect.getsourcelines(function)
+    except (OSError, TypeError) as error:
+        raise UnsupportedError(f"the source of {getattr(function, '__qualname__', function)!r} is not available: {error}")
+    source = "".join(lines)
+    indented = source[:1] in (" ", "\t")
+    # An indented definition (a method) parses as the body of an `if`: unlike
+    # dedenting, this keeps every column and every string literal as in the file.
+    text = "if True:\n" + source if indented else source
+    try:
+        module = ast.parse(text)
+    except SyntaxError as error:
+        raise UnsupportedError(f"the source of {function.__qualname__} does not parse on its own: {error.msg}", first_line)
+    body = module.body[0].body if indented and isinstance(module.body[0], ast.If) else module.body
+    if len(body) != 1 or not isinstance(body[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
+        raise UnsupportedError(f"{function.__qualname__} is not a function defined with def", first_line)
+    return body[0], first_line - (2 if indented else 1)
+
+
+def _tree(function_node: ast.AST, line_offset: int, constants: Sequence[Tuple[str, Any]]) -> str:
+    writer = _Writer(line_offset)
+    writer.parts.append("asp-ir 1 tree\n(Specialize function=")
+    writer.node(function_node)
+    writer.parts.append(" constants=[")
+    for i, (name, value) in enumerate(constants):
+        writer.parts.append(("" if i == 0 else " ") + f"(Constant name={_string(name)} value={value_text(value)})")
+    writer.parts.append("])\n")
+    return "".join(writer.parts)
+
+
+def _bound_names(function_node: ast.AST) -> Set[str]:
+    """Names the function binds itself: parameters, assignment targets, nested definitions, imports."""
+    bound: Set[str] = set()
+    for node in ast.walk(function_node):
+        if isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not function_node:
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            bound.add(node.name)
+    return bound
+
+
+def _read_names(function_node: ast.AST) -> List[str]:
+    """Names the function reads, in order of first appearance."""
+    seen: List[str] = []
+    for node in ast.walk(function_node):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in seen:
+            seen.append(node.id)
+    return seen
+
+
+def _resolve(name: str, function: Callable) -> Tuple[bool, Any]:
+    """Looks `name` up as the function would: closure, then globals, then builtins."""
+    code = getattr(function, "__code__", None)
+    closure = getattr(function, "__closure__", None) or ()
+    if code is not None:
+        for free, cell in zip(code.co_freevars, closure):
+            if free == name:
+                try:
+                    return True, cell.cell_contents
+                except ValueError:  # an empty cell: not bound yet
+                    return False, None
+    namespace = getattr(function, "__globals__", {})
+    if name in namespace:
+        return True, namespace[name]
+    if hasattr(builtins, name):
+        return True, getattr(builtins, name)
+    return False, None
+
+
+def _plain_number(value: Any) -> Any:
+    """A Python bool, int or float for `value` when it is a number (NumPy's included), else None."""
+    if isinstance(value, (bool, int, float)):
+        return value
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, (numpy.bool_, numpy.integer, numpy.floating)):
+        return value.item()
+    return None
+
+
+def free_constants(function: Callable, function_node: ast.AST) -> List[Tuple[str, Any]]:
+    """The resolution of every free name the function reads.
+
+    A number or bool from its globals or closure becomes ``(name, value)``; a
+    module ``(name, "module:<module name>")``; a callable ``(name,
+    "<module>.<qualname>")`` (``math.sqrt``, ``builtins.abs``); anything else
+    is left out.
+    """
+    bound = _bound_names(function_node)
+    found: List[Tuple[str, Any]] = []
+    for name in _read_names(function_node):
+        if name in bound:
+            continue
+        known, value = _resolve(name, function)
+        if not known:
+            continue
+        number = _plain_number(value)
+        if number is not None:
+            found.append((name, number))
+        elif isinstance(value, types.ModuleType):
+            found.append((name, f"module:{value.__name__}"))
+        elif callable(value):
+            module = getattr(value, "__module__", None) or type(value).__module__
+            qualname = getattr(value, "__qualname__", None) or getattr(value, "__name__", None)
+            if qualname:
+                found.append((name, f"{module}.{qualname}"))
+    return found
+
+
+def function_tree(function: Callable, constants: Iterable[Tuple[str, Any]] = ()) -> str:
+    """The Tree text of a function: its definition, then `constants` and its free names' values.
+
+    Parameters
+    ----------
+    function : callable
+        A function or method defined with ``def`` in a source file.
+    constants : iterable of (str, object)
+        Values the domain module adds (e.g. ``("self.constants", [...])``).
+
+    Returns
+    -------
+    str
+        The text, header line included.
+
+    Raises
+    ------
+    UnsupportedError
+        The source is not available or is not a function definition.
+    """
+    target = inspect.unwrap(getattr(function, "__func__", function))
+    node, line_offset = _source(target)
+    return _tree(node, line_offset, list(constants) + free_constants(target, node))

@@ -1,0 +1,329 @@
+// asp._core: the one generic binding between Python and the Asp core. It
+// knows no domain: it hands a domain's name, the Tree of a function and the
+// descriptions of its arguments to the core's specializer, and calls the
+// kernel that comes back with arrays (any DLPack or buffer-protocol producer,
+// never copied) and Python scalars, the GIL released while native code runs.
+#include "asp/core/binding.hpp"
+#include "asp/core/config.hpp"
+#include "asp/core/errors.hpp"
+#include "asp/core/jit.hpp"
+#include "asp/core/runtime.hpp"
+#include "asp/core/specializer.hpp"
+
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <array>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <sstream>
+
+namespace nb = nanobind;
+using namespace asp::core;
+
+namespace {
+
+// The exception classes live in asp/_errors.py, so that Python code can raise,
+// catch and subclass them like any other; the module looks them up once.
+struct ErrorTypes {
+  PyObject* unsupported = nullptr;
+  PyObject* compile = nullptr;
+  PyObject* config = nullptr;
+};
+ErrorTypes error_types;
+
+void raise_with(PyObject* type, nb::object instance) { PyErr_SetObject(type, instance.ptr()); }
+
+void translate(const std::exception_ptr& exception, void*) {
+  try {
+    std::rethrow_exception(exception);
+  } catch (const Unsupported& e) {
+    raise_with(error_types.unsupported,
+               nb::borrow(error_types.unsupported)(e.what(), e.where().line, e.where().column));
+  } catch (const CompileError& e) {
+    raise_with(error_types.compile,
+               nb::borrow(error_types.compile)(e.what(), e.log(), e.source_path().string()));
+  } catch (const InvalidArgument& e) {
+    PyErr_SetString(PyExc_ValueError, e.what());
+  } catch (const ArgumentTypeError& e) {
+    PyErr_SetString(PyExc_TypeError, e.what());
+  } catch (const KernelFault& e) {
+    PyObject* type = e.kind() == KernelFault::Kind::out_of_bounds  ? PyExc_IndexError
+                     : e.kind() == KernelFault::Kind::zero_division ? PyExc_ZeroDivisionError
+                                                                    : PyExc_RuntimeError;
+    PyErr_SetString(type, e.what());
+  }
+}
+
+constexpr DLDataType int64_type{kDLInt, 64, 1};
+constexpr DLDataType float64_type{kDLFloat, 64, 1};
+constexpr DLDataType bool_type{dl_bool, 8, 1};
+
+bool is_numpy_scalar(PyObject* o, const char* prefix) {
+  return std::strncmp(Py_TYPE(o)->tp_name, prefix, std::strlen(prefix)) == 0;
+}
+
+// A Python scalar as an argument description, or std::nullopt when `o` is not one.
+// NumPy's scalar types count as what they hold (numpy.float32 is a float).
+std::optional<asp_arg> scalar_of(PyObject* o, const std::string& name) {
+  asp_arg a{};
+  a.struct_size = sizeof a;
+  a.kind = ASP_ARG_SCALAR;
+  if (PyBool_Check(o) || is_numpy_scalar(o, "numpy.bool")) {
+    a.scalar_type = bool_type;
+    a.scalar.i = PyObject_IsTrue(o);
+  } else if (PyLong_Check(o) || is_numpy_scalar(o, "numpy.int") || is_numpy_scalar(o, "numpy.uint")) {
+    int overflow = 0;
+    a.scalar_type = int64_type;
+    a.scalar.i = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow) {
+      PyErr_SetString(PyExc_OverflowError, ("argument '" + name + "' does not fit in 64 bits").c_str());
+      throw nb::python_error();
+    }
+    if (a.scalar.i == -1 && PyErr_Occurred()) throw nb::python_error();
+  } else if (PyFloat_Check(o) || is_numpy_scalar(o, "numpy.float")) {
+    a.scalar_type = float64_type;
+    a.scalar.f = PyFloat_AsDouble(o);
+    if (a.scalar.f == -1.0 && PyErr_Occurred()) throw nb::python_error();
+  } else {
+    return std::nullopt;
+  }
+  return a;
+}
+
+template <class Array>
+asp_arg tensor_of(const Array& array) {
+  asp_arg a{};
+  a.struct_size = sizeof a;
+  a.kind = ASP_ARG_TENSOR;
+  a.tensor.data = const_cast<void*>(array.data());
+  a.tensor.device = {static_cast<DLDeviceType>(array.device_type()), array.device_id()};
+  a.tensor.ndim = static_cast<int>(array.ndim());
+  const nb::dlpack::dtype t = array.dtype();
+  a.tensor.dtype = {t.code, t.bits, t.lanes};
+  a.tensor.shape = const_cast<std::int64_t*>(array.shape_ptr());
+  a.tensor.strides = const_cast<std::int64_t*>(array.stride_ptr());
+  return a;
+}
+
+std::string python_type_name(nb::handle o) { return nb::type_name(o.type()).c_str(); }
+
+// What specialize() keeps alive while the core reads the argument descriptions.
+struct Descriptions {
+  std::vector<std::string> names;
+  std::vector<nb::ndarray<nb::ro>> arrays;
+  std::vector<asp_arg> args;
+};
+
+Descriptions describe(const std::vector<std::pair<std::string, nb::object>>& args) {
+  Descriptions d;
+  d.names.reserve(args.size());
+  d.arrays.reserve(args.size());
+  for (const auto& [name, value] : args) {
+    d.names.push_back(name);
+    std::optional<asp_arg> a = scalar_of(value.ptr(), name);
+    if (!a) {
+      nb::ndarray<nb::ro> array;
+      if (!nb::try_cast(value, array, false)) {
+        throw nb::type_error(("argument '" + name + "' is neither an array nor an int, float or bool: " +
+                              python_type_name(value)).c_str());
+      }
+      d.arrays.push_back(array);
+      a = tensor_of(d.arrays.back());
+      // Compact row-major arrays are described without strides, as the ABI's canonical form.
+      std::int64_t expected = 1;
+      bool compact = true;
+      for (int k = a->tensor.ndim - 1; k >= 0; --k) {
+        if (a->tensor.shape[k] != 1 && a->tensor.strides[k] != expected) compact = false;
+        expected *= a->tensor.shape[k];
+      }
+      if (compact || expected == 0) a->tensor.strides = nullptr;
+    }
+    d.args.push_back(*a);
+  }
+  for (std::size_t i = 0; i < d.args.size(); ++i) d.args[i].name = d.names[i].c_str();
+  return d;
+}
+
+// A specialized kernel, called like the Python function it came from.
+class Specialized {
+ public:
+  Specialized(Specializer::Result result)
+      : callable_(std::make_unique<Callable>(result.kernel, std::move(result.binding))),
+        backend_(std::move(result.backend)),
+        dsir_(std::move(result.dsir)),
+        psir_(std::move(result.psir)),
+        cache_hit_(result.stats.cache_hit) {
+    for (const auto& v : callable_->kernel().variants()) variants_.push_back(v.function.name);
+    const Binding& b = callable_->binding();
+    for (std::size_t i = 0; i < b.arg_count(); ++i) names_.push_back(b.arg_name(i));
+  }
+
+  // The fast path: no allocation of ours, and no Python object created but the result.
+  std::size_t call(nb::args values) {
+    const Binding& binding = callable_->binding();
+    const std::size_t count = values.size();
+    if (count != binding.arg_count()) return (*callable_)(nullptr, count);  // the core's message names them all
+    std::array<asp_arg, Binding::max_args> args;
+    std::array<std::optional<nb::ndarray<>>, Binding::max_args> arrays;
+    for (std::size_t i = 0; i < count; ++i) {
+      PyObject* value = values[i].ptr();
+      if (binding.arg_kind(i) == ASP_ARG_SCALAR) {
+        std::optional<asp_arg> a = scalar_of(value, binding.arg_name(i));
+        if (!a) {
+          const DLDataType t = binding.arg_type(i);
+          const char* kind = t.code == kDLFloat ? "a float" : t.code == dl_bool ? "a bool" : "an int";
+          throw nb::type_error(("argument '" + binding.arg_name(i) + "' must be " + kind + ", got " +
+                                python_type_name(values[i])).c_str());
+        }
+        args[i] = *a;
+        continue;
+      }
+      nb::ndarray<>& array = arrays[i].emplace();
+      if (!nb::try_cast(values[i], array, false)) {
+        nb::ndarray<nb::ro> readonly;
+        if (nb::try_cast(values[i], readonly, false)) {
+          throw nb::value_error(("argument '" + binding.arg_name(i) + "' is a read-only array").c_str());
+        }
+        if (std::optional<asp_arg> a = scalar_of(value, binding.arg_name(i))) {
+          args[i] = *a;  // the core's message says what was expected
+          continue;
+        }
+        throw nb::type_error(("argument '" + binding.arg_name(i) + "' must be an array of " +
+                              dtype_name(binding.arg_type(i)) + ", got " + python_type_name(values[i])).c_str());
+      }
+      args[i] = tensor_of(array);
+    }
+    nb::gil_scoped_release release;
+    return (*callable_)(args.data(), count);
+  }
+
+  const std::string& backend() const { return backend_; }
+  const std::string& key() const { return callable_->kernel().key(); }
+  const std::string& dsir() const { return dsir_; }
+  const std::string& psir() const { return psir_; }
+  const std::vector<std::string>& variants() const { return variants_; }
+  const std::vector<std::string>& arguments() const { return names_; }
+  bool cache_hit() const { return cache_hit_; }
+
+ private:
+  std::unique_ptr<Callable> callable_;
+  std::string backend_, dsir_, psir_;
+  bool cache_hit_;
+  std::vector<std::string> variants_, names_;
+};
+
+Specialized* specialize(const std::string& domain, const std::string& tree,
+                        const std::vector<std::pair<std::string, nb::object>>& args) {
+  const Descriptions d = describe(args);
+  std::optional<Specializer::Result> result;
+  {
+    nb::gil_scoped_release release;
+    result.emplace(Runtime::global().specializer().specialize(domain, tree, d.args));
+  }
+  return new Specialized(std::move(*result));
+}
+
+// Whether `key` is a setting of the schema ("backends.openmp.priority" matches "backends.*.priority").
+bool known_setting(const std::string& key) {
+  auto split = [](const std::string& text) {
+    std::vector<std::string> parts;
+    std::stringstream in(text);
+    for (std::string part; std::getline(in, part, '.');) parts.push_back(part);
+    return parts;
+  };
+  const auto parts = split(key);
+  for (const SchemaEntry& entry : config_schema()) {
+    const auto pattern = split(entry.key);
+    if (pattern.size() != parts.size()) continue;
+    bool match = true;
+    for (std::size_t i = 0; i < parts.size(); ++i) match = match && (pattern[i] == "*" || pattern[i] == parts[i]);
+    if (match) return true;
+  }
+  return false;
+}
+
+nb::object setting(const std::string& key, bool environment) {
+  const Runtime& runtime = Runtime::global();
+  const Config& config = environment ? runtime.config() : runtime.file_config();
+  const Setting* s = config.find(key);
+  if (!s && !known_setting(key)) {
+    PyErr_SetObject(error_types.config, nb::str(("no setting named '" + key + "'; `asp config` lists them").c_str()).ptr());
+    throw nb::python_error();
+  }
+  if (!s) return nb::none();
+  return std::visit([](const auto& v) -> nb::object { return nb::cast(v); }, s->value);
+}
+
+// A boolean setting with its environment variable read now, so that a running
+// program can switch it (ASP_DISABLE in a debugger session); without the
+// variable, the configuration files decide.
+bool flag(const std::string& key) {
+  const SchemaEntry* entry = nullptr;
+  for (const SchemaEntry& e : config_schema()) {
+    if (e.key == key && e.type == SchemaEntry::Type::boolean) entry = &e;
+  }
+  if (!entry) {
+    PyErr_SetObject(error_types.config, nb::str(("no boolean setting named '" + key + "'").c_str()).ptr());
+    throw nb::python_error();
+  }
+  if (!entry->env.empty()) {
+    const char* text = std::getenv(entry->env.c_str());
+    if (text && *text) {
+      if (const std::optional<bool> value = parse_boolean(text)) return *value;
+      const std::string message = entry->env + "='" + text + "' is not a boolean (true/false, yes/no, on/off, 1/0); it is ignored";
+      if (PyErr_WarnEx(PyExc_RuntimeWarning, message.c_str(), 2) != 0) throw nb::python_error();
+    }
+  }
+  return Runtime::global().file_config().get_bool(key, false);
+}
+
+}  // namespace
+
+NB_MODULE(_core, m) {
+  m.doc() = "The generic binding between Python and the Asp core (no domain knowledge).";
+  nb::module_ errors = nb::module_::import_("asp._errors");
+  // Held for the life of the process, like the module itself.
+  error_types.unsupported = errors.attr("UnsupportedError").inc_ref().ptr();
+  error_types.compile = errors.attr("CompileError").inc_ref().ptr();
+  error_types.config = errors.attr("ConfigError").inc_ref().ptr();
+  m.attr("UnsupportedError") = errors.attr("UnsupportedError");
+  m.attr("CompileError") = errors.attr("CompileError");
+  m.attr("ConfigError") = errors.attr("ConfigError");
+  m.attr("version") = ASP_CORE_VERSION;
+  nb::register_exception_translator(&translate);
+
+  nb::class_<Specialized>(m, "Specialized",
+                          "A kernel compiled for one argument signature. Call it with the values of its arguments, in "
+                          "the order given to specialize(); it returns the index of the variant that ran.")
+      .def("__call__", &Specialized::call, "Runs the kernel (the GIL is released while it runs).")
+      .def_prop_ro("backend", &Specialized::backend, "The backend that compiled the kernel.")
+      .def_prop_ro("key", &Specialized::key, "The kernel's code-cache key.")
+      .def_prop_ro("dsir", &Specialized::dsir, "The domain IR the lowering read.")
+      .def_prop_ro("psir", &Specialized::psir, "The Kernel IR the backend compiled.")
+      .def_prop_ro("variants", &Specialized::variants, "The names of the kernel's variants, by index.")
+      .def_prop_ro("arguments", &Specialized::arguments, "The names of the arguments, in call order.")
+      .def_prop_ro("cache_hit", &Specialized::cache_hit,
+                   "Whether the binary came from the on-disk code cache rather than the compiler.")
+      .def("__repr__", [](const Specialized& s) {
+        return "<asp._core.Specialized with " + std::to_string(s.variants().size()) +
+               " variant(s) on " + s.backend() + ">";
+      });
+
+  m.def("specialize", &specialize, nb::arg("domain"), nb::arg("tree"), nb::arg("args"),
+        "Specializes a Tree (asp-ir tree text) for the named arguments: arrays (described by dtype, shape and "
+        "strides; their data is not read) and int, float or bool scalars. Raises UnsupportedError, CompileError, "
+        "ValueError for arguments a component rejects, RuntimeError otherwise.");
+  m.def("setting", &setting, nb::arg("name"), nb::arg("environment") = true,
+        "The value of a configuration setting the core runs with (environment variables as they were when it "
+        "started), or only the configuration files' value with environment=False; None when unset. Raises "
+        "ConfigError for a name that is no setting.");
+  m.def("flag", &flag, nb::arg("name"),
+        "A boolean setting (disable, strict) with its environment variable read at this call, so a running "
+        "program can switch it; without the variable, the configuration files' value.");
+  m.def("_nop", [](nb::args) {}, "Does nothing: the cost of a call into this module, for bench/dispatch_bench.py.");
+}

@@ -1,0 +1,457 @@
+// The specialization pipeline end to end through the test domain "scale"
+// (tests/plugins/scale_plugin.cpp): frontend, optimizer, lowering, backend
+// selection and fall-through, the errors each step reports, argument binding
+// on the per-call path, and the process runtime.
+#include "asp/core/runtime.hpp"
+#include "asp/core/specializer.hpp"
+
+#include "support.hpp"
+
+#include <asp/psir_text.hpp>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace {
+
+using namespace asp::core;
+using testing::HasSubstr;
+
+// ---- building the inputs a binding would send ---------------------------------
+
+// A Tree for `def scale(...): <statement>`, the statement given as Tree text at line 4.
+std::string tree_of(const std::string& statement, const std::string& constants = "") {
+  return "asp-ir 1 tree\n(Specialize function=(FunctionDef @3:0 name=\"scale\" args=(arguments args=[]) body=[" +
+         statement + "] decorator_list=[]) constants=[" + constants + "])\n";
+}
+std::string name(const std::string& id, int col) {
+  return "(Name @4:" + std::to_string(col) + " id=\"" + id + "\" ctx=(Load))";
+}
+std::string element(const std::string& array, int col, const std::string& index = "") {
+  return "(Subscript @4:" + std::to_string(col) + " value=" + name(array, col) +
+         " slice=" + (index.empty() ? name("i", col + 2) : index) + " ctx=(Load))";
+}
+std::string binop(const std::string& left, const std::string& op, const std::string& right) {
+  return "(BinOp @4:10 left=" + left + " op=(" + op + ") right=" + right + ")";
+}
+std::string assign(const std::string& value) {
+  return "(Assign @4:4 targets=[(Subscript @4:4 value=" + name("out", 4) + " slice=" + name("i", 8) +
+         " ctx=(Store))] value=" + value + ")";
+}
+// out[i] = a[i] * c
+const std::string scale_tree = tree_of(assign(binop(element("a", 11), "Mult", name("c", 18))));
+
+DLDataType f64{kDLFloat, 64, 1};
+DLDataType f32{kDLFloat, 32, 1};
+DLDataType i32{kDLInt, 32, 1};
+DLDataType i64{kDLInt, 64, 1};
+
+// An array argument that owns its data, shape and strides.
+struct Array {
+  Array(std::string name, DLDataType type, std::vector<std::int64_t> shape_, std::vector<std::int64_t> strides_ = {})
+      : name_(std::move(name)), shape(std::move(shape_)), strides(std::move(strides_)) {
+    std::size_t n = 1;
+    for (std::size_t d = 0; d < shape.size(); ++d) {
+      n = strides.empty() ? n * static_cast<std::size_t>(shape[d]) : n + static_cast<std::size_t>(strides[d] * (shape[d] - 1));
+    }
+    bytes.assign(n * type.bits / 8, 0);
+    arg.struct_size = sizeof arg;
+    arg.kind = ASP_ARG_TENSOR;
+    arg.tensor.data = bytes.data();
+    arg.tensor.device = {kDLCPU, 0};
+    arg.tensor.dtype = type;
+    refresh();
+  }
+  Array(const Array&) = delete;
+  Array& operator=(const Array&) = delete;
+  // Points the descriptor at the current shape and strides (after a change or a copy).
+  asp_arg& refresh() {
+    arg.name = name_.c_str();
+    arg.tensor.data = bytes.data();
+    arg.tensor.ndim = static_cast<int>(shape.size());
+    arg.tensor.shape = shape.data();
+    arg.tensor.strides = strides.empty() ? nullptr : strides.data();
+    return arg;
+  }
+  template <class T>
+  T* as() {
+    return reinterpret_cast<T*>(bytes.data());
+  }
+  std::string name_;
+  std::vector<std::int64_t> shape, strides;
+  std::vector<unsigned char> bytes;
+  asp_arg arg{};
+};
+
+asp_arg scalar(const char* name, double value) {
+  asp_arg a{};
+  a.struct_size = sizeof a;
+  a.name = name;
+  a.kind = ASP_ARG_SCALAR;
+  a.scalar_type = f64;
+  a.scalar.f = value;
+  return a;
+}
+asp_arg integer(const char* name, std::int64_t value) {
+  asp_arg a = scalar(name, 0);
+  a.scalar_type = i64;
+  a.scalar.i = value;
+  return a;
+}
+
+// ---- fixtures ------------------------------------------------------------------
+
+// The shipped backends plus the scale plugin, and `extra` as one more layer.
+std::unique_ptr<Registry> registry_with(const asp::test::TempDir& dir, const std::string& extra = "") {
+  auto scale = dir.write("scale.yaml", "plugins:\n  scale:\n    path: " + asp::test::test_plugin("scale_plugin") + "\n");
+  auto more = dir.write("extra.yaml", extra);
+  Diagnostics diagnostics;
+  auto registry =
+      Registry::load(asp::test::load_files({ASP_TEST_DEFAULT_CONFIG, scale, more}, diagnostics), diagnostics);
+  EXPECT_TRUE(diagnostics.empty()) << asp::test::only_message(diagnostics);
+  return registry;
+}
+
+class SpecializerTest : public testing::Test {
+ protected:
+  Specializer::Result specialize(const std::string& tree, const std::vector<asp_arg>& args,
+                                 const std::string& domain = "scale") {
+    return Specializer(*registry_, nullptr, nullptr).specialize(domain, tree, args);
+  }
+  asp::test::TempDir dir_;
+  std::unique_ptr<Registry> registry_ = registry_with(dir_);
+};
+
+// The exception of type E that `f` throws; any other outcome fails the test.
+template <class E, class F>
+E thrown(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e;
+  }
+  throw std::logic_error("the expected exception was not thrown");
+}
+
+// ---- the pipeline ---------------------------------------------------------------
+
+TEST_F(SpecializerTest, ScalesAGridLikeCxxThroughEveryStep) {
+  Array a("a", f64, {8, 9}), out("out", f64, {8, 9});
+  for (int k = 0; k < 72; ++k) a.as<double>()[k] = 0.1 * k - 3;
+  const auto result = specialize(scale_tree, {out.arg, a.arg, scalar("c", 2.5)});
+  EXPECT_EQ(result.backend, "openmp");  // the available backend of highest priority
+  EXPECT_THAT(result.dsir, HasSubstr("asp-ir 1 dsir.scale\n"));
+  EXPECT_THAT(result.psir, HasSubstr("func scale(out: buffer f64[n0, n1], a: buffer f64[n0, n1], c: f64"));
+  ASSERT_EQ(result.kernel->variants().size(), 2u);
+
+  Callable call(result.kernel, result.binding);
+  const asp_arg values[] = {out.arg, a.arg, scalar("c", 2.5)};
+  std::vector<std::size_t> ran;
+  for (int i = 0; i < 3; ++i) {
+    std::fill(out.bytes.begin(), out.bytes.end(), 0);
+    ran.push_back(call(values, 3));
+    for (int k = 0; k < 72; ++k) ASSERT_EQ(out.as<double>()[k], a.as<double>()[k] * 2.5) << k;
+  }
+  EXPECT_EQ(ran[0], 0u);  // the tuner tries each variant once, then keeps one
+  EXPECT_EQ(ran[1], 1u);
+}
+
+TEST_F(SpecializerTest, OnceEveryVariantIsMeasuredCallsRecordNothing) {
+  TuningDatabase db(dir_.path() / "tuning.sqlite");
+  Array a("a", f64, {8, 8}), out("out", f64, {8, 8});
+  const auto result = Specializer(*registry_, nullptr, &db).specialize("scale", scale_tree, {out.arg, a.arg, scalar("c", 2)});
+  Callable call(result.kernel, result.binding);
+  const asp_arg values[] = {out.arg, a.arg, scalar("c", 2)};
+  for (int i = 0; i < 10; ++i) call(values, 3);
+  const auto stats = db.stats({result.kernel->key(), result.binding.signature(values), tuning_platform()});
+  ASSERT_EQ(stats.size(), 2u);
+  for (const auto& [variant, s] : stats) EXPECT_EQ(s.runs, 1) << variant;
+}
+
+TEST_F(SpecializerTest, TheDomainOptimizerRuns) {
+  Array a("a", f64, {4}), out("out", f64, {4});
+  const auto times_one = binop(binop(element("a", 11), "Mult", "(Constant @4:18 value=1.0)"), "Mult", name("c", 24));
+  const auto result = specialize(tree_of(assign(times_one)), {out.arg, a.arg, scalar("c", 2)});
+  EXPECT_THAT(result.dsir, HasSubstr("first load a\nmul arg c\n"));
+  EXPECT_THAT(result.dsir, testing::Not(HasSubstr("const 1")));
+}
+
+TEST_F(SpecializerTest, ConstantsFromTheTreeAreFoldedIn) {
+  Array a("a", f64, {4}), out("out", f64, {4});
+  const auto result = specialize(tree_of(assign(binop(element("a", 11), "Mult", name("k", 18))),
+                                         "(Constant name=\"k\" value=0.5)"),
+                                 {out.arg, a.arg});
+  EXPECT_THAT(result.dsir, HasSubstr("mul const 0.5"));
+}
+
+TEST_F(SpecializerTest, AnUnsupportedConstructIsReportedWithItsPlace) {
+  Array out("out", f64, {4});
+  const auto e = thrown<Unsupported>([&] { specialize(tree_of("(While @7:4 test=(Constant value=true) body=[])"), {out.arg}); });
+  EXPECT_EQ(std::string(e.what()), "the scale domain does not support While");
+  EXPECT_EQ(e.where().line, 7u);
+  EXPECT_EQ(e.where().column, 5u);  // 1-based, as plugins report columns
+  const auto op = thrown<Unsupported>([&] { specialize(tree_of(assign(binop(element("a", 11), "Add", name("c", 18)))), {out.arg}); });
+  EXPECT_THAT(op.what(), HasSubstr("multiplies and divides only, not Add"));
+}
+
+TEST_F(SpecializerTest, ArgumentsAComponentRejectsAreInvalidArguments) {
+  Array a("a", f32, {4}), out("out", f64, {4});
+  const auto e = thrown<InvalidArgument>([&] { specialize(scale_tree, {out.arg, a.arg, scalar("c", 2)}); });
+  EXPECT_EQ(std::string(e.what()), "line 4, column 12: argument 'a' must have the dtype of 'out'");
+}
+
+TEST_F(SpecializerTest, ADomainWithoutAFrontendIsUnsupported) {
+  const auto e = thrown<Unsupported>([&] { specialize(scale_tree, {}, "nosuch"); });
+  EXPECT_EQ(std::string(e.what()), "no frontend for domain nosuch; is its plugin configured? see `asp info`");
+  EXPECT_EQ(e.where().line, 0u);
+}
+
+TEST_F(SpecializerTest, ArgumentsWhoseExtentsDisagreeAreRejectedBeforeCompiling) {
+  Array a("a", f64, {8, 9}), out("out", f64, {8, 10});
+  const auto e = thrown<InvalidArgument>([&] { specialize(scale_tree, {out.arg, a.arg, scalar("c", 2)}); });
+  EXPECT_EQ(std::string(e.what()),
+            "argument 'a' has 9 along axis 1 but argument 'out' has 10 along axis 1; the kernel needs them equal "
+            "(extent n1)");
+}
+
+TEST(SpecializerBackends, ABackendThatDoesNotCompileFallsThroughToTheNext) {
+  asp::test::TempDir dir;
+  // openmp (priority 50) runs a compiler that rejects a flag; the test backend
+  // (priority 200, from good_plugin) emits no code; pthreads (40) works.
+  auto registry = registry_with(dir, "backends:\n  openmp:\n    jit: system\n    flags: [-shared, -fPIC, -fno-such-flag]\n"
+                                     "  testbackend:\n    path: " + asp::test::test_plugin("good_plugin") +
+                                     "\n    priority: 200\n    compiler: cc\n");
+  Array a("a", f64, {5}), out("out", f64, {5});
+  const auto result = Specializer(*registry, nullptr, nullptr).specialize("scale", scale_tree, {out.arg, a.arg, scalar("c", 3)});
+  EXPECT_EQ(result.backend, "pthreads");
+  for (int k = 0; k < 5; ++k) a.as<double>()[k] = k;
+  Callable call(result.kernel, result.binding);
+  const asp_arg values[] = {out.arg, a.arg, scalar("c", 3)};
+  call(values, 3);
+  EXPECT_EQ(out.as<double>()[4], 12.0);
+}
+
+TEST(SpecializerBackends, WhenNoBackendCompilesTheLastCompileErrorIsThrown) {
+  asp::test::TempDir dir;
+  auto registry = registry_with(dir, "backend: openmp\nbackends:\n  openmp:\n    jit: system\n"
+                                     "    flags: [-shared, -fPIC, -fno-such-flag]\n");
+  Array a("a", f64, {5}), out("out", f64, {5});
+  try {
+    Specializer(*registry, nullptr, nullptr).specialize("scale", scale_tree, {out.arg, a.arg, scalar("c", 3)});
+    FAIL() << "compiled with a bad flag";
+  } catch (const CompileError& e) {
+    EXPECT_THAT(e.log(), HasSubstr("no-such-flag"));
+  }
+}
+
+TEST(SpecializerBackends, NoUsableBackendSaysWhy) {
+  asp::test::TempDir dir;
+  auto registry = registry_with(dir, "backends:\n  openmp:\n    enabled: false\n  pthreads:\n    enabled: false\n"
+                                     "  opencl:\n    enabled: false\n  cuda:\n    enabled: false\n");
+  Array a("a", f64, {5}), out("out", f64, {5});
+  const auto e = thrown<std::runtime_error>(
+      [&] { Specializer(*registry, nullptr, nullptr).specialize("scale", scale_tree, {out.arg, a.arg, scalar("c", 3)}); });
+  EXPECT_THAT(e.what(), HasSubstr("no backend can run kernel scale: no backend is available"));
+}
+
+TEST(SpecializerDump, AspDumpWritesTheTreeAndTheDsir) {
+  asp::test::TempDir dir;
+  const auto where = dir.path() / "dump";
+  auto registry = registry_with(dir, "dump: " + where.string() + "\n");
+  Array a("a", f64, {5}), out("out", f64, {5});
+  const auto result = Specializer(*registry, nullptr, nullptr).specialize("scale", scale_tree, {out.arg, a.arg, scalar("c", 3)});
+  auto read = [](const std::filesystem::path& file) {
+    std::stringstream text;
+    text << std::ifstream(file).rdbuf();
+    return text.str();
+  };
+  EXPECT_EQ(read(where / "scale.tree"), scale_tree);
+  EXPECT_EQ(read(where / "scale.dsir"), result.dsir);
+  EXPECT_TRUE(std::filesystem::exists(where / ("scale." + result.backend + ".c")));
+}
+
+// ---- calls: faults and binding errors ---------------------------------------------
+
+TEST_F(SpecializerTest, AnIndexOutsideAnArrayIsAFaultNamingIt) {
+  Array t("t", f64, {10}), idx("idx", i64, {4}), out("out", f64, {4});
+  const auto gather = element("t", 11, "(Subscript @4:13 value=" + name("idx", 13) + " slice=" + name("i", 17) + ")");
+  const auto result = specialize(tree_of(assign(binop(gather, "Mult", name("c", 22)))), {out.arg, t.arg, idx.arg, scalar("c", 2)});
+  Callable call(result.kernel, result.binding);
+  for (int k = 0; k < 10; ++k) t.as<double>()[k] = k;
+  std::int64_t* index = idx.as<std::int64_t>();
+  index[0] = 9, index[1] = 0, index[2] = 3, index[3] = 1;
+  const asp_arg values[] = {out.arg, t.arg, idx.arg, scalar("c", 2)};
+  call(values, 4);
+  EXPECT_EQ(out.as<double>()[0], 18.0);
+  index[2] = 10;
+  const auto fault = thrown<KernelFault>([&] { call(values, 4); });
+  EXPECT_EQ(fault.kind(), KernelFault::Kind::out_of_bounds);
+  EXPECT_EQ(std::string(fault.what()), "index out of bounds reading 't'");
+}
+
+TEST_F(SpecializerTest, DivisionByZeroIsAFault) {
+  Array a("a", f64, {3}), out("out", f64, {3});
+  const auto result = specialize(tree_of(assign(binop(element("a", 11), "Div", name("c", 18)))), {out.arg, a.arg, scalar("c", 2)});
+  Callable call(result.kernel, result.binding);
+  const asp_arg values[] = {out.arg, a.arg, scalar("c", 0)};
+  const auto fault = thrown<KernelFault>([&] { call(values, 3); });
+  EXPECT_EQ(fault.kind(), KernelFault::Kind::zero_division);
+  EXPECT_EQ(std::string(fault.what()), "division by zero");
+}
+
+class BindingTest : public SpecializerTest {
+ protected:
+  void SetUp() override {
+    result_ = std::make_unique<Specializer::Result>(specialize(scale_tree, {out_.arg, a_.arg, scalar("c", 2)}));
+    call_ = std::make_unique<Callable>(result_->kernel, result_->binding);
+  }
+  // Calls with `out` and `a` as given and c = 2.
+  void call_with(Array& out, Array& a) {
+    const asp_arg values[] = {out.refresh(), a.refresh(), scalar("c", 2)};
+    (*call_)(values, 3);
+  }
+  Array out_{"out", f64, {4, 6}}, a_{"a", f64, {4, 6}};
+  std::unique_ptr<Specializer::Result> result_;
+  std::unique_ptr<Callable> call_;
+};
+
+TEST_F(BindingTest, AnotherShapeOfTheSameRankRuns) {
+  Array out("out", f64, {3, 5}), a("a", f64, {3, 5});
+  a.as<double>()[14] = 4;
+  call_with(out, a);
+  EXPECT_EQ(out.as<double>()[14], 8.0);
+}
+
+TEST_F(BindingTest, AWrongDtypeIsATypeErrorNamingTheArgument) {
+  Array a("a", f32, {4, 6});
+  const auto e = thrown<ArgumentTypeError>([&] { call_with(out_, a); });
+  EXPECT_EQ(std::string(e.what()), "argument 'a' has dtype float32; the kernel was specialized for float64");
+}
+
+TEST_F(BindingTest, AWrongRankIsAValueErrorNamingTheArgument) {
+  Array a("a", f64, {24});
+  const auto e = thrown<InvalidArgument>([&] { call_with(out_, a); });
+  EXPECT_EQ(std::string(e.what()), "argument 'a' has 1 dimensions; the kernel was specialized for 2");
+}
+
+TEST_F(BindingTest, ShapesThatDisagreeNameBothArgumentsAndTheAxis) {
+  Array a("a", f64, {4, 7});
+  const auto e = thrown<InvalidArgument>([&] { call_with(out_, a); });
+  EXPECT_EQ(std::string(e.what()),
+            "argument 'a' must have the extent of axis 1 equal to the extent of axis 1 of argument 'out' (both are n1), not 7");
+}
+
+TEST_F(BindingTest, ANonContiguousArrayIsRejected) {
+  Array a("a", f64, {4, 6}, {12, 2});  // every other column of a 4 x 12 array
+  const auto e = thrown<InvalidArgument>([&] { call_with(out_, a); });
+  EXPECT_THAT(e.what(), HasSubstr("argument 'a' is not C-contiguous"));
+  Array same("a", f64, {4, 6}, {6, 1});  // explicit compact strides are fine
+  call_with(out_, same);
+}
+
+TEST_F(BindingTest, WrongCountAndKindAreTypeErrors) {
+  const asp_arg two[] = {out_.arg, a_.arg};
+  EXPECT_EQ(std::string(thrown<ArgumentTypeError>([&] { (*call_)(two, 2); }).what()),
+            "the kernel takes 3 arguments (out, a, c), got 2");
+  const asp_arg swapped[] = {out_.arg, scalar("a", 1), scalar("c", 2)};
+  EXPECT_EQ(std::string(thrown<ArgumentTypeError>([&] { (*call_)(swapped, 3); }).what()),
+            "argument 'a' must be an array of float64, got a scalar");
+  const asp_arg int_for_float[] = {out_.arg, a_.arg, integer("c", 2)};
+  EXPECT_EQ(std::string(thrown<ArgumentTypeError>([&] { (*call_)(int_for_float, 3); }).what()),
+            "argument 'c' must be a float, got an int");
+}
+
+TEST_F(BindingTest, SeveralThreadsCallAtOnce) {
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      Array out("out", f64, {4 + t, 6}), a("a", f64, {4 + t, 6});
+      for (std::size_t k = 0; k < out.bytes.size() / 8; ++k) a.as<double>()[k] = static_cast<double>(k + t);
+      for (int i = 0; i < 200; ++i) {
+        call_with(out, a);
+        for (std::size_t k = 0; k < out.bytes.size() / 8; ++k) wrong += out.as<double>()[k] != 2.0 * static_cast<double>(k + t);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong, 0);
+}
+
+// Binding plans from hand-written PSIR: strides and constant extents.
+asp::psir::Function function_of(const std::string& signature) {
+  return asp::psir::parse("asp-ir 1 psir\nfunc f(" + signature + ") {\n}\n").functions.front();
+}
+
+TEST(BindingPlan, StridesAndConstantExtentsAreBoundAndChecked) {
+  const auto f = function_of("x: buffer f64[n, 3] strides [s, 1], n: i64, s: i64");
+  Array x("x", f64, {5, 3}, {4, 1});
+  Binding binding(f, {x.arg});
+  Binding::Frame frame;
+  binding.bind(&x.arg, 1, frame);
+  EXPECT_EQ(*static_cast<std::int64_t*>(frame.entry[1]), 5);
+  EXPECT_EQ(*static_cast<std::int64_t*>(frame.entry[2]), 4);
+  EXPECT_EQ(frame.extent_count, 2u);
+  EXPECT_EQ(binding.signature(&x.arg), "x:float64[5,3;4,1]");
+  Array wide("x", f64, {5, 4}, {4, 1});
+  EXPECT_EQ(std::string(thrown<InvalidArgument>([&] { binding.bind(&wide.arg, 1, frame); }).what()),
+            "argument 'x' must have the extent of axis 1 equal to 3 as at specialization, not 4");
+  EXPECT_THROW(Binding(f, {wide.arg}), InvalidArgument);
+}
+
+TEST(BindingPlan, ScalarsAreConvertedToTheParameterTypeAndRangeChecked) {
+  const auto f = function_of("x: buffer i32[n], k: i32, g: f32, n: i64");
+  Array x("x", i32, {2});
+  Binding binding(f, {x.arg, integer("k", 7), scalar("g", 0.1)});
+  Binding::Frame frame;
+  const asp_arg ok[] = {x.arg, integer("k", -7), scalar("g", 0.1)};
+  binding.bind(ok, 3, frame);
+  EXPECT_EQ(*static_cast<std::int32_t*>(frame.entry[1]), -7);
+  EXPECT_EQ(*static_cast<float*>(frame.entry[2]), 0.1f);
+  const asp_arg big[] = {x.arg, integer("k", std::int64_t{1} << 40), scalar("g", 0.1)};
+  EXPECT_EQ(std::string(thrown<InvalidArgument>([&] { binding.bind(big, 3, frame); }).what()),
+            "argument 'k': 1099511627776 does not fit in i32");
+}
+
+TEST(BindingPlan, AParameterNoArgumentFeedsIsAnError) {
+  Array x("x", f64, {2});
+  EXPECT_THROW(Binding(function_of("x: buffer f64[n], y: buffer f64[n], n: i64"), {x.arg}), std::runtime_error);
+  EXPECT_THROW(Binding(function_of("x: buffer f64[n], n: i64, q: f64"), {x.arg}), std::runtime_error);
+  EXPECT_THROW(Binding(function_of("x: buffer f32[n], n: i64"), {x.arg}), std::runtime_error);
+}
+
+// ---- the process runtime -------------------------------------------------------------
+
+TEST(Runtime, UsesTheConfiguredCacheAndTuningDatabase) {
+  asp::test::TempDir dir;
+  const auto scale = dir.write("scale.yaml", "plugins:\n  scale:\n    path: " + asp::test::test_plugin("scale_plugin") + "\n");
+  const auto cache = dir.path() / "cache";
+  Runtime runtime(asp::test::fake_environment(
+      {{"ASP_CONFIG", scale.string()}, {"ASP_CACHE_DIR", cache.string()}, {"XDG_CONFIG_HOME", dir.path().string()}}));
+  ASSERT_TRUE(runtime.cache());
+  ASSERT_TRUE(runtime.tuning());
+  EXPECT_EQ(runtime.cache()->dir(), cache);
+  Array a("a", f64, {5}), out("out", f64, {5});
+  const auto first = runtime.specializer().specialize("scale", scale_tree, {out.arg, a.arg, scalar("c", 3)});
+  EXPECT_FALSE(first.stats.cache_hit);
+  EXPECT_EQ(runtime.cache()->list().size(), 1u);
+  EXPECT_TRUE(std::filesystem::exists(cache / "tuning.sqlite"));
+  const auto second = runtime.specializer().specialize("scale", scale_tree, {out.arg, a.arg, scalar("c", 3)});
+  EXPECT_TRUE(second.stats.cache_hit);
+}
+
+TEST(Runtime, RunsWithoutACacheItCannotUse) {
+  asp::test::TempDir dir;
+  const auto not_a_directory = dir.write("file", "");
+  Runtime runtime(asp::test::fake_environment(
+      {{"ASP_CACHE_DIR", not_a_directory.string()}, {"XDG_CONFIG_HOME", dir.path().string()}}));
+  EXPECT_EQ(runtime.cache(), nullptr);
+  EXPECT_EQ(runtime.tuning(), nullptr);
+}
+
+}  // namespace
