@@ -55,6 +55,8 @@ const char* prelude =
     "typedef __UINT64_TYPE__ asp_u64;\n"
     "typedef _Bool asp_bool;\n"
     "\n"
+    "/* Fewer iterations than this run on the calling thread: sharing them out costs more than it saves. */\n"
+    "#define ASP_PARALLEL_MIN_WORK 16384\n"
     "static inline void asp_fail(int* status, int code) { __atomic_store_n(status, code, __ATOMIC_RELAXED); }\n"
     "static inline asp_i64 asp_check(asp_i64 i, asp_i64 n, int* status, int code) {\n"
     "  if (i < 0 || i >= n) { asp_fail(status, code); return 0; }\n"
@@ -396,6 +398,29 @@ class FunctionEmitter {
     }
   }
 
+  // A C expression for the iterations of `l` times those of the loops nested
+  // directly inside it whose bounds use no loop variable: an estimate of the
+  // work a parallel loop would share out, evaluated before it starts.
+  std::string work_estimate(const Loop& l, const std::string& hi) {
+    std::string work = "((" + hi + " - " + expr(l.lower) + ") / " + std::to_string(l.step) + ")";
+    const Loop* inner = &l;
+    while (inner->body.size() == 1 && inner->body[0].kind == Stmt::Kind::loop) {
+      inner = inner->body[0].loop.get();
+      bool uses_loop_var = false;
+      auto check = [&](const Expr& e) { uses_loop_var |= e.kind == Expr::Kind::var && !affine_var_is_param(e.name); };
+      for_each_expr(inner->lower, check);
+      for_each_expr(inner->upper, check);
+      if (uses_loop_var) break;
+      work += " * ((" + expr(inner->upper) + " - " + expr(inner->lower) + ") / " + std::to_string(inner->step) + ")";
+    }
+    return work;
+  }
+
+  bool affine_var_is_param(const std::string& name) const {
+    const Symbol* s = lookup(name);
+    return s && s->kind == Symbol::Kind::scalar;
+  }
+
   void loop(std::ostringstream& out, const Loop& l, int depth, int parallel_depth) {
     const std::string pad(2 * depth, ' ');
     const bool parallel = l.kind == LoopKind::parallel || l.kind == LoopKind::gpu_block || l.kind == LoopKind::gpu_thread;
@@ -405,14 +430,15 @@ class FunctionEmitter {
     const std::string header =
         "for (asp_i64 " + v + " = " + expr(l.lower) + "; " + v + " < " + hi + "; " + v + " += " + std::to_string(l.step) + ")";
     if (parallel && parallel_depth == 0 && strategy_ == ParallelStrategy::pthreads) {
-      outline(out, l, hi, depth + 1);
+      outline(out, l, hi, work_estimate(l, hi), depth + 1);
       out << pad << "}\n";
       return;
     }
     std::string clauses;
     for (const auto& [name, op] : reductions(l)) clauses += " reduction(" + op + ":" + cname(name) + ")";
     if (parallel && parallel_depth == 0) {
-      out << pad << "  #pragma omp parallel for schedule(static)" << clauses << "\n";
+      out << pad << "  #pragma omp parallel for schedule(static) if(" << work_estimate(l, hi) << " >= ASP_PARALLEL_MIN_WORK)"
+          << clauses << "\n";
     } else if (l.kind == LoopKind::vectorized && strategy_ == ParallelStrategy::openmp) {
       out << pad << "  #pragma omp simd" << clauses << "\n";
     } else if (l.kind == LoopKind::unrolled) {
@@ -429,7 +455,7 @@ class FunctionEmitter {
   // pthreads: the loop body becomes a chunk function run by the pool; every
   // name in scope travels in a context struct, reductions as pointers
   // combined under the pool's lock.
-  void outline(std::ostringstream& out, const Loop& l, const std::string& hi, int depth) {
+  void outline(std::ostringstream& out, const Loop& l, const std::string& hi, const std::string& work, int depth) {
     const int id = outlined_counter_++;
     const std::string ctx_type = "struct asp_ctx_" + std::to_string(id);
     const std::string chunk = "asp_chunk_" + std::to_string(id);
@@ -499,7 +525,7 @@ class FunctionEmitter {
     }
     out << "};\n";
     const std::string lower = expr(l.lower);
-    out << pad << "if (asp_rt) {\n"
+    out << pad << "if (asp_rt && " << work << " >= ASP_PARALLEL_MIN_WORK) {\n"
         << pad << "  asp_rt->parallel_for(asp_rt->pool, " << lower << ", " << hi << ", " << l.step << ", " << schedule(l)
         << ", " << chunk << ", &asp_c);\n"
         << pad << "} else {\n"

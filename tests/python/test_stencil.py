@@ -416,6 +416,28 @@ def test_asp_disable_runs_python_everywhere(tmp_path):
     assert "backend=None" in result.stdout and "ASP_DISABLE" in result.stdout, result.stdout + result.stderr
 
 
+def test_a_kernel_that_fails_to_compile_falls_back_with_the_compiler_s_reason(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("backends:\n"
+                      "  openmp:\n    jit: system\n    flags: [-shared, -fPIC, -fno-such-flag-anywhere]\n"
+                      "  pthreads:\n    jit: system\n    flags: [-shared, -fPIC, -fno-such-flag-anywhere]\n"
+                      "  opencl:\n    enabled: false\n  cuda:\n    enabled: false\n")
+    result = run_python(PROGRAM_HEADER.format(tests=os.path.dirname(__file__)) + """
+    warnings.simplefilter("always")
+    with warnings.catch_warnings(record=True) as caught:
+        k = FourNeighbourSum()
+        grid = StencilGrid.from_array(np.ones((5, 5)))
+        out = StencilGrid([5, 5])
+        k.kernel(grid, out)
+    print(k.last_call.backend, out.data[2, 2])
+    print(caught[0].message)
+    """, env={"ASP_CONFIG": str(broken), "ASP_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.returncode == 0, result.stderr
+    first, message = result.stdout.splitlines()[:2]
+    assert first == "None 4.0"  # Python ran, correctly
+    assert "did not compile" in message and "no-such-flag-anywhere" in message
+
+
 def test_a_second_process_hits_the_cache_and_starts_on_the_best_variant(tmp_path):
     program = PROGRAM_HEADER.format(tests=os.path.dirname(__file__)) + """
     k = Laplacian2D()

@@ -9,6 +9,8 @@ typedef __UINT32_TYPE__ asp_u32;
 typedef __UINT64_TYPE__ asp_u64;
 typedef _Bool asp_bool;
 
+/* Fewer iterations than this run on the calling thread: sharing them out costs more than it saves. */
+#define ASP_PARALLEL_MIN_WORK 16384
 static inline void asp_fail(int* status, int code) { __atomic_store_n(status, code, __ATOMIC_RELAXED); }
 static inline asp_i64 asp_check(asp_i64 i, asp_i64 n, int* status, int code) {
   if (i < 0 || i >= n) { asp_fail(status, code); return 0; }
@@ -100,7 +102,7 @@ static int asp_body_laplacian3d(double* in_, double* out_, asp_i64 n0_, asp_i64 
   {
     const asp_i64 asp_hi0 = (n0_ - ((asp_i64)1LL));
     struct asp_ctx_0 asp_c = {in_, n0_, n1_, n2_, out_, asp_s0_0, asp_s0_1, asp_s0_2, asp_s1_0, asp_s1_1, asp_s1_2, asp_status_p};
-    if (asp_rt) {
+    if (asp_rt && ((asp_hi0 - ((asp_i64)1LL)) / 1) * (((n1_ - ((asp_i64)1LL)) - ((asp_i64)1LL)) / 1) * (((n2_ - ((asp_i64)1LL)) - ((asp_i64)1LL)) / 1) >= ASP_PARALLEL_MIN_WORK) {
       asp_rt->parallel_for(asp_rt->pool, ((asp_i64)1LL), asp_hi0, 1, 0 /* ASP_SCHEDULE_STATIC */, asp_chunk_0, &asp_c);
     } else {
       asp_chunk_0(&asp_c, ((asp_i64)1LL), asp_hi0);

@@ -9,6 +9,8 @@ typedef __UINT32_TYPE__ asp_u32;
 typedef __UINT64_TYPE__ asp_u64;
 typedef _Bool asp_bool;
 
+/* Fewer iterations than this run on the calling thread: sharing them out costs more than it saves. */
+#define ASP_PARALLEL_MIN_WORK 16384
 static inline void asp_fail(int* status, int code) { __atomic_store_n(status, code, __ATOMIC_RELAXED); }
 static inline asp_i64 asp_check(asp_i64 i, asp_i64 n, int* status, int code) {
   if (i < 0 || i >= n) { asp_fail(status, code); return 0; }
@@ -27,7 +29,7 @@ static int asp_body_sum_reduction(double* x_, double* out_, asp_i64 n_) {
   double acc_ = 0x0p+0;
   {
     const asp_i64 asp_hi0 = n_;
-    #pragma omp parallel for schedule(static) reduction(+:acc_)
+    #pragma omp parallel for schedule(static) if(((asp_hi0 - ((asp_i64)0LL)) / 1) >= ASP_PARALLEL_MIN_WORK) reduction(+:acc_)
     for (asp_i64 i_ = ((asp_i64)0LL); i_ < asp_hi0; i_ += 1) {
       acc_ = (acc_ + x_[(i_)]);
     }
