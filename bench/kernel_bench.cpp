@@ -2,7 +2,7 @@
 //   - cold specialization (empty code cache) for each JIT driver;
 //   - warm start: a new process that finds the kernel in the disk cache;
 //   - kernel time per sweep of each backend/driver next to hand-written C
-//     (gcc -O3 -march=native -fopenmp).
+//     (bench/yardsticks.c: gcc -O3 -march=native -fopenmp -ffp-contract=off).
 // Run: build/bin/asp_kernel_bench   (ASP_BENCH_N sets the grid edge, default 256)
 #include "asp/core/config.hpp"
 #include "asp/core/kernel.hpp"
@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern "C" void laplacian_hand(const double* in, double* out, int64_t n0, int64_t n1, int64_t n2);
+extern "C" void laplacian3d(const double* in, double* out, int64_t n0, int64_t n1, int64_t n2);  // yardsticks.c
 extern char** environ;
 
 namespace {
@@ -170,7 +170,7 @@ BENCHMARK_CAPTURE(kernel_time, pthreads_system, std::string("pthreads"), std::st
 
 void hand_written_c(benchmark::State& state) {
   Grid& g = grid();
-  for (auto _ : state) laplacian_hand(g.in.data(), g.out.data(), g.n, g.n, g.n);
+  for (auto _ : state) laplacian3d(g.in.data(), g.out.data(), g.n, g.n, g.n);
   g.count(state);
 }
 BENCHMARK(hand_written_c)->Unit(benchmark::kMillisecond)->UseRealTime();

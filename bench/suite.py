@@ -28,8 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from stencils import (BILATERAL_RADIUS, Bilateral, Laplacian2D, Laplacian3D,  # noqa: E402
-                      bilateral_grids, grid_of)
+from stencils import BILATERAL_RADIUS, Laplacian2D, bilateral_grids  # noqa: E402
 
 import asp  # noqa: E402
 from asp.stencil import StencilGrid  # noqa: E402
