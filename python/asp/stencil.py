@@ -181,8 +181,8 @@ class StencilKernel:
     """
 
     def __init__(self) -> None:
-        method = type(self).__dict__.get("kernel") or getattr(type(self), "kernel", None)
-        if method is None or method is StencilKernel.__dict__.get("kernel"):
+        method = getattr(type(self), "kernel", None)  # StencilKernel itself defines none
+        if method is None:
             raise TypeError(f"{type(self).__name__} must define a method kernel(self, in_grid, ..., out_grid)")
         self._method: Callable = method
         self._parameters = list(inspect.signature(method).parameters)[1:]
