@@ -14,8 +14,8 @@ static asp_status probe(void* self, asp_host_context* ctx, const asp_backend_con
   return ASP_OK;
 }
 
-/* NULL: no code generation, no runtime (rule R5). */
-static const asp_backend backend = {sizeof(asp_backend), NULL, probe, NULL, NULL, NULL};
+/* NULL (or left out): no code generation, no runtime, no device (rule R5). */
+static const asp_backend backend = {.struct_size = sizeof(asp_backend), .probe = probe};
 static const asp_component components[] = {
     {sizeof(asp_component), ASP_COMPONENT_BACKEND, "cbackend", NULL, &backend}};
 static const asp_plugin_info info = {sizeof(asp_plugin_info), "cplugin", "1.0", "plain C", 1, components};

@@ -83,7 +83,7 @@ extern "C" {
 #define ASP_ABI_VERSION_MINOR_OF(v) ((uint32_t)(v)&0xFFFFu)
 
 #define ASP_ABI_VERSION_MAJOR 1
-#define ASP_ABI_VERSION_MINOR 0
+#define ASP_ABI_VERSION_MINOR 1
 /** The version this header describes. */
 #define ASP_ABI_VERSION ASP_MAKE_ABI_VERSION(ASP_ABI_VERSION_MAJOR, ASP_ABI_VERSION_MINOR)
 
@@ -136,7 +136,7 @@ typedef struct asp_text_sink {
 typedef struct asp_host_context asp_host_context;
 
 /** Services the core offers to plugins. Valid for the process lifetime.
- *  Later minor versions append the JIT-driver and code-cache services. */
+ *  Later minor versions may append services. */
 typedef struct asp_host {
   size_t struct_size;
   /** The highest ABI version this host speaks. */
@@ -194,6 +194,10 @@ typedef struct asp_optimizer {
   void* self;
   const char* reads; /* dialect read and written, e.g. "psir" or "dsir.stencil" */
   asp_status (*run)(void* self, asp_host_context* ctx, const char* ir, const asp_text_sink* out);
+  /* ABI 1.1: a platform-specific PSIR optimizer names the backend whose
+   * PSIR it prepares (the core runs it on every module compiled for that
+   * backend, before generate()); NULL for a domain's optimizer. */
+  const char* backend;
 } asp_optimizer;
 
 /** Lowering: DSIR text of the dialect it declares -> PSIR text. */
@@ -235,8 +239,45 @@ typedef struct asp_probe_result {
 #define ASP_C_RUNTIME_INIT_SYMBOL "asp_runtime_init"
 enum { ASP_C_OK = 0, ASP_C_ZERO_DIVISION = 1, ASP_C_OUT_OF_BOUNDS = 2 };
 
-/** Backend. Device memory and launch for device backends are appended by
- *  later minor versions of this ABI. */
+/* ---- devices (ABI 1.1) ------------------------------------------------ */
+
+/* A device backend (language "opencl-c" or "cuda-c") compiles, loads and
+ * launches its code itself, and keeps the arrays of a call in device memory.
+ * The core caches the binaries compile() produces, decides what is copied
+ * when (residency), and computes each launch's grid from the PSIR.
+ *
+ * The device entry convention. For each PSIR function f, generated device
+ * source defines a kernel named asp_entry_f whose parameters are f's
+ * parameters in order — a buffer as a pointer to its element type in device
+ * memory, a scalar by value (bool as an unsigned 8-bit integer) — followed by
+ * a pointer to one int in device memory: the status word, which the backend
+ * zeroes before a launch and reads after it (ASP_C_* codes, as for C). A
+ * loop of kind gpu_block in dimension d runs one iteration per block of the
+ * grid's dimension d, a gpu_thread loop one per thread of the block's
+ * dimension d; the core sets grid[d] and block[d] to their trip counts. A
+ * function without such loops runs as a single thread. */
+
+/** Opaque handles, owned by the backend and given back through release()/unload(). */
+typedef struct asp_device_buffer asp_device_buffer;
+typedef struct asp_device_module asp_device_module;
+
+/** One argument of a launch, in the order of the PSIR function's parameters. */
+typedef struct asp_device_arg {
+  size_t struct_size;
+  asp_device_buffer* buffer; /* a buffer parameter; NULL for a scalar */
+  const void* scalar;        /* a scalar parameter: its value, */
+  size_t scalar_size;        /* of this many bytes (the PSIR type's size; bool is 1) */
+} asp_device_arg;
+
+/** The launch grid: blocks (work-groups) per dimension, threads (work-items) per block. */
+typedef struct asp_launch_config {
+  size_t struct_size;
+  uint64_t grid[3];
+  uint64_t block[3];
+} asp_launch_config;
+
+/** Backend. The fields after `runtime` are ABI 1.1 and used only for a
+ *  device language. */
 typedef struct asp_backend {
   size_t struct_size;
   void* self;
@@ -246,12 +287,44 @@ typedef struct asp_backend {
                       asp_probe_result* result);
   /** What generate() emits, which says who compiles it: "c" or "c+openmp" is
    *  C11 of the C entry convention, compiled by the core's JIT driver chosen
-   *  for this backend in the configuration (with OpenMP for "c+openmp"). */
+   *  for this backend in the configuration (with OpenMP for "c+openmp");
+   *  "opencl-c" (OpenCL C 1.2) and "cuda-c" (CUDA C++) follow the device
+   *  entry convention and are built by the backend's compile(). */
   const char* language;
   /** PSIR module text (a kernel and its variants) -> source text in `language`. */
   asp_status (*generate)(void* self, asp_host_context* ctx, const char* psir, const asp_text_sink* out);
   /** The runtime handed to asp_runtime_init of each loaded module, or NULL. */
   const void* (*runtime)(void* self);
+
+  /** DLPack device type (DLDeviceType) of the backend's memory: an array
+   *  argument of this type is used in place through wrap(). */
+  int32_t device_type;
+  /** What the binaries depend on besides the source (device, driver and
+   *  compiler versions, target architecture): part of the code-cache key. */
+  asp_status (*target)(void* self, asp_host_context* ctx, const asp_text_sink* out);
+  /** Source -> binary (an OpenCL program binary, PTX), written as bytes to
+   *  `out`. A source the device compiler rejects is ASP_ERR_COMPILE with the
+   *  compiler's log in the message. */
+  asp_status (*compile)(void* self, asp_host_context* ctx, const char* source, const asp_text_sink* out);
+  /** Binary -> a loaded module, valid until unload(). */
+  asp_status (*load)(void* self, asp_host_context* ctx, const void* binary, size_t size,
+                     asp_device_module** module);
+  void (*unload)(void* self, asp_device_module* module);
+  /** Device memory of `bytes` bytes (at least one byte is allocated), freed by release(). */
+  asp_status (*allocate)(void* self, asp_host_context* ctx, size_t bytes, asp_device_buffer** buffer);
+  /** A handle to device memory the caller owns (a DLPack tensor of
+   *  device_type): used in place; release() frees the handle only. */
+  asp_status (*wrap)(void* self, asp_host_context* ctx, void* device_pointer, size_t bytes,
+                     asp_device_buffer** buffer);
+  void (*release)(void* self, asp_device_buffer* buffer);
+  /** Blocking copies between host memory and a buffer. */
+  asp_status (*copy_in)(void* self, asp_host_context* ctx, asp_device_buffer* to, const void* from, size_t bytes);
+  asp_status (*copy_out)(void* self, asp_host_context* ctx, void* to, asp_device_buffer* from, size_t bytes);
+  /** Runs kernel asp_entry_<function> of `module` and returns when it has
+   *  finished, with the status word it left in *kernel_status. */
+  asp_status (*launch)(void* self, asp_host_context* ctx, asp_device_module* module, const char* function,
+                       const asp_device_arg* args, size_t arg_count, const asp_launch_config* config,
+                       int* kernel_status);
 } asp_backend;
 
 typedef struct asp_component {

@@ -29,6 +29,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 // The lowest host ABI minor version this plugin works with; define before
@@ -117,6 +118,32 @@ class Backend {
   }
   // The runtime handed to each loaded module's asp_runtime_init, or nullptr.
   virtual const void* runtime() { return nullptr; }
+};
+
+// A device backend (ABI 1.1; language() "opencl-c" or "cuda-c"): it also
+// compiles, loads and launches, and manages device memory. See the device
+// entry convention in <asp/plugin.h>. Throw asp::Error to fail.
+class DeviceBackend : public Backend {
+ public:
+  // DLPack device type of the backend's memory (kDLOpenCL, kDLCUDA).
+  virtual std::int32_t device_type() const = 0;
+  // Device, driver and compiler identity: part of the code-cache key.
+  virtual std::string target(Call&) = 0;
+  // Source -> binary bytes. A rejected source is ASP_ERR_COMPILE with the compiler's log.
+  virtual std::string compile(Call&, std::string_view source) = 0;
+  virtual asp_device_module* load(Call&, std::string_view binary) = 0;
+  virtual void unload(asp_device_module* module) noexcept = 0;
+  virtual asp_device_buffer* allocate(Call&, std::size_t bytes) = 0;
+  // Memory the caller owns on the device, used in place; release() frees the handle only.
+  virtual asp_device_buffer* wrap(Call&, void* /*device_pointer*/, std::size_t /*bytes*/) {
+    throw Error(ASP_ERR_UNSUPPORTED, "this backend cannot use arrays that already live on its device");
+  }
+  virtual void release(asp_device_buffer* buffer) noexcept = 0;
+  virtual void copy_in(Call&, asp_device_buffer* to, const void* from, std::size_t bytes) = 0;
+  virtual void copy_out(Call&, void* to, asp_device_buffer* from, std::size_t bytes) = 0;
+  // Runs asp_entry_<function> to completion; returns the kernel's status word.
+  virtual int launch(Call&, asp_device_module* module, const char* function, std::span<const asp_device_arg> args,
+                     const asp_launch_config& config) = 0;
 };
 
 namespace detail {
@@ -211,6 +238,73 @@ inline asp_status backend_generate(void* self, asp_host_context* ctx, const char
 // Not guarded: returning a pointer cannot throw across the boundary unless the override does, which it must not.
 inline const void* backend_runtime(void* self) { return static_cast<Backend*>(self)->runtime(); }
 
+// Trampolines of DeviceBackend.
+inline DeviceBackend* device_of(void* self) { return static_cast<DeviceBackend*>(static_cast<Backend*>(self)); }
+
+inline asp_status device_target(void* self, asp_host_context* ctx, const asp_text_sink* out) {
+  return guarded(ctx, [&] {
+    Call call = call_for(ctx);
+    write(out, device_of(self)->target(call));
+  });
+}
+inline asp_status device_compile(void* self, asp_host_context* ctx, const char* source, const asp_text_sink* out) {
+  return guarded(ctx, [&] {
+    Call call = call_for(ctx);
+    write(out, device_of(self)->compile(call, source ? source : ""));
+  });
+}
+inline asp_status device_load(void* self, asp_host_context* ctx, const void* binary, size_t size,
+                              asp_device_module** module) {
+  return guarded(ctx, [&] {
+    if (module == nullptr || binary == nullptr) throw Error(ASP_ERR_INVALID_ARGUMENT, "load needs a binary and a result");
+    Call call = call_for(ctx);
+    *module = device_of(self)->load(call, std::string_view(static_cast<const char*>(binary), size));
+  });
+}
+inline void device_unload(void* self, asp_device_module* module) {
+  if (module) device_of(self)->unload(module);
+}
+inline asp_status device_allocate(void* self, asp_host_context* ctx, size_t bytes, asp_device_buffer** buffer) {
+  return guarded(ctx, [&] {
+    if (buffer == nullptr) throw Error(ASP_ERR_INVALID_ARGUMENT, "allocate needs a result");
+    Call call = call_for(ctx);
+    *buffer = device_of(self)->allocate(call, bytes);
+  });
+}
+inline asp_status device_wrap(void* self, asp_host_context* ctx, void* pointer, size_t bytes, asp_device_buffer** buffer) {
+  return guarded(ctx, [&] {
+    if (buffer == nullptr) throw Error(ASP_ERR_INVALID_ARGUMENT, "wrap needs a result");
+    Call call = call_for(ctx);
+    *buffer = device_of(self)->wrap(call, pointer, bytes);
+  });
+}
+inline void device_release(void* self, asp_device_buffer* buffer) {
+  if (buffer) device_of(self)->release(buffer);
+}
+inline asp_status device_copy_in(void* self, asp_host_context* ctx, asp_device_buffer* to, const void* from, size_t bytes) {
+  return guarded(ctx, [&] {
+    Call call = call_for(ctx);
+    device_of(self)->copy_in(call, to, from, bytes);
+  });
+}
+inline asp_status device_copy_out(void* self, asp_host_context* ctx, void* to, asp_device_buffer* from, size_t bytes) {
+  return guarded(ctx, [&] {
+    Call call = call_for(ctx);
+    device_of(self)->copy_out(call, to, from, bytes);
+  });
+}
+inline asp_status device_launch(void* self, asp_host_context* ctx, asp_device_module* module, const char* function,
+                                const asp_device_arg* args, size_t count, const asp_launch_config* config,
+                                int* kernel_status) {
+  return guarded(ctx, [&] {
+    if (!module || !function || !ASP_HAS_FIELD(config, asp_launch_config, block) || !kernel_status) {
+      throw Error(ASP_ERR_INVALID_ARGUMENT, "launch needs a module, a function, a launch configuration and a status");
+    }
+    Call call = call_for(ctx);
+    *kernel_status = device_of(self)->launch(call, module, function, {args, args ? count : 0}, *config);
+  });
+}
+
 inline asp_status backend_probe(void* self, asp_host_context* ctx, const asp_backend_config* config,
                                 asp_probe_result* result) {
   return guarded(ctx, [&] {
@@ -230,8 +324,9 @@ inline asp_status backend_probe(void* self, asp_host_context* ctx, const asp_bac
 class ComponentSpec {
  public:
   ComponentSpec(asp_component_kind kind, const char* name, const char* domain, const char* reads,
-                std::shared_ptr<void> object)
-      : kind_(kind), name_(name), domain_(domain), reads_(reads), object_(std::move(object)) {}
+                std::shared_ptr<void> object, const char* backend = nullptr, bool device = false)
+      : kind_(kind), name_(name), domain_(domain), reads_(reads), backend_name_(backend), device_(device),
+        object_(std::move(object)) {}
 
   // Fills the C tables; the spec must not move afterwards (pointers into it escape).
   asp_component describe() {
@@ -243,7 +338,7 @@ class ComponentSpec {
         vtable = &frontend_;
         break;
       case ASP_COMPONENT_OPTIMIZER:
-        optimizer_ = {sizeof(asp_optimizer), self, reads_, &detail::optimizer_run};
+        optimizer_ = {sizeof(asp_optimizer), self, reads_, &detail::optimizer_run, backend_name_};
         vtable = &optimizer_;
         break;
       case ASP_COMPONENT_LOWERING:
@@ -252,8 +347,27 @@ class ComponentSpec {
         break;
       case ASP_COMPONENT_BACKEND: {
         const char* language = static_cast<Backend*>(self)->language();
-        backend_ = {sizeof(asp_backend), self, &detail::backend_probe, language,
-                    language ? &detail::backend_generate : nullptr, &detail::backend_runtime};
+        backend_ = {};
+        backend_.struct_size = sizeof(asp_backend);
+        backend_.self = self;
+        backend_.probe = &detail::backend_probe;
+        backend_.language = language;
+        backend_.generate = language ? &detail::backend_generate : nullptr;
+        backend_.runtime = &detail::backend_runtime;
+        backend_.device_type = 1;  // kDLCPU
+        if (device_) {
+          backend_.device_type = detail::device_of(self)->device_type();
+          backend_.target = &detail::device_target;
+          backend_.compile = &detail::device_compile;
+          backend_.load = &detail::device_load;
+          backend_.unload = &detail::device_unload;
+          backend_.allocate = &detail::device_allocate;
+          backend_.wrap = &detail::device_wrap;
+          backend_.release = &detail::device_release;
+          backend_.copy_in = &detail::device_copy_in;
+          backend_.copy_out = &detail::device_copy_out;
+          backend_.launch = &detail::device_launch;
+        }
         vtable = &backend_;
         break;
       }
@@ -266,6 +380,8 @@ class ComponentSpec {
   const char* name_;
   const char* domain_;
   const char* reads_;
+  const char* backend_name_;
+  bool device_;
   std::shared_ptr<void> object_;
   asp_frontend frontend_{};
   asp_optimizer optimizer_{};
@@ -287,6 +403,13 @@ ComponentSpec optimizer(const char* name, const char* domain, const char* reads,
   return {ASP_COMPONENT_OPTIMIZER, name, domain, reads, std::shared_ptr<void>(object, object.get())};
 }
 
+// A platform-specific PSIR optimizer that the core runs on every module compiled for `backend`.
+template <class T, class... A>
+ComponentSpec backend_optimizer(const char* name, const char* backend, A&&... ctor_args) {
+  std::shared_ptr<Optimizer> object = std::make_shared<T>(std::forward<A>(ctor_args)...);
+  return {ASP_COMPONENT_OPTIMIZER, name, nullptr, "psir", std::shared_ptr<void>(object, object.get()), backend};
+}
+
 template <class T, class... A>
 ComponentSpec lowering(const char* name, const char* domain, const char* reads, A&&... ctor_args) {
   std::shared_ptr<Lowering> object = std::make_shared<T>(std::forward<A>(ctor_args)...);
@@ -296,7 +419,8 @@ ComponentSpec lowering(const char* name, const char* domain, const char* reads, 
 template <class T, class... A>
 ComponentSpec backend(const char* name, A&&... ctor_args) {
   std::shared_ptr<Backend> object = std::make_shared<T>(std::forward<A>(ctor_args)...);
-  return {ASP_COMPONENT_BACKEND, name, nullptr, nullptr, std::shared_ptr<void>(object, object.get())};
+  return {ASP_COMPONENT_BACKEND, name,  nullptr, nullptr, std::shared_ptr<void>(object, object.get()),
+          nullptr, std::is_base_of_v<DeviceBackend, T>};
 }
 
 namespace detail {

@@ -1,0 +1,31 @@
+// PSIR -> device source for the device backends (opencl, cuda), following the
+// device entry convention of <asp/plugin.h>: each PSIR function f becomes a
+// kernel asp_entry_f taking f's parameters in order (buffers as pointers to
+// device memory, scalars by value, bool as an unsigned 8-bit integer) and then
+// `int* asp_status`, the status word (ASP_C_* codes, as in generated C).
+//
+// Statements and expressions are emitted by the same code as generated C
+// (c_codegen.cpp), with the same Python semantics: no contraction of a*b+c
+// into an fma, no fast-math, guarded data-dependent indices, division by zero
+// reported through the status word. Loops of kind gpu_block / gpu_thread in
+// dimension d become the block / thread index of that dimension
+// (get_group_id / get_local_id in OpenCL, blockIdx / threadIdx in CUDA): the
+// loop variable is lower + index * step, and the body runs when it is below
+// the upper bound. Every other loop runs sequentially in its thread.
+#pragma once
+
+#include <asp/psir.hpp>
+
+#include <string>
+
+namespace asp::backends {
+
+enum class DeviceDialect {
+  opencl,  // OpenCL C 1.2 with cl_khr_fp64
+  cuda     // CUDA C++ as NVRTC compiles it (extern "C" __global__ kernels, no headers)
+};
+
+// Generates device source for every function of the module. The module must verify.
+std::string generate_device(const psir::Module& module, DeviceDialect dialect);
+
+}  // namespace asp::backends

@@ -1,0 +1,53 @@
+// A minimal host for testing one backend plugin through its C ABI alone:
+// opens the library, negotiates the ABI, and finds the backend component,
+// with the errors the plugin reports kept for the test to read.
+#pragma once
+
+#include <asp/plugin.h>
+
+#include <dlfcn.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace asp::test {
+
+struct PluginHost {
+  asp_status last_status = ASP_OK;
+  std::string last_error;
+
+  // Loads `path` and returns its backend component named `name`.
+  const asp_backend* load_backend(const std::string& path, const std::string& name) {
+    void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);  // never closed, as in the core
+    if (!library) throw std::runtime_error(std::string("dlopen: ") + dlerror());
+    auto entry = reinterpret_cast<asp_plugin_entry_fn>(dlsym(library, ASP_PLUGIN_ENTRY_SYMBOL));
+    if (!entry) throw std::runtime_error("no entry point in " + path);
+    std::uint32_t version = ASP_ABI_VERSION;
+    const asp_plugin_info* info = entry(&host_, context(), &version);
+    if (!info) throw std::runtime_error("the plugin refused to load: " + last_error);
+    for (std::size_t i = 0; i < info->component_count; ++i) {
+      const asp_component& c = info->components[i];
+      if (c.kind == ASP_COMPONENT_BACKEND && name == c.name) return static_cast<const asp_backend*>(c.vtable);
+    }
+    throw std::runtime_error("no backend '" + name + "' in " + path);
+  }
+
+  // The context to pass to a call: errors it reports land in last_status / last_error.
+  asp_host_context* context() { return reinterpret_cast<asp_host_context*>(this); }
+
+  static asp_text_sink sink(std::string& out) {
+    return {sizeof(asp_text_sink), &out, [](void* c, const char* data, size_t n) { static_cast<std::string*>(c)->append(data, n); }};
+  }
+
+ private:
+  static void log(asp_host_context*, asp_log_level, const char*) {}
+  static void set_error(asp_host_context* ctx, asp_status status, const char* message, const asp_source_location*) {
+    auto* self = reinterpret_cast<PluginHost*>(ctx);
+    self->last_status = status;
+    self->last_error = message ? message : "";
+  }
+  asp_host host_{sizeof(asp_host), ASP_ABI_VERSION, "test", &log, &set_error};
+};
+
+}  // namespace asp::test
