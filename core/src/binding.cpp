@@ -282,9 +282,10 @@ void Binding::bind(const asp_arg* values, std::size_t count, Frame& frame) const
         throw InvalidArgument("argument '" + a.name + "' has " + std::to_string(v.tensor.ndim) +
                               " dimensions; the kernel was specialized for " + std::to_string(a.ndim));
       }
-      if (v.tensor.device.device_type != kDLCPU) {
-        throw InvalidArgument("argument '" + a.name + "' is not in host memory (DLPack device type " +
-                              std::to_string(v.tensor.device.device_type) + ")");
+      if (v.tensor.device.device_type != kDLCPU && v.tensor.device.device_type != device_type_) {
+        throw InvalidArgument("argument '" + a.name + "' is in the memory of DLPack device type " +
+                              std::to_string(v.tensor.device.device_type) + ", which this kernel's backend cannot use; " +
+                              "pass a host array");
       }
       if (a.contiguous && !is_compact(v.tensor)) {
         throw InvalidArgument("argument '" + a.name + "' is not C-contiguous; the kernel needs a compact row-major " +
@@ -385,7 +386,9 @@ KernelFault Binding::fault(int status) const {
 }
 
 Callable::Callable(std::shared_ptr<Kernel> kernel, Binding binding)
-    : kernel_(std::move(kernel)), binding_(std::move(binding)) {}
+    : kernel_(std::move(kernel)), binding_(std::move(binding)) {
+  if (const DeviceCode* code = kernel_->device_code()) binding_.accept_device(code->device()->device_type());
+}
 
 Kernel::Slot& Callable::slot_for(const Binding::Frame& frame, const asp_arg* values) {
   const auto key_begin = frame.extents.begin();
@@ -406,13 +409,92 @@ Kernel::Slot& Callable::slot_for(const Binding::Frame& frame, const asp_arg* val
   return slot;
 }
 
-std::size_t Callable::operator()(const asp_arg* values, std::size_t count) {
+std::size_t Callable::operator()(const asp_arg* values, std::size_t count, Mirror* const* mirrors) {
   Binding::Frame frame;
   binding_.bind(values, count, frame);
   Kernel::Slot& slot = slot_for(frame, values);
-  const Kernel::Run run = kernel_->run(slot, frame.entry.data());
+  Kernel::Run run;
+  if (kernel_->device_code()) {
+    run = run_on_device(slot, frame, values, mirrors);
+  } else {
+    // A host kernel reads and writes the host copies: bring them up to date, and
+    // let the device copies of what it may write go stale.
+    for (std::size_t i = 0; mirrors && i < count; ++i) {
+      if (mirrors[i]) mirrors[i]->release_to_host();
+    }
+    run = kernel_->run(slot, frame.entry.data());
+  }
   if (run.status != ASP_C_OK) throw binding_.fault(run.status);
   return run.variant;
+}
+
+namespace {
+
+// The bytes a tensor's elements span from its data pointer (a device copy holds exactly these).
+std::size_t span_bytes(const DLTensor& t, const std::string& name) {
+  std::size_t elements = 1;
+  for (int d = 0; d < t.ndim; ++d) {
+    if (t.shape[d] == 0) return 0;
+    const std::int64_t stride = stride_of(t, d);
+    if (stride < 0) {
+      throw InvalidArgument("argument '" + name + "' has a negative stride; a device kernel needs it in increasing order " +
+                            "in memory (numpy.ascontiguousarray makes a copy that is)");
+    }
+    elements += static_cast<std::size_t>((t.shape[d] - 1) * stride);
+  }
+  return elements * ((t.dtype.bits * t.dtype.lanes + 7) / 8);
+}
+
+}  // namespace
+
+Kernel::Run Callable::run_on_device(Kernel::Slot& slot, const Binding::Frame& frame, const asp_arg* values,
+                                    Mirror* const* mirrors) {
+  const std::shared_ptr<const DeviceRuntime>& device = kernel_->device_code()->device();
+  // Buffers of this call only: device arrays used in place, and copies of host arrays without a mirror.
+  struct Temporary {
+    std::unique_ptr<DeviceBuffer> buffer;
+    void* host;
+    bool copy_out;
+  };
+  std::vector<Temporary> temporaries;
+  std::array<void*, Binding::max_params> entry = frame.entry;
+  const std::size_t params = binding_.function().params.size();
+  for (std::size_t p = 0; p < params; ++p) {
+    const std::size_t i = binding_.buffer_arg(p);
+    if (i == Binding::npos) continue;
+    const DLTensor& tensor = values[i].tensor;
+    void* host = frame.entry[p];
+    const std::size_t bytes = span_bytes(tensor, binding_.arg_name(i));
+    if (tensor.device.device_type == device->device_type()) {
+      temporaries.push_back({std::make_unique<DeviceBuffer>(device, device->wrap(host, bytes), bytes), host, false});
+      entry[p] = temporaries.back().buffer->handle();
+    } else if (mirrors && mirrors[i]) {
+      entry[p] = mirrors[i]->on_device(device, host, bytes);
+    } else {
+      // One copy per host array, so that arguments sharing memory share it on the device too.
+      auto same = std::find_if(temporaries.begin(), temporaries.end(), [&](const Temporary& t) {
+        return t.host == host && t.buffer->bytes() == bytes;
+      });
+      if (same == temporaries.end()) {
+        auto buffer = std::make_unique<DeviceBuffer>(device, device->allocate(bytes), bytes);
+        device->copy_in(buffer->handle(), host, bytes);
+        temporaries.push_back({std::move(buffer), host, false});
+        same = temporaries.end() - 1;
+      }
+      same->copy_out = same->copy_out || kernel_->writes(p);
+      entry[p] = same->buffer->handle();
+    }
+  }
+  const Kernel::Run run = kernel_->run(slot, entry.data());
+  // What the kernel wrote before any error it reports is visible, as on the host.
+  for (const Temporary& t : temporaries) {
+    if (t.copy_out) device->copy_out(t.host, t.buffer->handle(), t.buffer->bytes());
+  }
+  for (std::size_t p = 0; p < params; ++p) {
+    const std::size_t i = binding_.buffer_arg(p);
+    if (i != Binding::npos && mirrors && mirrors[i] && kernel_->writes(p)) mirrors[i]->device_wrote();
+  }
+  return run;
 }
 
 }  // namespace asp::core

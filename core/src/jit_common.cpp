@@ -53,7 +53,7 @@ std::string source_file_name(const CompileRequest& request) {
   for (char& c : name)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') c = '_';
   if (name.empty() || name.front() == '-') name.insert(0, "kernel");
-  return name + "-" + hex_digest(request.source) + ".c";
+  return name + "-" + hex_digest(request.source) + request.extension;
 }
 
 std::filesystem::path save_source(const CompileRequest& request, std::string& problem) {

@@ -24,7 +24,7 @@ const HostTarget& host_target();
 // unlike std::hash, so it can name files and go into identities.
 std::string hex_digest(std::string_view text);
 
-// "<name>-<digest>.c": the file name a request's source is compiled and saved
+// "<name>-<digest><extension>": the file name a request's source is compiled and saved
 // under, so that compiler diagnostics name the file the user can open.
 std::string source_file_name(const CompileRequest& request);
 

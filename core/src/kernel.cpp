@@ -2,11 +2,14 @@
 
 #include "asp/core/log.hpp"
 #include "asp/core/platform.hpp"
+#include "jit_common.hpp"
 
 #include <asp/psir_text.hpp>
 #include <asp/psir_verify.hpp>
 
+#include <array>
 #include <chrono>
+#include <functional>
 #include <fstream>
 #include <stdexcept>
 #include <unistd.h>
@@ -16,6 +19,16 @@ namespace asp::core {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+std::size_t psir_type_size(psir::Type t) {
+  switch (t) {
+    case psir::Type::f64: case psir::Type::i64: case psir::Type::u64: return 8;
+    case psir::Type::f32: case psir::Type::i32: case psir::Type::u32: return 4;
+    case psir::Type::i16: case psir::Type::u16: return 2;
+    case psir::Type::i8: case psir::Type::u8: case psir::Type::boolean: return 1;
+  }
+  return 8;
+}
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -49,13 +62,136 @@ class Kernel::Slot {
   std::vector<bool> runnable;
 };
 
+namespace {
+
+// Which parameters the functions store into.
+std::vector<bool> written_params(const std::vector<psir::Function>& functions) {
+  std::vector<bool> written;
+  for (const psir::Function& f : functions) {
+    written.resize(std::max(written.size(), f.params.size()));
+    std::function<void(const psir::Block&)> walk = [&](const psir::Block& block) {
+      for (const psir::Stmt& s : block) {
+        if (s.kind == psir::Stmt::Kind::store) {
+          for (std::size_t i = 0; i < f.params.size(); ++i) written[i] = written[i] || f.params[i].name == s.name;
+        }
+        if (s.loop) walk(s.loop->body);
+        walk(s.then_block);
+        walk(s.else_block);
+      }
+    };
+    walk(f.body);
+  }
+  return written;
+}
+
+std::vector<psir::Function> functions_of(const std::vector<Kernel::Variant>& variants) {
+  std::vector<psir::Function> functions;
+  for (const Kernel::Variant& v : variants) functions.push_back(v.function);
+  return functions;
+}
+
+}  // namespace
+
+DeviceCode::DeviceCode(std::shared_ptr<const DeviceRuntime> device, asp_device_module* module,
+                       std::vector<psir::Function> functions)
+    : device_(std::move(device)), module_(module), functions_(std::move(functions)) {
+  for (const psir::Function& f : functions_) {
+    auto scalar_only = [&](const psir::ExprPtr& e) {
+      bool ok = true;
+      auto check = [&](const psir::Expr& x) {
+        if (x.kind == psir::Expr::Kind::load) ok = false;
+        if (x.kind == psir::Expr::Kind::var) {
+          const psir::Param* p = f.param(x.name);
+          ok = ok && p && p->kind == psir::Param::Kind::scalar && psir::is_integer(p->type);
+        }
+      };
+      psir::for_each_expr(e, check);
+      return ok;
+    };
+    std::vector<GpuLoop>& loops = loops_.emplace_back();
+    std::function<void(const psir::Block&)> walk = [&](const psir::Block& block) {
+      for (const psir::Stmt& s : block) {
+        if (s.loop && (s.loop->kind == psir::LoopKind::gpu_block || s.loop->kind == psir::LoopKind::gpu_thread)) {
+          const psir::Loop& l = *s.loop;
+          if (!scalar_only(l.lower) || !scalar_only(l.upper)) {
+            unload_on_failure();
+            throw std::runtime_error("kernel " + f.name + ": the bounds of gpu loop '" + l.var +
+                                     "' use more than integer scalar parameters and constants, so no launch grid can be computed");
+          }
+          loops.push_back({l.kind == psir::LoopKind::gpu_block, l.dim, l.lower, l.upper, l.step});
+        }
+        if (s.loop) walk(s.loop->body);
+        walk(s.then_block);
+        walk(s.else_block);
+      }
+    };
+    walk(f.body);
+  }
+}
+
+void DeviceCode::unload_on_failure() noexcept {
+  device_->unload(module_);
+  module_ = nullptr;
+}
+
+DeviceCode::~DeviceCode() {
+  if (module_) device_->unload(module_);
+}
+
+asp_launch_config DeviceCode::launch_config(std::size_t variant, void* const* args) const {
+  asp_launch_config config{sizeof(asp_launch_config), {1, 1, 1}, {1, 1, 1}};
+  bool seen[2][3] = {};
+  for (const GpuLoop& l : loops_.at(variant)) {
+    const psir::Function& f = functions_[variant];
+    const std::int64_t span = evaluate_integer(f, *l.upper, args) - evaluate_integer(f, *l.lower, args);
+    const std::uint64_t trips = span <= 0 ? 0 : static_cast<std::uint64_t>((span + l.step - 1) / l.step);
+    std::uint64_t& slot = l.block ? config.grid[l.dim] : config.block[l.dim];
+    bool& first = seen[l.block ? 0 : 1][l.dim];
+    slot = first ? std::max(slot, trips) : trips;
+    first = false;
+  }
+  return config;
+}
+
+int DeviceCode::launch(std::size_t variant, void* const* args) const {
+  const psir::Function& f = functions_.at(variant);
+  std::array<asp_device_arg, 64> device_args;
+  if (f.params.size() > device_args.size()) throw std::runtime_error("kernel " + f.name + " has too many parameters");
+  for (std::size_t i = 0; i < f.params.size(); ++i) {
+    const psir::Param& p = f.params[i];
+    asp_device_arg& a = device_args[i];
+    a = {sizeof(asp_device_arg), nullptr, nullptr, 0};
+    if (p.kind == psir::Param::Kind::buffer) {
+      a.buffer = static_cast<asp_device_buffer*>(args[i]);
+    } else {
+      a.scalar = args[i];
+      a.scalar_size = psir_type_size(p.type);
+    }
+  }
+  const asp_launch_config config = launch_config(variant, args);
+  for (int d = 0; d < 3; ++d) {
+    if (config.grid[d] == 0 || config.block[d] == 0) return ASP_C_OK;  // no iteration to run
+  }
+  return device_->launch(module_, f.name, device_args.data(), f.params.size(), config);
+}
+
 Kernel::Kernel(std::string key, std::string backend, std::vector<Variant> variants, std::shared_ptr<LoadedCode> code,
                TuningDatabase* tuning)
     : key_(std::move(key)),
       backend_(std::move(backend)),
       variants_(std::move(variants)),
       code_(std::move(code)),
+      written_(written_params(functions_of(variants_))),
       tuning_(tuning) {}
+
+Kernel::Kernel(std::string key, std::string backend, std::unique_ptr<DeviceCode> code, TuningDatabase* tuning)
+    : key_(std::move(key)),
+      backend_(std::move(backend)),
+      device_code_(std::move(code)),
+      written_(written_params(device_code_->functions())),
+      tuning_(tuning) {
+  for (const psir::Function& f : device_code_->functions()) variants_.push_back({f, nullptr});
+}
 
 Kernel::~Kernel() = default;
 
@@ -88,7 +224,7 @@ Kernel::Run Kernel::run(Slot& slot, void* const* args) {
     measure = !slot.tuner->settled(slot.runnable);
   }
   const auto start = Clock::now();
-  const int status = variants_[chosen].entry(args);
+  const int status = device_code_ ? device_code_->launch(chosen, args) : variants_[chosen].entry(args);
   const double elapsed = seconds_since(start);
   if (status == ASP_C_OK && measure) {
     std::lock_guard lock(mutex_);
@@ -126,6 +262,41 @@ const JitDriver& KernelCompiler::driver_for(const std::string& backend) {
   return *driver;
 }
 
+std::shared_ptr<const DeviceRuntime> KernelCompiler::device_for(const std::string& backend, const asp_backend* vtable) {
+  std::lock_guard lock(mutex_);
+  auto& device = devices_[backend];
+  if (!device) device = std::make_shared<const DeviceRuntime>(backend, vtable);
+  return device;
+}
+
+std::string KernelCompiler::optimize_for(const std::string& backend, std::string psir_text) {
+  for (const Component& c : registry_.components()) {
+    if (c.description->kind != ASP_COMPONENT_OPTIMIZER) continue;
+    const auto* optimizer = static_cast<const asp_optimizer*>(c.description->vtable);
+    if (!ASP_HAS_FIELD(optimizer, asp_optimizer, backend) || !optimizer->backend || backend != optimizer->backend) continue;
+    const std::string who = std::string("optimizer ") + c.description->name;
+    psir_text = text_from_sink(
+        [&](const asp_text_sink* sink, asp_host_context* ctx) { return optimizer->run(optimizer->self, ctx, psir_text.c_str(), sink); },
+        who);
+    try {
+      psir::verify(psir::parse(psir_text));
+    } catch (const std::exception& e) {
+      throw std::runtime_error(who + " produced invalid PSIR: " + e.what());
+    }
+  }
+  return psir_text;
+}
+
+namespace {
+
+bool device_language(const std::string& language) { return language == "opencl-c" || language == "cuda-c"; }
+
+const char* source_extension(const std::string& language) {
+  return language == "opencl-c" ? ".cl" : language == "cuda-c" ? ".cu" : ".c";
+}
+
+}  // namespace
+
 std::shared_ptr<Kernel> KernelCompiler::compile(std::string_view psir_text, const std::string& backend, Stats* stats) {
   Stats local;
   Stats& s = stats ? *stats : local;
@@ -142,11 +313,13 @@ std::shared_ptr<Kernel> KernelCompiler::compile(std::string_view psir_text, cons
     throw std::runtime_error("backend '" + backend + "' does not generate code");
   }
   const std::string language = vtable->language;
-  if (language != "c" && language != "c+openmp") {
+  const bool device = device_language(language);
+  if (language != "c" && language != "c+openmp" && !device) {
     throw std::runtime_error("backend '" + backend + "' emits " + language + ", which the core does not compile");
   }
 
   auto start = Clock::now();
+  module = psir::parse(optimize_for(backend, psir::print(module)));
   const std::string canonical = psir::print(module);
   const std::string source = text_from_sink(
       [&](const asp_text_sink* sink, asp_host_context* ctx) { return vtable->generate(vtable->self, ctx, canonical.c_str(), sink); },
@@ -155,17 +328,50 @@ std::shared_ptr<Kernel> KernelCompiler::compile(std::string_view psir_text, cons
 
   // ASP_DUMP: what ran, readable by the user (DESIGN.md §2).
   const Setting* dump = registry_.config().find("dump");
+  const std::string name = module.functions.front().name;
   if (dump) {
     const std::filesystem::path dir = std::get<std::string>(dump->value);
     std::filesystem::create_directories(dir);
-    const std::string stem = module.functions.front().name + "." + backend;
+    const std::string stem = name + "." + backend;
     std::ofstream(dir / (stem + ".psir")) << canonical;
-    std::ofstream(dir / (stem + ".c")) << source;
+    std::ofstream(dir / (stem + source_extension(language))) << source;
+  }
+  // Failing sources are kept where the user looks: the dump directory, else beside the cache.
+  const std::filesystem::path save_dir =
+      dump     ? std::filesystem::path(std::get<std::string>(dump->value))
+      : cache_ ? cache_->dir() / "failed"
+               : std::filesystem::temp_directory_path() / ("asp-failed-" + std::to_string(getuid()));
+  const std::string abi = std::to_string(ASP_ABI_VERSION);
+
+  if (device) {
+    std::shared_ptr<const DeviceRuntime> target = device_for(backend, vtable);
+    const std::string key = cache_key({abi, backend, state->library->version, target->target(), language, source});
+    start = Clock::now();
+    std::optional<std::string> binary = cache_ ? cache_->load(key) : std::nullopt;
+    s.cache_hit = binary.has_value();
+    if (!binary) {
+      try {
+        binary = target->compile(source);
+      } catch (const CompileError& e) {
+        CompileRequest request;
+        request.source = source;
+        request.name = name;
+        request.save_dir = save_dir;
+        request.extension = source_extension(language);
+        throw jit_detail::compile_error(request, e.what(), e.log());
+      }
+      s.compile_seconds = seconds_since(start);
+      if (cache_) cache_->store(key, *binary, language + " binary");
+    }
+    start = Clock::now();
+    auto code = std::make_unique<DeviceCode>(target, target->load(*binary), std::move(module.functions));
+    s.load_seconds = seconds_since(start);
+    log(LogLevel::debug, "kernel", key + (s.cache_hit ? " loaded from the cache" : " compiled") + " for " + backend);
+    return std::make_shared<Kernel>(key, backend, std::move(code), tuning_);
   }
 
   const bool openmp = language == "c+openmp";
   const JitDriver& driver = driver_for(backend);
-  const std::string abi = std::to_string(ASP_ABI_VERSION);
   const std::string key = cache_key({abi, backend, state->library->version, driver.identity(), language, source});
 
   start = Clock::now();
@@ -185,12 +391,9 @@ std::shared_ptr<Kernel> KernelCompiler::compile(std::string_view psir_text, cons
   if (!artifact) {
     CompileRequest request;
     request.source = source;
-    request.name = module.functions.front().name;
+    request.name = name;
     request.openmp = openmp;
-    // Failing sources are kept where the user looks: the dump directory, else beside the cache.
-    request.save_dir = dump ? std::filesystem::path(std::get<std::string>(dump->value))
-                       : cache_ ? cache_->dir() / "failed"
-                                : std::filesystem::temp_directory_path() / ("asp-failed-" + std::to_string(getuid()));
+    request.save_dir = save_dir;
     artifact = driver.compile(request);
     s.compile_seconds = seconds_since(start);
     if (cache_) {

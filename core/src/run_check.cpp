@@ -141,4 +141,11 @@ bool evaluate_run_check(const psir::Function& function, void* const* args) {
   return std::get<bool>(Evaluator(function, args).eval(*function.requires_));
 }
 
+std::int64_t evaluate_integer(const psir::Function& function, const psir::Expr& expr, void* const* args) {
+  const Num n = Evaluator(function, args).eval(expr);
+  if (auto* i = std::get_if<std::int64_t>(&n)) return *i;
+  if (auto* u = std::get_if<std::uint64_t>(&n)) return static_cast<std::int64_t>(*u);
+  throw std::runtime_error("expected an integer expression");
+}
+
 }  // namespace asp::core

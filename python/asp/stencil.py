@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 import numpy as np
 
 import asp
+from asp import _core
 
 __all__ = ["StencilGrid", "StencilKernel", "LastCall", "distance"]
 
@@ -56,6 +57,12 @@ class StencilGrid:
 
     Attributes
     ----------
+    data : numpy.ndarray
+        The values. A device backend (opencl, cuda) keeps a grid's values in
+        device memory between kernel calls; reading ``data`` (or indexing the
+        grid) first copies the device's results back. An array obtained from
+        ``data`` earlier does not see later results: read ``data`` again, or
+        call ``sync()``.
     ghost_depth : int
         Width of the border zone: ``interior_points()`` stays this far from every edge.
     neighbor_definition : list of list of tuple of int
@@ -64,6 +71,7 @@ class StencilGrid:
     """
 
     def __init__(self, shape: Sequence[int], dtype: Any = np.float64) -> None:
+        self._resident = None
         self.data = np.zeros(tuple(int(n) for n in shape), dtype=dtype)
         self.ghost_depth = 1
         self.neighbor_definition = self._default_neighbors()
@@ -72,6 +80,7 @@ class StencilGrid:
     def from_array(cls, array: np.ndarray) -> "StencilGrid":
         """Wraps an existing array without copying it."""
         grid = cls.__new__(cls)
+        grid._resident = None
         grid.data = array
         grid.ghost_depth = 1
         grid.neighbor_definition = grid._default_neighbors()
@@ -79,7 +88,10 @@ class StencilGrid:
 
     @property
     def data(self) -> np.ndarray:
-        """The values, as a NumPy array (settable)."""
+        """The values, as a NumPy array (settable), with the device's latest results."""
+        if self._resident is not None:
+            # Python may now read and write the array: the next device kernel copies it in again.
+            self._resident.host()
         return self._data
 
     @data.setter
@@ -88,7 +100,20 @@ class StencilGrid:
             raise TypeError(f"StencilGrid.data must be a numpy.ndarray, got {type(array).__name__}")
         if not 1 <= array.ndim <= 4:
             raise ValueError(f"a StencilGrid has 1 to 4 dimensions, this array has {array.ndim}")
+        self.sync()  # the array being replaced gets the device's results
+        self._resident = None
         self._data = array
+
+    def sync(self) -> None:
+        """Copies the device's latest results into the array (a no-op unless a device kernel wrote it)."""
+        if self._resident is not None:
+            self._resident.sync()
+
+    def _native_argument(self) -> Any:
+        """What a specialized kernel takes for this grid: the array with its device copy."""
+        if self._resident is None and self._data.flags.writeable:
+            self._resident = _core.Resident(self._data)
+        return self._resident if self._resident is not None else self._data
 
     @property
     def shape(self) -> tuple:
@@ -126,10 +151,10 @@ class StencilGrid:
             yield tuple(c + o for c, o in zip(center, offset))
 
     def __getitem__(self, point: Point) -> Any:
-        return self._data[point]
+        return self.data[point]
 
     def __setitem__(self, point: Point, value: Any) -> None:
-        self._data[point] = value
+        self.data[point] = value
 
     def __repr__(self) -> str:
         return f"StencilGrid(shape={self.shape}, dtype={self._data.dtype}, ghost_depth={self.ghost_depth})"
@@ -219,7 +244,7 @@ class StencilKernel:
 
     def _signature(self, grids: tuple) -> tuple:
         grid_part = tuple(
-            (g.data.dtype.str, g.data.shape, g.data.strides, g.ghost_depth,
+            (g._data.dtype.str, g._data.shape, g._data.strides, g.ghost_depth,
              tuple(tuple(map(tuple, s)) for s in g.neighbor_definition))
             for g in grids
         )
@@ -235,15 +260,15 @@ class StencilKernel:
 
     def _specialize(self, grids: tuple) -> Any:
         for name, grid in zip(self._parameters, grids):
-            if grid.data.dtype not in _SUPPORTED_DTYPES:
-                return _Fallback(f"grid '{name}' has dtype {grid.data.dtype}; specialized grids are float32, float64, int32 or int64")
-            if not grid.data.flags.c_contiguous:
+            if grid._data.dtype not in _SUPPORTED_DTYPES:
+                return _Fallback(f"grid '{name}' has dtype {grid._data.dtype}; specialized grids are float32, float64, int32 or int64")
+            if not grid._data.flags.c_contiguous:
                 return _Fallback(f"grid '{name}' is not C-contiguous")
         try:
             return asp.specialize(
                 "stencil",
                 self._method,
-                {name: grid.data for name, grid in zip(self._parameters, grids)},
+                {name: grid._data for name, grid in zip(self._parameters, grids)},
                 self._tree_constants(grids),
             )
         except asp.UnsupportedError as error:
@@ -261,7 +286,7 @@ class StencilKernel:
         # Native code assumes distinct grids (it parallelises and keeps values in registers);
         # Python's sequential semantics for aliased grids are kept by running Python.
         for (i, a), (j, b) in itertools.combinations(enumerate(grids), 2):
-            if np.may_share_memory(a.data, b.data):
+            if np.may_share_memory(a._data, b._data):
                 self._fall_back(grids, f"grids '{self._parameters[i]}' and '{self._parameters[j]}' share memory")
                 return
         key = self._signature(grids)
@@ -271,7 +296,7 @@ class StencilKernel:
         if isinstance(specialized, _Fallback):
             self._fall_back(grids, specialized.reason)
             return
-        variant = specialized(*(grid.data for grid in grids))
+        variant = specialized(*(grid._native_argument() for grid in grids))
         self.last_call = LastCall(specialized.backend, specialized.variants[variant], None)
 
 

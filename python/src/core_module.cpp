@@ -5,6 +5,7 @@
 // never copied) and Python scalars, the GIL released while native code runs.
 #include "asp/core/binding.hpp"
 #include "asp/core/config.hpp"
+#include "asp/core/device.hpp"
 #include "asp/core/errors.hpp"
 #include "asp/core/jit.hpp"
 #include "asp/core/runtime.hpp"
@@ -149,6 +150,16 @@ Descriptions describe(const std::vector<std::pair<std::string, nb::object>>& arg
   return d;
 }
 
+// A host array with its device copy (asp/core/device.hpp: residency), held
+// by an owner such as asp.stencil.StencilGrid that calls host() before Python
+// reads the array. Passed to a Specialized in place of the array.
+struct Resident {
+  explicit Resident(nb::ndarray<> a) : array(std::move(a)) {}
+  nb::ndarray<> array;
+  Mirror mirror;
+};
+PyTypeObject* resident_type = nullptr;
+
 // A specialized kernel, called like the Python function it came from.
 class Specialized {
  public:
@@ -170,8 +181,17 @@ class Specialized {
     if (count != binding.arg_count()) return (*callable_)(nullptr, count);  // the core's message names them all
     std::array<asp_arg, Binding::max_args> args;
     std::array<std::optional<nb::ndarray<>>, Binding::max_args> arrays;
+    std::array<Mirror*, Binding::max_args> mirrors{};
+    bool resident = false;
     for (std::size_t i = 0; i < count; ++i) {
       PyObject* value = values[i].ptr();
+      if (Py_TYPE(value) == resident_type) {
+        Resident& r = nb::cast<Resident&>(values[i]);
+        args[i] = tensor_of(r.array);
+        mirrors[i] = &r.mirror;
+        resident = true;
+        continue;
+      }
       if (binding.arg_kind(i) == ASP_ARG_SCALAR) {
         std::optional<asp_arg> a = scalar_of(value, binding.arg_name(i));
         if (!a) {
@@ -199,7 +219,7 @@ class Specialized {
       args[i] = tensor_of(array);
     }
     nb::gil_scoped_release release;
-    return (*callable_)(args.data(), count);
+    return (*callable_)(args.data(), count, resident ? mirrors.data() : nullptr);
   }
 
   const std::string& backend() const { return backend_; }
@@ -313,6 +333,31 @@ NB_MODULE(_core, m) {
         return "<asp._core.Specialized with " + std::to_string(s.variants().size()) +
                " variant(s) on " + s.backend() + ">";
       });
+
+  nb::class_<Resident>(m, "Resident",
+                       "A writable array and its copy in a device backend's memory. Pass it to a Specialized in place "
+                       "of the array: device kernels then keep the array on the device between calls. Call host() "
+                       "before reading or writing the array in Python.")
+      .def(nb::init<nb::ndarray<>>(), nb::arg("array"))
+      .def_prop_ro("array", [](Resident& r) { return r.array; }, nb::rv_policy::reference_internal,
+                   "The host array as it is (it may be older than the device copy: see host()).")
+      .def(
+          "host",
+          [](Resident& r) {
+            {
+              nb::gil_scoped_release release;
+              r.mirror.release_to_host();
+            }
+            return r.array;
+          },
+          nb::rv_policy::reference_internal,
+          "Copies the device's results into the host array when they are newer, and returns the array; the next "
+          "device kernel copies it in again, as Python may change it.")
+      .def("sync", [](Resident& r) { r.mirror.sync(); }, nb::call_guard<nb::gil_scoped_release>(),
+           "Copies the device's results into the host array when they are newer.")
+      .def_prop_ro("device_newer", [](const Resident& r) { return r.mirror.device_newer(); },
+                   "Whether the device copy holds results the host array does not have yet.");
+  resident_type = reinterpret_cast<PyTypeObject*>(m.attr("Resident").ptr());
 
   m.def("specialize", &specialize, nb::arg("domain"), nb::arg("tree"), nb::arg("args"),
         "Specializes a Tree (asp-ir tree text) for the named arguments: arrays (described by dtype, shape and "

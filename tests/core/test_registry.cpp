@@ -99,14 +99,19 @@ TEST(Registry, LibraryWithoutTheEntrySymbol) {
   EXPECT_THAT(load_broken(test_plugin("no_entry")), HasSubstr("no entry symbol 'asp_plugin_entry'"));
 }
 
+// This core's ABI version as messages print it, e.g. "1.1".
+std::string abi_text() {
+  return std::to_string(ASP_ABI_VERSION_MAJOR) + "." + std::to_string(ASP_ABI_VERSION_MINOR);
+}
+
 TEST(Registry, PluginSpeakingAnotherMajorVersion) {
   EXPECT_THAT(load_broken(test_plugin("wrong_major")),
-              HasSubstr("ABI version mismatch: the plugin speaks 2.0, this core speaks 1.0"));
+              HasSubstr("ABI version mismatch: the plugin speaks 2.0, this core speaks " + abi_text()));
 }
 
 TEST(Registry, PluginThatNeedsANewerHost) {
   EXPECT_THAT(load_broken(test_plugin("needs_newer_host")),
-              HasSubstr("plugin refused to initialise: plugin needs ABI version 1.999 or later, the host offers 1.0"));
+              HasSubstr("plugin refused to initialise: plugin needs ABI version 1.999 or later, the host offers " + abi_text()));
 }
 
 TEST(Registry, PluginWhoseInitReportsAnError) {

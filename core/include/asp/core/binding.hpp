@@ -11,6 +11,7 @@
 #pragma once
 
 #include "asp/core/errors.hpp"
+#include "asp/core/device.hpp"
 #include "asp/core/kernel.hpp"
 
 #include <asp/plugin.h>
@@ -64,6 +65,14 @@ class Binding {
   asp_arg_kind arg_kind(std::size_t i) const { return args_.at(i).kind; }
   DLDataType arg_type(std::size_t i) const { return args_.at(i).dtype; }
   const psir::Function& function() const { return function_; }
+  // The argument that PSIR buffer parameter `param` is, or npos for a scalar parameter.
+  std::size_t buffer_arg(std::size_t param) const {
+    const Source& s = sources_.at(param);
+    return s.kind == Source::Kind::buffer ? s.arg : npos;
+  }
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+  // Also accept arrays in the memory of this DLPack device type (a device backend's own).
+  void accept_device(std::int32_t device_type) { device_type_ = device_type; }
 
   // Checks one call's arguments, given in the order of `args` at
   // construction, and fills `frame`. Throws ArgumentTypeError (count, kind or
@@ -110,6 +119,7 @@ class Binding {
   std::vector<Source> sources_;
   std::vector<AxisCheck> checks_;
   std::vector<std::size_t> extent_params_;  // the parameters bound from shapes and strides, in order
+  std::int32_t device_type_ = kDLCPU;
 };
 
 // A compiled kernel with the plan to call it: what a Python `Specialized` wraps.
@@ -123,11 +133,16 @@ class Callable {
 
   // Binds the arguments, runs the variant the tuner picks for their shapes and
   // returns its index. Throws what Binding::bind throws, and KernelFault when
-  // the kernel reports an error status.
-  std::size_t operator()(const asp_arg* values, std::size_t count);
+  // the kernel reports an error status. `mirrors`, when given, holds for each
+  // argument its Mirror or null (device.hpp: residency); a host kernel syncs
+  // them first, a device kernel uses and updates their device copies. Arrays
+  // without a mirror are copied to the device and back on every call.
+  std::size_t operator()(const asp_arg* values, std::size_t count, Mirror* const* mirrors = nullptr);
 
  private:
   Kernel::Slot& slot_for(const Binding::Frame& frame, const asp_arg* values);
+  Kernel::Run run_on_device(Kernel::Slot& slot, const Binding::Frame& frame, const asp_arg* values,
+                            Mirror* const* mirrors);
 
   // The tuning slots of the shapes seen last, so that a call with a shape seen
   // before neither builds a signature string nor searches the kernel's map.

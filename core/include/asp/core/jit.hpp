@@ -37,6 +37,7 @@ struct CompileRequest {
   bool openmp = false;              // compile with OpenMP
   std::vector<std::string> flags;   // extra flags (the system driver's configured flags; ORC: -O levels, -D, -f...)
   std::filesystem::path save_dir;   // where failing sources (and, with ASP_DUMP, every source) are saved
+  std::string extension = ".c";     // of the saved source file
 };
 
 // Loaded native code; keeps it alive (and mapped) while referenced.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "asp/core/code_cache.hpp"
+#include "asp/core/device.hpp"
 #include "asp/core/jit.hpp"
 #include "asp/core/registry.hpp"
 #include "asp/core/tuning.hpp"
@@ -20,13 +21,46 @@
 
 namespace asp::core {
 
-// A compiled kernel: one binary holding an entry point per PSIR function (its variants).
+// A kernel's code on a device backend: the loaded module, and for each
+// variant the gpu loops whose trip counts give its launch grid.
+class DeviceCode {
+ public:
+  // Throws std::runtime_error when a gpu loop's bounds use anything but scalar parameters and constants.
+  DeviceCode(std::shared_ptr<const DeviceRuntime> device, asp_device_module* module, std::vector<psir::Function> functions);
+  ~DeviceCode();
+  DeviceCode(const DeviceCode&) = delete;
+  DeviceCode& operator=(const DeviceCode&) = delete;
+
+  const std::shared_ptr<const DeviceRuntime>& device() const { return device_; }
+  const std::vector<psir::Function>& functions() const { return functions_; }
+  // The grid of variant i for these arguments: per dimension, the largest trip
+  // count of its gpu_block loops (blocks) and gpu_thread loops (threads); 1 where there is none.
+  asp_launch_config launch_config(std::size_t variant, void* const* args) const;
+  // Launches variant i; args as in the C entry convention with device buffer handles for buffers.
+  int launch(std::size_t variant, void* const* args) const;
+
+ private:
+  void unload_on_failure() noexcept;
+  struct GpuLoop {
+    bool block;
+    int dim;
+    psir::ExprPtr lower, upper;
+    std::int64_t step;
+  };
+  std::shared_ptr<const DeviceRuntime> device_;
+  asp_device_module* module_;
+  std::vector<psir::Function> functions_;
+  std::vector<std::vector<GpuLoop>> loops_;  // per function
+};
+
+// A compiled kernel: one binary holding an entry point per PSIR function (its
+// variants), on the host or (device_code() non-null) on a device.
 class Kernel {
  public:
   using Entry = int (*)(void* const* args);
   struct Variant {
     psir::Function function;
-    Entry entry;
+    Entry entry;  // null on a device
   };
   struct Run {
     std::size_t variant;
@@ -36,11 +70,17 @@ class Kernel {
 
   Kernel(std::string key, std::string backend, std::vector<Variant> variants, std::shared_ptr<LoadedCode> code,
          TuningDatabase* tuning);
+  // A device kernel: its variants are `code`'s functions.
+  Kernel(std::string key, std::string backend, std::unique_ptr<DeviceCode> code, TuningDatabase* tuning);
   ~Kernel();
 
   const std::string& key() const { return key_; }
   const std::string& backend() const { return backend_; }
   const std::vector<Variant>& variants() const { return variants_; }
+  // The device the kernel runs on, or null for a host kernel.
+  const DeviceCode* device_code() const { return device_code_.get(); }
+  // Whether some variant stores into parameter i (all variants write the same buffers).
+  bool writes(std::size_t param) const { return param < written_.size() && written_[param]; }
 
   // Whether variant i's run check holds for these arguments (args as in the C entry convention).
   bool runnable(std::size_t i, void* const* args) const;
@@ -67,6 +107,8 @@ class Kernel {
   std::string backend_;
   std::vector<Variant> variants_;
   std::shared_ptr<LoadedCode> code_;
+  std::unique_ptr<DeviceCode> device_code_;
+  std::vector<bool> written_;
   TuningDatabase* tuning_;
   std::mutex mutex_;
   std::map<std::string, std::unique_ptr<Slot>> slots_;
@@ -89,12 +131,16 @@ class KernelCompiler {
 
  private:
   const JitDriver& driver_for(const std::string& backend);
+  std::shared_ptr<const DeviceRuntime> device_for(const std::string& backend, const asp_backend* vtable);
+  // The backend's own PSIR optimizers (asp_optimizer.backend), in registration order.
+  std::string optimize_for(const std::string& backend, std::string psir);
 
   Registry& registry_;
   const CodeCache* cache_;
   TuningDatabase* tuning_;
   std::mutex mutex_;
   std::map<std::string, std::unique_ptr<JitDriver>> drivers_;
+  std::map<std::string, std::shared_ptr<const DeviceRuntime>> devices_;
 };
 
 // The machine as the tuning database tells platforms apart (CPU model, cores, threads).
@@ -102,5 +148,7 @@ std::string tuning_platform();
 
 // Evaluates a run check (a PSIR bool expression over scalar parameters) for these arguments.
 bool evaluate_run_check(const psir::Function& function, void* const* args);
+// Evaluates an integer PSIR expression over scalar parameters and constants for these arguments.
+std::int64_t evaluate_integer(const psir::Function& function, const psir::Expr& expr, void* const* args);
 
 }  // namespace asp::core
