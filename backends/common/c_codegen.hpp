@@ -1,5 +1,7 @@
 // PSIR -> C, shared by the backends whose code a host C compiler builds
 // (openmp, pthreads). They differ only in how a parallel loop runs.
+// Statements and expressions come from the emitter the device code generator
+// shares (c_family_codegen.hpp); this file adds C's prelude and entry points.
 //
 // The generated translation unit is freestanding (no #include): nothing to
 // parse but the kernel, so in-process compilation stays fast, and the same

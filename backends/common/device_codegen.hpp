@@ -5,13 +5,15 @@
 // `int* asp_status`, the status word (ASP_C_* codes, as in generated C).
 //
 // Statements and expressions are emitted by the same code as generated C
-// (c_codegen.cpp), with the same Python semantics: no contraction of a*b+c
+// (c_family_codegen.hpp), with the same Python semantics: no contraction of a*b+c
 // into an fma, no fast-math, guarded data-dependent indices, division by zero
 // reported through the status word. Loops of kind gpu_block / gpu_thread in
 // dimension d become the block / thread index of that dimension
 // (get_group_id / get_local_id in OpenCL, blockIdx / threadIdx in CUDA): the
 // loop variable is lower + index * step, and the body runs when it is below
-// the upper bound. Every other loop runs sequentially in its thread.
+// the upper bound. Every other loop runs sequentially in its thread, and a
+// reduction into a variable declared outside a GPU loop is refused
+// (ASP_ERR_UNSUPPORTED): nothing would combine the threads' partial results.
 #pragma once
 
 #include <asp/psir.hpp>

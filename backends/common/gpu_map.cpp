@@ -1,14 +1,248 @@
-// Placeholder until the GPU mapping lands (see gpu_map.hpp).
 #include "gpu_map.hpp"
 
+#include <asp/psir_passes.hpp>
 #include <asp/psir_text.hpp>
+#include <asp/psir_verify.hpp>
+
+#include <functional>
+#include <set>
 
 namespace asp::backends {
 
-psir::Module map_to_gpu(const psir::Module& module, const GpuMapOptions&) { return module; }
+namespace {
 
-std::string gpu_map_problem(const psir::Function&) { return "not mapped yet"; }
+using namespace asp::psir;
 
-std::string GpuMapOptimizer::run(asp::Call&, std::string_view psir) { return std::string(psir); }
+constexpr std::size_t max_depth = 3;  // a grid has three dimensions
+
+const char* statement_name(Stmt::Kind kind) {
+  switch (kind) {
+    case Stmt::Kind::loop: return "loop";
+    case Stmt::Kind::let: return "let";
+    case Stmt::Kind::decl: return "var declaration";
+    case Stmt::Kind::assign: return "assignment";
+    case Stmt::Kind::reduce: return "reduction";
+    case Stmt::Kind::store: return "store";
+    case Stmt::Kind::if_: return "if";
+  }
+  return "statement";
+}
+
+// Why loop `l`'s bounds cannot size a launch grid (empty when they can).
+std::string bounds_problem(const Function& f, const Loop& l) {
+  const std::string lower = gpu_bound_problem(f, l.lower);
+  return lower.empty() ? gpu_bound_problem(f, l.upper) : lower;
+}
+
+bool independent(const Loop& l) { return l.kind == LoopKind::parallel || l.kind == LoopKind::vectorized; }
+
+// The perfect nest of a function's body that maps onto the grid.
+struct Nest {
+  std::size_t lets = 0;            // the body's leading lets, which stay in front of it
+  std::vector<const Loop*> loops;  // outermost first; empty when nothing maps
+  std::string problem;             // why nothing maps
+};
+
+Nest find_nest(const Function& f) {
+  Nest nest;
+  const Block& body = f.body;
+  while (nest.lets < body.size() && body[nest.lets].kind == Stmt::Kind::let) ++nest.lets;
+  std::size_t loops = 0;
+  const Stmt* other = nullptr;
+  for (std::size_t i = nest.lets; i < body.size(); ++i) {
+    if (body[i].kind == Stmt::Kind::loop) {
+      ++loops;
+    } else if (!other) {
+      other = &body[i];
+    }
+  }
+  if (loops > 1) {
+    nest.problem = "its body holds " + std::to_string(loops) + " loop nests in sequence, and one launch runs one nest";
+  } else if (loops == 0) {
+    nest.problem = "its body has no loop";
+  } else if (other) {
+    nest.problem = std::string("its body has a ") + statement_name(other->kind) + " besides lets and one loop nest";
+  }
+  if (!nest.problem.empty()) return nest;
+  const Loop* l = body.back().loop.get();
+  if (!independent(*l)) {
+    nest.problem = "its loop '" + l->var + "' is " + loop_kind_name(l->kind) + ", so its iterations may depend on each other";
+    return nest;
+  }
+  if (const std::string why = bounds_problem(f, *l); !why.empty()) {
+    nest.problem = "the bounds of its loop '" + l->var + "' " + why;
+    return nest;
+  }
+  nest.loops.push_back(l);
+  while (nest.loops.size() < max_depth && l->body.size() == 1 && l->body[0].kind == Stmt::Kind::loop) {
+    l = l->body[0].loop.get();
+    if (!independent(*l) || !bounds_problem(f, *l).empty()) break;
+    nest.loops.push_back(l);
+  }
+  return nest;
+}
+
+// Every name a function declares, so that new ones clash with none.
+std::set<std::string> names_in(const Function& f) {
+  std::set<std::string> names;
+  for (const Param& p : f.params) names.insert(p.name);
+  std::function<void(const Block&)> walk = [&](const Block& b) {
+    for (const Stmt& s : b) {
+      if (s.kind == Stmt::Kind::let || s.kind == Stmt::Kind::decl) names.insert(s.name);
+      if (s.loop) {
+        names.insert(s.loop->var);
+        walk(s.loop->body);
+      }
+      walk(s.then_block);
+      walk(s.else_block);
+    }
+  };
+  walk(f.body);
+  return names;
+}
+
+std::string fresh(std::set<std::string>& names, const std::string& base) {
+  std::string name = base;
+  for (int k = 2; names.count(name); ++k) name = base + std::to_string(k);
+  names.insert(name);
+  return name;
+}
+
+ExprPtr times(ExprPtr e, std::int64_t n) { return n == 1 ? e : mul(std::move(e), i64(n)); }
+
+bool is_zero(const ExprPtr& e) {
+  return e->kind == Expr::Kind::constant && e->type == Type::i64 && std::get<std::int64_t>(e->value) == 0;
+}
+
+// `f` with its nest rewritten onto blocks of `shape`.
+Function map_nest(const Function& f, const Nest& nest, const std::array<std::int64_t, 3>& shape) {
+  const std::size_t depth = nest.loops.size();
+  std::set<std::string> names = names_in(f);
+  Block body = nest.loops.back()->body;
+  ExprPtr in_range;
+  std::vector<Loop> blocks, threads;
+  for (std::size_t m = 0; m < depth; ++m) {
+    const Loop& l = *nest.loops[m];
+    const int dim = static_cast<int>(depth - 1 - m);  // the innermost loop is x: neighbouring threads, neighbouring elements
+    const std::int64_t extent = shape[static_cast<std::size_t>(dim)];
+    const std::int64_t span = l.step * extent;  // the iterations one block covers
+    const std::string b = fresh(names, l.var + "_block"), t = fresh(names, l.var + "_thread");
+    // ceil((U - L) / span) blocks: the core reads the grid from this loop's trip count.
+    const ExprPtr width = is_zero(l.lower) ? l.upper : sub(l.upper, l.lower);
+    blocks.push_back({b, i64(0), binary("/", add(width, i64(span - 1)), i64(span)), 1, LoopKind::gpu_block, dim, {}});
+    threads.push_back({t, i64(0), i64(extent), 1, LoopKind::gpu_thread, dim, {}});
+    // The original variable is substituted, not bound by a let: an index built
+    // from it stays affine, so the code generators need not guard it.
+    ExprPtr v = times(add(times(var(b, Type::i64), extent), var(t, Type::i64)), l.step);
+    if (!is_zero(l.lower)) v = add(l.lower, v);
+    body = substitute(body, l.var, v);
+    const ExprPtr below = binary("<", v, l.upper);
+    in_range = in_range ? binary("&&", in_range, below) : below;
+  }
+  Block nested = {make_if(in_range, std::move(body))};
+  for (std::size_t m = depth; m-- > 0;) {
+    threads[m].body = std::move(nested);
+    nested = {make_loop(std::move(threads[m]))};
+  }
+  for (std::size_t m = depth; m-- > 0;) {
+    blocks[m].body = std::move(nested);
+    nested = {make_loop(std::move(blocks[m]))};
+  }
+  Function out = f;
+  out.name = f.name + "_b" + std::to_string(shape[0]) + "x" + std::to_string(shape[1]) + "x" + std::to_string(shape[2]);
+  out.body.resize(nest.lets);
+  out.body.push_back(std::move(nested[0]));
+  verify(out);  // as after every pass (DESIGN.md §5)
+  return out;
+}
+
+// What becomes of each function of a module.
+struct Plan {
+  std::vector<Nest> nests;  // per function
+  std::size_t depth = 0;    // the deepest nest
+  bool drop_shallower = false;
+};
+
+Plan plan(const Module& module) {
+  Plan p;
+  bool deepest_always_runs = false;
+  for (const Function& f : module.functions) {
+    p.nests.push_back(find_nest(f));
+    const std::size_t d = p.nests.back().loops.size();
+    if (d > p.depth) deepest_always_runs = false;
+    if (d >= p.depth) {
+      p.depth = d;
+      deepest_always_runs |= !f.requires_;
+    }
+  }
+  // A shallower variant is slower on a GPU, but leaving it out must not leave
+  // a call without a variant whose run check passes.
+  p.drop_shallower = p.depth > 0 && deepest_always_runs;
+  return p;
+}
+
+const std::vector<std::array<std::int64_t, 3>>& shapes_for(const GpuMapOptions& options, std::size_t depth) {
+  return depth == 1 ? options.shapes_1d : depth == 2 ? options.shapes_2d : options.shapes_3d;
+}
+
+}  // namespace
+
+psir::Module map_to_gpu(const psir::Module& module, const GpuMapOptions& options) {
+  const Plan p = plan(module);
+  Module out;
+  for (std::size_t i = 0; i < module.functions.size(); ++i) {
+    const Function& f = module.functions[i];
+    const Nest& nest = p.nests[i];
+    if (nest.loops.empty()) {
+      if (!p.drop_shallower) out.functions.push_back(f);
+      continue;
+    }
+    if (nest.loops.size() < p.depth && p.drop_shallower) continue;
+    const auto& shapes = shapes_for(options, nest.loops.size());
+    if (shapes.empty()) {
+      throw Error(ASP_ERR_INVALID_ARGUMENT, "no block shapes for a nest of " + std::to_string(nest.loops.size()) + " loops");
+    }
+    for (const auto& shape : shapes) {
+      for (std::int64_t extent : shape) {
+        if (extent < 1) throw Error(ASP_ERR_INVALID_ARGUMENT, "a block shape has an extent below 1");
+      }
+      out.functions.push_back(map_nest(f, nest, shape));
+    }
+  }
+  return out;
+}
+
+std::string gpu_map_problem(const psir::Function& function) { return find_nest(function).problem; }
+
+std::string GpuMapOptimizer::run(asp::Call& call, std::string_view text) {
+  Module module;
+  try {
+    module = parse(text);
+    verify(module);
+  } catch (const ParseError& e) {
+    throw Error(ASP_ERR_INVALID_ARGUMENT, std::string("malformed PSIR: ") + e.what());
+  } catch (const VerifyError& e) {
+    throw Error(ASP_ERR_INVALID_ARGUMENT, std::string("invalid PSIR: ") + e.what());
+  }
+  const Plan p = plan(module);
+  for (std::size_t i = 0; i < module.functions.size(); ++i) {
+    const std::string& name = module.functions[i].name;
+    const Nest& nest = p.nests[i];
+    if (nest.loops.empty() && !p.drop_shallower) {
+      call.log(ASP_LOG_INFO, "function '" + name + "' runs as a single device thread: " + nest.problem);
+    } else if (nest.loops.size() < p.depth && p.drop_shallower) {
+      call.log(ASP_LOG_DEBUG, "function '" + name + "' is left out: another variant maps " + std::to_string(p.depth) +
+                                  " loops onto the grid, it " + std::to_string(nest.loops.size()));
+    }
+  }
+  Module mapped;
+  try {
+    mapped = map_to_gpu(module, options_);
+    verify(mapped);
+  } catch (const VerifyError& e) {
+    throw Error(ASP_ERR_INTERNAL, std::string("GPU mapping produced invalid PSIR: ") + e.what());
+  }
+  return print(mapped);
+}
 
 }  // namespace asp::backends

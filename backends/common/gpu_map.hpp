@@ -9,9 +9,12 @@
 //
 // into gpu_block loops (one per mapped loop, outermost first, counting
 // ceil(trip / block) blocks) around gpu_thread loops (counting the block's
-// extent) around `let v = L + (block * extent + thread) * s` and
-// `if (v0 < U0 && ...) { body }`. The innermost mapped loop gets dimension 0
-// (x: consecutive threads touch consecutive elements), the next 1, then 2.
+// extent) around `if (v0 < U0 && ...) { body }`, where each mapped loop
+// variable v stands for L + (block * extent + thread) * s. The expression is
+// substituted rather than bound by a let: PSIR counts a let-bound index as
+// data-dependent, and code generators would then guard every access with it.
+// The innermost mapped loop gets dimension 0 (x: consecutive threads touch
+// consecutive elements), the next 1, then 2.
 // Each function yields one variant per block shape (named
 // <function>_b<x>x<y>x<z>), keeping its run check.
 //
@@ -19,7 +22,8 @@
 // example two loop nests in sequence, is kept as it is and runs as a single
 // device thread: correct, slow, and logged. A function whose mapped nest is
 // shallower than the deepest among the module's functions is dropped when
-// another function maps deeper (a tiled CPU variant, say).
+// another function maps deeper (a tiled CPU variant, say) and one of the
+// deepest has no run check, so that every call still finds a variant to run.
 #pragma once
 
 #include <asp/plugin.hpp>

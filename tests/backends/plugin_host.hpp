@@ -1,6 +1,10 @@
 // A minimal host for testing one backend plugin through its C ABI alone:
 // opens the library, negotiates the ABI, and finds the backend component,
 // with the errors the plugin reports kept for the test to read.
+//
+// A plugin keeps the first host table it is given for the rest of the
+// process: give each plugin one PluginHost that lives as long as the process
+// (a static), never one per test fixture.
 #pragma once
 
 #include <asp/plugin.h>

@@ -143,6 +143,16 @@ TEST(PsirVerify, RejectsMalformedIrWithAMessage) {
       {"the run check may use scalar parameters only",
        [](Function& f) { f.requires_ = binary("<", load("in", Type::f64, {i64(0), i64(0), i64(0)}), f64(1)); }},
       {"names a GPU dimension but is parallel", [](Function& f) { f.body[0].loop->dim = 1; }},
+      {"gpu_block loop 'j' is nested in another gpu_block loop of dimension 1",
+       [](Function& f) {
+         f.body[0].loop->kind = f.body[0].loop->body[0].loop->kind = LoopKind::gpu_block;
+         f.body[0].loop->dim = f.body[0].loop->body[0].loop->dim = 1;
+       }},
+      {"the bounds of GPU loop 'j' use 'i', which is not an integer scalar parameter",
+       [](Function& f) {
+         f.body[0].loop->body[0].loop->kind = LoopKind::gpu_thread;
+         f.body[0].loop->body[0].loop->upper = var("i", Type::i64);
+       }},
       {"intrinsic 'sqrt' needs a floating-point operand",
        [](Function& f) { f.body[0].loop->body.insert(f.body[0].loop->body.begin(), make_let("r", call("sqrt", {i64(4)}))); }},
       {"assignment to 'k', which is not a var",

@@ -8,7 +8,10 @@
 //    i64, conditions bool, intrinsics with their arity and operand types;
 //  - assignments target mutable locals (`var`) declared outside no parallel
 //    loop they sit in (that would race: use a reduction), reductions use + * min max;
-//  - loops step by a positive constant; GPU loop kinds name dimension 0, 1 or 2;
+//  - loops step by a positive constant; GPU loop kinds name dimension 0, 1 or 2,
+//    have bounds the launch grid can be computed from (integer scalar
+//    parameters and constants) and do not nest in a GPU loop of their own
+//    kind and dimension (the two would take the same index);
 //  - a run check (`requires`) is a bool expression over scalar parameters.
 #pragma once
 
@@ -28,6 +31,25 @@ class VerifyError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// Why `e` cannot bound a GPU loop ("" when it can): the core sizes the launch
+// grid from the bounds of GPU loops before the launch, so they may use only
+// integer scalar parameters and constants.
+inline std::string gpu_bound_problem(const Function& f, const ExprPtr& e) {
+  std::string problem;
+  auto check = [&](const Expr& x) {
+    if (!problem.empty()) return;
+    if (x.kind == Expr::Kind::load) problem = "read memory";
+    if (x.kind == Expr::Kind::var) {
+      const Param* p = f.param(x.name);
+      if (!p || p->kind != Param::Kind::scalar || !is_integer(p->type)) {
+        problem = "use '" + x.name + "', which is not an integer scalar parameter";
+      }
+    }
+  };
+  for_each_expr(e, check);
+  return problem;
+}
 
 namespace verify_detail {
 
@@ -212,6 +234,19 @@ class Verifier {
     }
   }
 
+  void gpu_loop_ok(const Loop& l, int slot) const {
+    const char* kind = loop_kind_name(l.kind);
+    if (gpu_enclosing_[slot]) {
+      fail(std::string(kind) + " loop '" + l.var + "' is nested in another " + kind + " loop of dimension " +
+           std::to_string(l.dim));
+    }
+    for (const ExprPtr& bound : {l.lower, l.upper}) {
+      if (const std::string why = gpu_bound_problem(f_, bound); !why.empty()) {
+        fail("the bounds of GPU loop '" + l.var + "' " + why + " (the launch grid is sized from them)");
+      }
+    }
+  }
+
   void block(const Block& b) {
     scopes_.emplace_back();
     for (const Stmt& s : b) stmt(s);
@@ -230,12 +265,16 @@ class Verifier {
         const bool gpu = l.kind == LoopKind::gpu_block || l.kind == LoopKind::gpu_thread;
         if (gpu && (l.dim < 0 || l.dim > 2)) fail("GPU loop '" + l.var + "' must name dimension 0, 1 or 2");
         if (!gpu && l.dim != 0) fail("loop '" + l.var + "' names a GPU dimension but is " + loop_kind_name(l.kind));
+        const int gpu_slot = gpu ? (l.kind == LoopKind::gpu_block ? 0 : 3) + l.dim : -1;
+        if (gpu) gpu_loop_ok(l, gpu_slot);
         const bool parallel = l.kind == LoopKind::parallel || gpu;
         parallel_depth_ += parallel;
+        if (gpu) gpu_enclosing_[gpu_slot] = true;
         scopes_.emplace_back();
         declare(l.var, {Type::i64, false, parallel_depth_}, "loop variable");
         block(l.body);
         scopes_.pop_back();
+        if (gpu) gpu_enclosing_[gpu_slot] = false;
         parallel_depth_ -= parallel;
         return;
       }
@@ -272,6 +311,7 @@ class Verifier {
   std::vector<std::map<std::string, Symbol>> scopes_;
   std::map<std::string, const Param*> buffers_;
   int parallel_depth_ = 0;
+  bool gpu_enclosing_[6] = {};  // gpu_block dimensions 0-2, then gpu_thread dimensions 0-2
 };
 
 }  // namespace verify_detail

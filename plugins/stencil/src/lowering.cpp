@@ -394,12 +394,11 @@ class Lowerer {
       const std::int64_t d = g.ghost;
       P::Block inner = body;
       for (std::size_t k = rank; k-- > 0;) {
+        // Every loop of an independent nest says so, not only the outermost:
+        // the C backends share out the outermost alone, but a device backend
+        // maps the whole nest onto its grid.
         P::LoopKind kind = P::LoopKind::serial;
-        if (parallel && k == 0) {
-          kind = P::LoopKind::parallel;
-        } else if (parallel && k + 1 == rank) {
-          kind = P::LoopKind::vectorized;
-        }
+        if (parallel) kind = k > 0 && k + 1 == rank ? P::LoopKind::vectorized : P::LoopKind::parallel;
         P::Loop l{loop_.vars[k], P::i64(d), plus(extent(g.name, k), -d), 1, kind, 0, std::move(inner)};
         inner = {P::make_loop(std::move(l))};
       }

@@ -1,0 +1,708 @@
+#include "c_family_codegen.hpp"
+
+#include "c_codegen.hpp"
+
+#include <asp/plugin.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+namespace asp::backends {
+
+using namespace asp::psir;
+
+const char* c_type(Type t) {
+  switch (t) {
+    case Type::f32: return "float";
+    case Type::f64: return "double";
+    case Type::i8: return "asp_i8";
+    case Type::i16: return "asp_i16";
+    case Type::i32: return "asp_i32";
+    case Type::i64: return "asp_i64";
+    case Type::u8: return "asp_u8";
+    case Type::u16: return "asp_u16";
+    case Type::u32: return "asp_u32";
+    case Type::u64: return "asp_u64";
+    case Type::boolean: return "asp_bool";
+  }
+  return "void";
+}
+
+namespace {
+
+// ---- what differs between dialects ------------------------------------------------
+
+// How file-local functions (helpers) are declared: CUDA must say they run on the device.
+const char* local_function(Dialect d) { return d == Dialect::cuda ? "static __device__ inline" : "static inline"; }
+
+// The status word lives in global memory on an OpenCL device, where a plain pointer means private memory.
+const char* status_type(Dialect d) { return d == Dialect::opencl ? "__global int*" : "int*"; }
+
+// What generated code passes to a helper that may fail: C points at the body's
+// local status, a kernel at its status parameter.
+const char* status_pointer(Dialect d) { return is_device(d) ? "asp_status" : "asp_status_p"; }
+
+// A float-only math function (sqrt, fmod, copysign, ...) applied to operands of type `t`.
+std::string math(const std::string& name, Type t, Dialect d) {
+  const std::string f = t == Type::f32 ? "f" : "";
+  switch (d) {
+    case Dialect::c_openmp:
+    case Dialect::c_pthreads: return "__builtin_" + name + f;  // the compiler's builtins call libm where they must
+    case Dialect::opencl: return name;                         // overloaded for float and double
+    case Dialect::cuda: return name + f;
+  }
+  return name;
+}
+
+// A NaN or infinity of type `t`. OpenCL C has no __builtin_nan but defines NAN
+// and INFINITY (floats, which convert exactly); NVRTC has neither, but
+// reinterprets bits.
+std::string special_float(bool nan, Type t, Dialect d) {
+  const bool single = t == Type::f32;
+  switch (d) {
+    case Dialect::c_openmp:
+    case Dialect::c_pthreads:
+      return nan ? (single ? "__builtin_nanf(\"\")" : "__builtin_nan(\"\")") : (single ? "__builtin_inff()" : "__builtin_inf()");
+    case Dialect::opencl: return single ? (nan ? "NAN" : "INFINITY") : (nan ? "((double)NAN)" : "((double)INFINITY)");
+    case Dialect::cuda:
+      if (single) return nan ? "__int_as_float(0x7fc00000)" : "__int_as_float(0x7f800000)";
+      return nan ? "__longlong_as_double(0x7ff8000000000000LL)" : "__longlong_as_double(0x7ff0000000000000LL)";
+  }
+  return "";
+}
+
+std::string format_double(double d, Type t, Dialect dialect) {
+  if (std::isnan(d)) return special_float(true, t, dialect);
+  if (std::isinf(d)) {
+    const std::string inf = special_float(false, t, dialect);
+    return d < 0 ? "(-" + inf + ")" : inf;
+  }
+  char buffer[48];
+  // Hexadecimal floating point is exact, and every compiler here reads it.
+  std::snprintf(buffer, sizeof buffer, "%a", d);
+  return std::string(buffer) + (t == Type::f32 ? "f" : "");
+}
+
+// The index of a GPU loop of kind `kind` in dimension `dim`.
+std::string gpu_index(LoopKind kind, int dim, Dialect d) {
+  const bool block = kind == LoopKind::gpu_block;
+  if (d == Dialect::opencl) return std::string(block ? "get_group_id(" : "get_local_id(") + std::to_string(dim) + ")";
+  return std::string(block ? "blockIdx." : "threadIdx.") + "xyz"[dim];
+}
+
+// ---- shared by every dialect ------------------------------------------------------------
+
+// Every PSIR name is emitted with a trailing '_': no user name can then be a
+// keyword, a builtin, or one of the generated code's own names (which never end in '_').
+std::string cname(const std::string& name) { return name + "_"; }
+
+// Types narrower than int are promoted by C arithmetic; their results are cast back so they wrap like PSIR says.
+bool narrow(Type t) { return t == Type::i8 || t == Type::i16 || t == Type::u8 || t == Type::u16; }
+
+// Per-type helper functions, emitted once each and only when used.
+class Helpers {
+ public:
+  explicit Helpers(Dialect dialect) : dialect_(dialect) {}
+
+  std::string use(const std::string& name, Type t) {
+    const std::string fn = "asp_" + name + "_" + type_name(t);
+    if (emitted_.insert(fn).second) define(name, t, fn);
+    return fn;
+  }
+  const std::string& text() const { return text_; }
+
+ private:
+  void define(const std::string& name, Type t, const std::string& fn) {
+    const std::string T = c_type(t);
+    const std::string fun = local_function(dialect_), status = status_type(dialect_);
+    auto m = [&](const char* f) { return math(f, t, dialect_); };
+    // C converts an int 0 to the builtin's parameter type; OpenCL C and C++ overload copysign, and there it is ambiguous.
+    const std::string zero = is_device(dialect_) ? "(" + T + ")0" : "0";
+    std::ostringstream o;
+    const std::string f = t == Type::f32 ? "f" : "";
+    if (name == "min") {
+      // Python's min(a, b): b only when strictly smaller (NaN and -0.0 behave as in Python).
+      o << fun << " " << T << " " << fn << "(" << T << " a, " << T << " b) { return b < a ? b : a; }\n";
+    } else if (name == "max") {
+      o << fun << " " << T << " " << fn << "(" << T << " a, " << T << " b) { return b > a ? b : a; }\n";
+    } else if (name == "abs") {
+      if (is_float(t)) {
+        o << fun << " " << T << " " << fn << "(" << T << " a) { return " << m("fabs") << "(a); }\n";
+      } else {
+        o << fun << " " << T << " " << fn << "(" << T << " a) { return a < 0 ? (" << T << ")-a : a; }\n";
+      }
+    } else if (name == "floordiv" || name == "mod") {
+      if (is_float(t)) {
+        // Python's float floor division and modulo (Objects/floatobject.c semantics).
+        o << fun << " " << T << " " << fn << "(" << T << " a, " << T << " b, " << status << " status) {\n"
+          << "  if (b == 0) { asp_fail(status, " << ASP_C_ZERO_DIVISION << "); return 0; }\n"
+          << "  " << T << " m = " << m("fmod") << "(a, b);\n"
+          << "  " << T << " d = (a - m) / b;\n"
+          << "  if (m != 0) { if ((b < 0) != (m < 0)) { m += b; d -= 1; } } else { m = " << m("copysign") << "(" << zero << ", b); }\n";
+        if (name == "mod") {
+          o << "  (void)d;\n  return m;\n}\n";
+        } else {
+          o << "  " << T << " q;\n"
+            << "  if (d != 0) { q = " << m("floor") << "(d); if (d - q > 0.5" << f << ") q += 1; }\n"
+            << "  else { q = " << m("copysign") << "(" << zero << ", a / b); }\n"
+            << "  return q;\n}\n";
+        }
+      } else {
+        o << fun << " " << T << " " << fn << "(" << T << " a, " << T << " b, " << status << " status) {\n"
+          << "  if (b == 0) { asp_fail(status, " << ASP_C_ZERO_DIVISION << "); return 0; }\n";
+        if (is_signed(t)) o << "  if (b == -1) return " << (name == "mod" ? "0" : "(" + T + ")(0 - (asp_u64)a)") << ";\n";
+        if (name == "floordiv") {
+          o << "  " << T << " q = a / b;\n";
+          if (is_signed(t)) o << "  if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1;\n";
+          o << "  return q;\n}\n";
+        } else {
+          o << "  " << T << " r = a % b;\n";
+          if (is_signed(t)) o << "  if (r != 0 && ((r < 0) != (b < 0))) r += b;\n";
+          o << "  return r;\n}\n";
+        }
+      }
+    } else if (name == "div") {
+      // Division with a divisor not known to be non-zero: Python raises, C would trap or give inf.
+      o << fun << " " << T << " " << fn << "(" << T << " a, " << T << " b, " << status << " status) {\n"
+        << "  if (b == 0) { asp_fail(status, " << ASP_C_ZERO_DIVISION << "); return 0; }\n";
+      if (is_signed(t)) o << "  if (b == -1) return (" << T << ")(0 - (asp_u64)a);\n";
+      o << "  return (" << T << ")(a / b);\n}\n";
+    } else if (name == "rem") {
+      o << fun << " " << T << " " << fn << "(" << T << " a, " << T << " b, " << status << " status) {\n"
+        << "  if (b == 0) { asp_fail(status, " << ASP_C_ZERO_DIVISION << "); return 0; }\n";
+      if (is_signed(t)) o << "  if (b == -1) return 0;\n";
+      o << "  return (" << T << ")(a % b);\n}\n";
+    } else {
+      throw std::logic_error("no helper " + name);
+    }
+    text_ += o.str();
+  }
+
+  Dialect dialect_;
+  std::set<std::string> emitted_;
+  std::string text_;
+};
+
+struct Symbol {
+  Type type;
+  enum class Kind { buffer, scalar, local, loop_var } kind;
+  int gpu_depth = 0;  // how many GPU loops enclose its declaration
+};
+
+class FunctionEmitter {
+ public:
+  FunctionEmitter(const Function& f, Dialect dialect, Helpers& helpers, int& outlined_counter)
+      : f_(f), dialect_(dialect), helpers_(helpers), outlined_counter_(outlined_counter) {}
+
+  // C: the outlined chunk functions (pthreads), the body and the entry point. Device: the kernel.
+  std::string emit() {
+    scopes_.emplace_back();
+    for (size_t k = 0; k < f_.params.size(); ++k) {
+      const Param& p = f_.params[k];
+      scopes_.back()[p.name] = {p.type, p.kind == Param::Kind::buffer ? Symbol::Kind::buffer : Symbol::Kind::scalar};
+      buffer_index_[p.name] = static_cast<int>(k);
+    }
+    return is_device(dialect_) ? kernel() : c_function();
+  }
+
+ private:
+  // static int asp_body_f(<parameters>) plus the ASP_C_ENTRY wrapper that unpacks args[].
+  std::string c_function() {
+    std::ostringstream body;
+    body << "static int asp_body_" << f_.name << "(" << parameter_list() << ") {\n";
+    body << "  int asp_status = 0;\n  int* const asp_status_p = &asp_status;\n";
+    emit_strides(body);
+    block(body, f_.body, 1, 0);
+    body << "  return asp_status;\n}\n\n";
+    body << "int " << c_entry_symbol(f_.name) << "(void* const* args) {\n  return asp_body_" << f_.name << "(";
+    for (size_t k = 0; k < f_.params.size(); ++k) {
+      const Param& p = f_.params[k];
+      body << (k ? ", " : "") << (p.kind == Param::Kind::buffer ? "(" + std::string(c_type(p.type)) + "*)args[" : "*(const " + std::string(c_type(p.type)) + "*)args[") << k << "]";
+    }
+    body << ");\n}\n";
+    return outlined_.str() + body.str();
+  }
+
+  std::string parameter_list() const {
+    std::string out;
+    for (const Param& p : f_.params) {
+      out += (out.empty() ? "" : ", ") + std::string(c_type(p.type)) + (p.kind == Param::Kind::buffer ? "* " : " ") + cname(p.name);
+    }
+    return out;
+  }
+
+  // The device entry convention of <asp/plugin.h>: f's parameters, then the status word.
+  std::string kernel() {
+    std::ostringstream out, conversions;
+    out << (dialect_ == Dialect::opencl ? "__kernel void " : "extern \"C\" __global__ void ") << c_entry_symbol(f_.name) << "(";
+    for (size_t k = 0; k < f_.params.size(); ++k) {
+      const Param& p = f_.params[k];
+      if (p.kind == Param::Kind::buffer) {
+        out << (dialect_ == Dialect::opencl ? "__global " : "") << c_type(p.type) << "* " << cname(p.name);
+      } else if (p.type == Type::boolean) {
+        // A bool crosses as one byte (OpenCL forbids bool kernel parameters, and its size is the compiler's choice).
+        const std::string raw = "asp_arg" + std::to_string(k);
+        out << "asp_u8 " << raw;
+        conversions << "  const asp_bool " << cname(p.name) << " = " << raw << " != 0;\n";
+      } else {
+        out << c_type(p.type) << " " << cname(p.name);
+      }
+      out << ", ";
+    }
+    out << status_type(dialect_) << " " << status_pointer(dialect_) << ") {\n" << conversions.str();
+    emit_strides(out);
+    block(out, f_.body, 1, 0);
+    out << "}\n";
+    return out.str();
+  }
+
+  static std::string extent(const Extent& x) {
+    return std::holds_alternative<std::int64_t>(x) ? "(asp_i64)" + std::to_string(std::get<std::int64_t>(x))
+                                                   : cname(std::get<std::string>(x));
+  }
+
+  std::string stride_name(const std::string& buffer, size_t d) const {
+    return "asp_s" + std::to_string(buffer_index_.at(buffer)) + "_" + std::to_string(d);
+  }
+
+  // Strides in elements, computed once per call; compact row-major unless the IR gives them.
+  void emit_strides(std::ostringstream& out) {
+    for (const Param& p : f_.params) {
+      if (p.kind != Param::Kind::buffer) continue;
+      const size_t rank = p.shape.size();
+      for (size_t d = 0; d < rank; ++d) {
+        std::string value;
+        if (!p.strides.empty()) {
+          value = extent(p.strides[d]);
+        } else if (d + 1 == rank) {
+          value = "1";
+        } else {
+          value = stride_name(p.name, d + 1) + " * " + extent(p.shape[d + 1]);
+        }
+        // Emitted innermost first so each can use the next.
+        stride_lines_.insert(stride_lines_.begin(), "  const asp_i64 " + stride_name(p.name, d) + " = " + value + ";\n");
+        strides_.push_back(stride_name(p.name, d));
+      }
+      for (const std::string& line : stride_lines_) out << line;
+      stride_lines_.clear();
+    }
+  }
+
+  const Symbol* lookup(const std::string& name) const {
+    for (auto it = scopes_.rbegin(); it != scopes_.rend(); ++it) {
+      if (auto found = it->find(name); found != it->end()) return &found->second;
+    }
+    return nullptr;
+  }
+
+  void declare(const std::string& name, Type type, Symbol::Kind kind) { scopes_.back()[name] = {type, kind, gpu_depth_}; }
+
+  bool affine_var(const std::string& name) const {
+    const Symbol* s = lookup(name);
+    return s && (s->kind == Symbol::Kind::loop_var || s->kind == Symbol::Kind::scalar);
+  }
+
+  bool nonzero_constant(const ExprPtr& e) const {
+    if (e->kind != Expr::Kind::constant) return false;
+    if (auto* d = std::get_if<double>(&e->value)) return *d != 0;
+    if (auto* i = std::get_if<std::int64_t>(&e->value)) return *i != 0 && *i != -1;
+    if (auto* u = std::get_if<std::uint64_t>(&e->value)) return *u != 0;
+    return false;
+  }
+
+  bool guarded(const ExprPtr& index) const {
+    return !is_affine(*index, [&](const std::string& n) { return affine_var(n); });
+  }
+
+  // The element offset of an access. A data-dependent index is checked; `ok`
+  // names the flag a failed check clears (a store then skips its write).
+  std::string offset(const std::string& buffer, const std::vector<ExprPtr>& indices, const char* ok = nullptr) {
+    const Param& p = *f_.param(buffer);
+    std::string out;
+    for (size_t d = 0; d < indices.size(); ++d) {
+      std::string index = expr(indices[d]);
+      if (guarded(indices[d])) {
+        index = std::string(ok ? "asp_check_ok(" : "asp_check(") + index + ", " + extent(p.shape[d]) + ", " +
+                status_pointer(dialect_) + ", " + std::to_string(ASP_C_OUT_OF_BOUNDS + buffer_index_.at(buffer)) +
+                (ok ? std::string(", ") + ok : "") + ")";
+      }
+      const bool unit = p.strides.empty() && d + 1 == indices.size();
+      out += (out.empty() ? "" : " + ") + (unit ? "(" + index + ")" : "(" + index + ") * " + stride_name(buffer, d));
+    }
+    return out;
+  }
+
+  std::string expr(const ExprPtr& e) {
+    switch (e->kind) {
+      case Expr::Kind::constant: {
+        if (auto* d = std::get_if<double>(&e->value)) return format_double(*d, e->type, dialect_);
+        if (auto* b = std::get_if<bool>(&e->value)) return *b ? "((asp_bool)1)" : "((asp_bool)0)";
+        if (auto* i = std::get_if<std::int64_t>(&e->value)) {
+          // INT64_MIN has no literal of its own in C.
+          if (*i == std::numeric_limits<std::int64_t>::min()) return "((asp_i64)(-9223372036854775807LL - 1))";
+          return "((" + std::string(c_type(e->type)) + ")" + std::to_string(*i) + "LL)";
+        }
+        return "((" + std::string(c_type(e->type)) + ")" + std::to_string(std::get<std::uint64_t>(e->value)) + "ULL)";
+      }
+      case Expr::Kind::var: return cname(e->name);
+      case Expr::Kind::load: return cname(e->name) + "[" + offset(e->name, e->args) + "]";
+      case Expr::Kind::unary: {
+        const std::string a = expr(e->args[0]);
+        const std::string op = e->op;
+        return narrow(e->type) ? "((" + std::string(c_type(e->type)) + ")(" + op + a + "))" : "(" + op + a + ")";
+      }
+      case Expr::Kind::binary: {
+        const Type t = e->args[0]->type;
+        const std::string a = expr(e->args[0]), b = expr(e->args[1]);
+        if ((e->op == "/" || e->op == "%") && !nonzero_constant(e->args[1])) {
+          return helpers_.use(e->op == "/" ? "div" : "rem", t) + "(" + a + ", " + b + ", " + status_pointer(dialect_) + ")";
+        }
+        const std::string text = "(" + a + " " + e->op + " " + b + ")";
+        return narrow(e->type) && !is_comparison(e->op) ? "((" + std::string(c_type(e->type)) + ")" + text + ")" : text;
+      }
+      case Expr::Kind::select:
+        return "(" + expr(e->args[0]) + " ? " + expr(e->args[1]) + " : " + expr(e->args[2]) + ")";
+      case Expr::Kind::cast: return "((" + std::string(c_type(e->type)) + ")(" + expr(e->args[0]) + "))";
+      case Expr::Kind::call: return call(e);
+    }
+    throw std::logic_error("codegen: unknown expression");
+  }
+
+  std::string call(const ExprPtr& e) {
+    const Type t = e->args[0]->type;
+    std::vector<std::string> args;
+    for (const ExprPtr& a : e->args) args.push_back(expr(a));
+    const std::string joined = args.size() == 1 ? args[0] : args[0] + ", " + args[1];
+    const std::string& n = e->name;
+    if (n == "min" || n == "max" || n == "abs") return helpers_.use(n, t) + "(" + joined + ")";
+    if (n == "floordiv" || n == "mod") return helpers_.use(n, t) + "(" + joined + ", " + status_pointer(dialect_) + ")";
+    return math(n, t, dialect_) + "(" + joined + ")";  // the remaining intrinsics are float-only
+  }
+
+  // Reduction variables declared outside `loop` that its body reduces into, with their operators.
+  std::map<std::string, std::string> reductions(const Loop& loop) const {
+    std::map<std::string, std::string> found;
+    std::set<std::string> inner;
+    std::function<void(const Block&)> walk = [&](const Block& b) {
+      for (const Stmt& s : b) {
+        if (s.kind == Stmt::Kind::let || s.kind == Stmt::Kind::decl) inner.insert(s.name);
+        if (s.kind == Stmt::Kind::reduce && !inner.count(s.name)) found[s.name] = s.op;
+        if (s.loop) walk(s.loop->body);
+        walk(s.then_block);
+        walk(s.else_block);
+      }
+    };
+    walk(loop.body);
+    return found;
+  }
+
+  std::string identity(const std::string& op, Type t) const {
+    if (op == "+") return is_float(t) ? format_double(0.0, t, dialect_) : "0";
+    if (op == "*") return is_float(t) ? format_double(1.0, t, dialect_) : "1";
+    const bool is_min = op == "min";
+    if (is_float(t)) return format_double(is_min ? INFINITY : -INFINITY, t, dialect_);
+    if (is_unsigned(t)) return is_min ? "(" + std::string(c_type(t)) + ")-1" : "0";
+    const int bits = t == Type::i8 ? 8 : t == Type::i16 ? 16 : t == Type::i32 ? 32 : 64;
+    const std::string max = "(" + std::string(c_type(t)) + ")(((asp_u64)1 << " + std::to_string(bits - 1) + ") - 1)";
+    return is_min ? max : "(-" + max + " - 1)";
+  }
+
+  std::string combine(const std::string& op, Type t, const std::string& acc, const std::string& value) {
+    if (op == "min" || op == "max") return helpers_.use(op, t) + "(" + acc + ", " + value + ")";
+    std::string text = "(" + acc + " " + op + " " + value + ")";
+    return narrow(t) ? "((" + std::string(c_type(t)) + ")" + text + ")" : text;
+  }
+
+  void block(std::ostringstream& out, const Block& b, int depth, int parallel_depth) {
+    scopes_.emplace_back();
+    for (const Stmt& s : b) stmt(out, s, depth, parallel_depth);
+    scopes_.pop_back();
+  }
+
+  void stmt(std::ostringstream& out, const Stmt& s, int depth, int parallel_depth) {
+    const std::string pad(2 * depth, ' ');
+    switch (s.kind) {
+      case Stmt::Kind::loop: loop(out, *s.loop, depth, parallel_depth); return;
+      case Stmt::Kind::let:
+      case Stmt::Kind::decl:
+        out << pad << (s.kind == Stmt::Kind::let ? "const " : "") << c_type(s.type) << " " << cname(s.name) << " = "
+            << expr(s.value) << ";\n";
+        declare(s.name, s.type, Symbol::Kind::local);
+        return;
+      case Stmt::Kind::assign: out << pad << cname(s.name) << " = " << expr(s.value) << ";\n"; return;
+      case Stmt::Kind::reduce: {
+        const Symbol& target = *lookup(s.name);
+        if (is_device(dialect_) && target.gpu_depth < gpu_depth_) {
+          // Every thread would hold its own partial result, and nothing combines them.
+          throw asp::Error(ASP_ERR_UNSUPPORTED, "function '" + f_.name + "': the reduction into '" + s.name +
+                                                    "' crosses a GPU loop; device code reduces only within a thread");
+        }
+        out << pad << cname(s.name) << " = " << combine(s.op, target.type, cname(s.name), expr(s.value)) << ";\n";
+        return;
+      }
+      case Stmt::Kind::store: {
+        // A data-dependent index is checked before the write: out of bounds, nothing is written.
+        if (std::any_of(s.indices.begin(), s.indices.end(), [&](const ExprPtr& i) { return guarded(i); })) {
+          out << pad << "{\n" << pad << "  int asp_ok = 1;\n"
+              << pad << "  const asp_i64 asp_at = " << offset(s.name, s.indices, "&asp_ok") << ";\n"
+              << pad << "  if (asp_ok) " << cname(s.name) << "[asp_at] = " << expr(s.value) << ";\n"
+              << pad << "}\n";
+        } else {
+          out << pad << cname(s.name) << "[" << offset(s.name, s.indices) << "] = " << expr(s.value) << ";\n";
+        }
+        return;
+      }
+      case Stmt::Kind::if_:
+        out << pad << "if (" << expr(s.value) << ") {\n";
+        block(out, s.then_block, depth + 1, parallel_depth);
+        if (!s.else_block.empty()) {
+          out << pad << "} else {\n";
+          block(out, s.else_block, depth + 1, parallel_depth);
+        }
+        out << pad << "}\n";
+        return;
+    }
+  }
+
+  // A C expression for the iterations of `l` times those of the loops nested
+  // directly inside it whose bounds use no loop variable: an estimate of the
+  // work a parallel loop would share out, evaluated before it starts.
+  std::string work_estimate(const Loop& l, const std::string& hi) {
+    std::string work = "((" + hi + " - " + expr(l.lower) + ") / " + std::to_string(l.step) + ")";
+    const Loop* inner = &l;
+    while (inner->body.size() == 1 && inner->body[0].kind == Stmt::Kind::loop) {
+      inner = inner->body[0].loop.get();
+      bool uses_loop_var = false;
+      auto check = [&](const Expr& e) { uses_loop_var |= e.kind == Expr::Kind::var && !affine_var_is_param(e.name); };
+      for_each_expr(inner->lower, check);
+      for_each_expr(inner->upper, check);
+      if (uses_loop_var) break;
+      work += " * ((" + expr(inner->upper) + " - " + expr(inner->lower) + ") / " + std::to_string(inner->step) + ")";
+    }
+    return work;
+  }
+
+  bool affine_var_is_param(const std::string& name) const {
+    const Symbol* s = lookup(name);
+    return s && s->kind == Symbol::Kind::scalar;
+  }
+
+  // The pragma, if any, that says how a loop runs; C shares out only the outermost parallel loop.
+  std::string loop_pragma(const Loop& l, bool parallel, int parallel_depth, const std::string& hi) {
+    if (dialect_ == Dialect::c_openmp && parallel && parallel_depth == 0) {
+      return "#pragma omp parallel for schedule(static) if(" + work_estimate(l, hi) + " >= ASP_PARALLEL_MIN_WORK)" +
+             reduction_clauses(l);
+    }
+    if (dialect_ == Dialect::c_openmp && l.kind == LoopKind::vectorized) return "#pragma omp simd" + reduction_clauses(l);
+    // A device thread runs its loops in order; unrolling is the one hint that cannot change what they compute.
+    if (l.kind == LoopKind::unrolled) return is_device(dialect_) ? "#pragma unroll" : "#pragma GCC unroll 16";
+    return "";
+  }
+
+  std::string reduction_clauses(const Loop& l) const {
+    std::string clauses;
+    for (const auto& [name, op] : reductions(l)) clauses += " reduction(" + op + ":" + cname(name) + ")";
+    return clauses;
+  }
+
+  void loop(std::ostringstream& out, const Loop& l, int depth, int parallel_depth) {
+    const bool gpu = l.kind == LoopKind::gpu_block || l.kind == LoopKind::gpu_thread;
+    if (gpu && is_device(dialect_)) {
+      gpu_loop(out, l, depth, parallel_depth);
+      return;
+    }
+    const std::string pad(2 * depth, ' ');
+    const bool parallel = l.kind == LoopKind::parallel || gpu;
+    const std::string hi = "asp_hi" + std::to_string(loop_counter_++);
+    const std::string v = cname(l.var);
+    out << pad << "{\n" << pad << "  const asp_i64 " << hi << " = " << expr(l.upper) << ";\n";
+    const std::string header =
+        "for (asp_i64 " + v + " = " + expr(l.lower) + "; " + v + " < " + hi + "; " + v + " += " + std::to_string(l.step) + ")";
+    if (parallel && parallel_depth == 0 && dialect_ == Dialect::c_pthreads) {
+      outline(out, l, hi, work_estimate(l, hi), depth + 1);
+      out << pad << "}\n";
+      return;
+    }
+    if (const std::string pragma = loop_pragma(l, parallel, parallel_depth, hi); !pragma.empty()) {
+      out << pad << "  " << pragma << "\n";
+    }
+    out << pad << "  " << header << " {\n";
+    scopes_.emplace_back();
+    declare(l.var, Type::i64, Symbol::Kind::loop_var);
+    block(out, l.body, depth + 2, parallel_depth + (parallel ? 1 : 0));
+    scopes_.pop_back();
+    out << pad << "  }\n" << pad << "}\n";
+  }
+
+  // One iteration per block or thread of the launch: the loop variable comes
+  // from the grid index, and the iterations past the upper bound (the grid
+  // rounds up to whole blocks) do nothing.
+  void gpu_loop(std::ostringstream& out, const Loop& l, int depth, int parallel_depth) {
+    const std::string pad(2 * depth, ' ');
+    const std::string v = cname(l.var);
+    out << pad << "{\n"
+        << pad << "  const asp_i64 " << v << " = " << expr(l.lower) << " + (asp_i64)" << gpu_index(l.kind, l.dim, dialect_)
+        << " * " << l.step << ";\n";
+    scopes_.emplace_back();
+    ++gpu_depth_;
+    declare(l.var, Type::i64, Symbol::Kind::loop_var);
+    out << pad << "  if (" << v << " < " << expr(l.upper) << ") {\n";
+    block(out, l.body, depth + 2, parallel_depth + 1);
+    --gpu_depth_;
+    scopes_.pop_back();
+    out << pad << "  }\n" << pad << "}\n";
+  }
+
+  // pthreads: the loop body becomes a chunk function run by the pool; every
+  // name in scope travels in a context struct, reductions as pointers
+  // combined under the pool's lock.
+  void outline(std::ostringstream& out, const Loop& l, const std::string& hi, const std::string& work, int depth) {
+    const int id = outlined_counter_++;
+    const std::string ctx_type = "struct asp_ctx_" + std::to_string(id);
+    const std::string chunk = "asp_chunk_" + std::to_string(id);
+    const auto reduced = reductions(l);
+    std::vector<std::pair<std::string, std::string>> members;  // (C declaration type, name)
+    std::map<std::string, Symbol> visible;
+    for (const auto& scope : scopes_) {
+      for (const auto& [name, symbol] : scope) visible[name] = symbol;
+    }
+    for (const auto& [name, symbol] : visible) {
+      const std::string type = c_type(symbol.type);
+      if (symbol.kind == Symbol::Kind::buffer) {
+        members.emplace_back(type + "*", cname(name));
+      } else if (!reduced.count(name)) {
+        members.emplace_back(type, cname(name));
+      }
+    }
+    // Reductions travel as pointers to the caller's variable, named after their position.
+    std::vector<std::string> reduced_names;
+    for (const auto& [name, op] : reduced) {
+      members.emplace_back(std::string(c_type(visible.at(name).type)) + "*", "asp_r" + std::to_string(reduced_names.size()));
+      reduced_names.push_back(name);
+    }
+    for (const std::string& s : strides_) members.emplace_back("asp_i64", s);
+    members.emplace_back("int*", "asp_status_p");
+
+    std::ostringstream fn;
+    fn << ctx_type << " {\n";
+    for (const auto& [type, name] : members) fn << "  " << type << " " << name << ";\n";
+    fn << "};\n\n";
+    fn << "static void " << chunk << "(void* asp_context, asp_i64 asp_begin, asp_i64 asp_end) {\n";
+    fn << "  " << ctx_type << "* const asp_c = (" << ctx_type << "*)asp_context;\n";
+    for (const auto& [type, name] : members) {
+      if (name.rfind("asp_r", 0) == 0) continue;
+      fn << "  " << type << " const " << name << " = asp_c->" << name << ";\n";
+      fn << "  (void)" << name << ";\n";
+    }
+    for (const auto& [name, op] : reduced) {
+      fn << "  " << c_type(visible.at(name).type) << " " << cname(name) << " = " << identity(op, visible.at(name).type) << ";\n";
+    }
+    const std::string v = cname(l.var);
+    fn << "  for (asp_i64 " << v << " = asp_begin; " << v << " < asp_end; " << v << " += " << l.step << ") {\n";
+    scopes_.emplace_back();
+    declare(l.var, Type::i64, Symbol::Kind::loop_var);
+    std::ostringstream body;
+    block(body, l.body, 2, 1);
+    scopes_.pop_back();
+    fn << body.str() << "  }\n";
+    if (!reduced.empty()) {
+      fn << "  asp_rt->lock(asp_rt->pool);\n";
+      for (size_t r = 0; r < reduced_names.size(); ++r) {
+        const std::string& name = reduced_names[r];
+        const std::string target = "*asp_c->asp_r" + std::to_string(r);
+        fn << "  " << target << " = " << combine(reduced.at(name), visible.at(name).type, target, cname(name)) << ";\n";
+      }
+      fn << "  asp_rt->unlock(asp_rt->pool);\n";
+    }
+    fn << "}\n\n";
+    outlined_ << fn.str();
+
+    const std::string pad(2 * depth, ' ');
+    out << pad << ctx_type << " asp_c = {";
+    for (size_t i = 0; i < members.size(); ++i) {
+      const std::string& name = members[i].second;
+      const bool reduction = name.rfind("asp_r", 0) == 0;
+      out << (i ? ", " : "") << (reduction ? "&" + cname(reduced_names[std::stoul(name.substr(5))]) : name);
+    }
+    out << "};\n";
+    const std::string lower = expr(l.lower);
+    out << pad << "if (asp_rt && " << work << " >= ASP_PARALLEL_MIN_WORK) {\n"
+        << pad << "  asp_rt->parallel_for(asp_rt->pool, " << lower << ", " << hi << ", " << l.step << ", " << schedule(l)
+        << ", " << chunk << ", &asp_c);\n"
+        << pad << "} else {\n"
+        << pad << "  " << chunk << "(&asp_c, " << lower << ", " << hi << ");\n"
+        << pad << "}\n";
+  }
+
+  // Uniform bodies split best statically; bodies with branches or inner loops of
+  // varying length balance better on demand.
+  static const char* schedule(const Loop& l) {
+    bool uneven = false;
+    std::function<void(const Block&)> walk = [&](const Block& b) {
+      for (const Stmt& s : b) {
+        if (s.kind == Stmt::Kind::if_) uneven = true;
+        if (s.loop) {
+          if (s.loop->lower->kind != Expr::Kind::constant || s.loop->upper->kind != Expr::Kind::constant) {
+            bool uses_outer = false;
+            auto check = [&](const Expr& e) { uses_outer |= e.kind == Expr::Kind::var && e.name == l.var; };
+            for_each_expr(s.loop->lower, check);
+            for_each_expr(s.loop->upper, check);
+            uneven |= uses_outer;
+          }
+          walk(s.loop->body);
+        }
+      }
+    };
+    walk(l.body);
+    return uneven ? "1 /* ASP_SCHEDULE_DYNAMIC */" : "0 /* ASP_SCHEDULE_STATIC */";
+  }
+
+  const Function& f_;
+  Dialect dialect_;
+  Helpers& helpers_;
+  int& outlined_counter_;
+  std::vector<std::map<std::string, Symbol>> scopes_;
+  std::map<std::string, int> buffer_index_;
+  std::vector<std::string> stride_lines_;
+  std::vector<std::string> strides_;
+  std::ostringstream outlined_;
+  int loop_counter_ = 0;
+  int gpu_depth_ = 0;
+};
+
+}  // namespace
+
+std::string status_helpers(Dialect dialect) {
+  const std::string fun = local_function(dialect), status = status_type(dialect);
+  // Concurrent failures may race to store their codes: any non-zero code is a
+  // correct report. C threads store atomically (a plain racing store is
+  // undefined behaviour there); a device store of an int is never torn.
+  const char* store = is_device(dialect) ? "*status = code;" : "__atomic_store_n(status, code, __ATOMIC_RELAXED);";
+  return fun + " void asp_fail(" + status + " status, int code) { " + store + " }\n" +
+         fun + " asp_i64 asp_check(asp_i64 i, asp_i64 n, " + status + " status, int code) {\n"
+         "  if (i < 0 || i >= n) { asp_fail(status, code); return 0; }\n"
+         "  return i;\n"
+         "}\n" +
+         fun + " asp_i64 asp_check_ok(asp_i64 i, asp_i64 n, " + status + " status, int code, int* ok) {\n"
+         "  if (i < 0 || i >= n) { asp_fail(status, code); *ok = 0; return 0; }\n"
+         "  return i;\n"
+         "}\n";
+}
+
+EmittedModule emit_module(const Module& module, Dialect dialect) {
+  Helpers helpers(dialect);
+  int outlined = 0;
+  std::string functions;
+  for (const Function& f : module.functions) functions += "\n" + FunctionEmitter(f, dialect, helpers, outlined).emit();
+  return {helpers.text(), functions};
+}
+
+}  // namespace asp::backends
