@@ -96,27 +96,17 @@ DeviceCode::DeviceCode(std::shared_ptr<const DeviceRuntime> device, asp_device_m
                        std::vector<psir::Function> functions)
     : device_(std::move(device)), module_(module), functions_(std::move(functions)) {
   for (const psir::Function& f : functions_) {
-    auto scalar_only = [&](const psir::ExprPtr& e) {
-      bool ok = true;
-      auto check = [&](const psir::Expr& x) {
-        if (x.kind == psir::Expr::Kind::load) ok = false;
-        if (x.kind == psir::Expr::Kind::var) {
-          const psir::Param* p = f.param(x.name);
-          ok = ok && p && p->kind == psir::Param::Kind::scalar && psir::is_integer(p->type);
-        }
-      };
-      psir::for_each_expr(e, check);
-      return ok;
-    };
     std::vector<GpuLoop>& loops = loops_.emplace_back();
     std::function<void(const psir::Block&)> walk = [&](const psir::Block& block) {
       for (const psir::Stmt& s : block) {
         if (s.loop && (s.loop->kind == psir::LoopKind::gpu_block || s.loop->kind == psir::LoopKind::gpu_thread)) {
           const psir::Loop& l = *s.loop;
-          if (!scalar_only(l.lower) || !scalar_only(l.upper)) {
-            unload_on_failure();
-            throw std::runtime_error("kernel " + f.name + ": the bounds of gpu loop '" + l.var +
-                                     "' use more than integer scalar parameters and constants, so no launch grid can be computed");
+          for (const psir::ExprPtr& bound : {l.lower, l.upper}) {
+            if (const std::string why = psir::gpu_bound_problem(f, bound); !why.empty()) {
+              unload_on_failure();
+              throw std::runtime_error("kernel " + f.name + ": the bounds of gpu loop '" + l.var + "' " + why +
+                                       ", so no launch grid can be computed");
+            }
           }
           loops.push_back({l.kind == psir::LoopKind::gpu_block, l.dim, l.lower, l.upper, l.step});
         }
@@ -289,13 +279,17 @@ std::string KernelCompiler::optimize_for(const std::string& backend, std::string
 
 namespace {
 
-bool device_language(const std::string& language) { return language == "opencl-c" || language == "cuda-c"; }
+bool device_language(std::string_view language) { return language == "opencl-c" || language == "cuda-c"; }
 
 const char* source_extension(const std::string& language) {
   return language == "opencl-c" ? ".cl" : language == "cuda-c" ? ".cu" : ".c";
 }
 
 }  // namespace
+
+bool KernelCompiler::compiles(std::string_view language) {
+  return language == "c" || language == "c+openmp" || device_language(language);
+}
 
 std::shared_ptr<Kernel> KernelCompiler::compile(std::string_view psir_text, const std::string& backend, Stats* stats) {
   Stats local;
@@ -314,7 +308,7 @@ std::shared_ptr<Kernel> KernelCompiler::compile(std::string_view psir_text, cons
   }
   const std::string language = vtable->language;
   const bool device = device_language(language);
-  if (language != "c" && language != "c+openmp" && !device) {
+  if (!compiles(language)) {
     throw std::runtime_error("backend '" + backend + "' emits " + language + ", which the core does not compile");
   }
 

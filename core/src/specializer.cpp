@@ -170,7 +170,7 @@ Specializer::Result Specializer::specialize(const std::string& domain, const std
   for (const BackendState* backend : selection.order) {
     const asp_backend* vtable = backend->vtable;
     const char* language = ASP_HAS_FIELD(vtable, asp_backend, language) ? vtable->language : nullptr;
-    if (!language || (std::string_view(language) != "c" && std::string_view(language) != "c+openmp")) {
+    if (!language || !KernelCompiler::compiles(language)) {
       const std::string why = language ? "it emits " + std::string(language) + ", which the core does not compile"
                                        : "it generates no code";
       log(LogLevel::debug, "specializer", "backend " + backend->name + " skipped for " + first.name + ": " + why);

@@ -24,6 +24,9 @@ def pytest_configure(config):
     (session / "asp.yaml").write_text(f"plugins:\n  scale:\n    path: {SCALE_PLUGIN}\n")
     for name in ("ASP_BACKEND", "ASP_DISABLE", "ASP_STRICT", "ASP_DUMP"):
         os.environ.pop(name, None)
+    # ASP_TEST_BACKEND=opencl runs the tests with that backend forced (scripts/test does, for the device backends).
+    if os.environ.get("ASP_TEST_BACKEND"):
+        os.environ["ASP_BACKEND"] = os.environ["ASP_TEST_BACKEND"]
     os.environ["ASP_CONFIG"] = str(session / "asp.yaml")
     os.environ["ASP_CACHE_DIR"] = str(session / "cache")
     os.environ["XDG_CONFIG_HOME"] = str(session / "xdg-config")

@@ -38,6 +38,7 @@ def run_both(kernel_class, *grids, output=-1, **attributes):
     native.kernel(*native_grids)
     python.kernel(*python_grids)
     assert native.last_call.backend is not None, native.last_call
+    assert native.last_call.backend == os.environ.get("ASP_TEST_BACKEND", native.last_call.backend)
     assert native.last_call.fallback_reason is None
     assert python.last_call.backend is None
     return native_grids[output].data, python_grids[output].data, native
@@ -385,7 +386,9 @@ def test_pure_python_and_asp_disable_run_python():
 
 
 def run_python(code, env=None, cwd=None):
+    """Runs code in a new interpreter with this environment plus `env` (a value of None removes the variable)."""
     merged = dict(os.environ, **(env or {}))
+    merged = {name: value for name, value in merged.items() if value is not None}
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=merged, cwd=cwd,
                           capture_output=True, text=True, timeout=300)
 
@@ -431,7 +434,7 @@ def test_a_kernel_that_fails_to_compile_falls_back_with_the_compiler_s_reason(tm
         k.kernel(grid, out)
     print(k.last_call.backend, out.data[2, 2])
     print(caught[0].message)
-    """, env={"ASP_CONFIG": str(broken), "ASP_CACHE_DIR": str(tmp_path / "cache")})
+    """, env={"ASP_CONFIG": str(broken), "ASP_CACHE_DIR": str(tmp_path / "cache"), "ASP_BACKEND": None})
     assert result.returncode == 0, result.stderr
     first, message = result.stdout.splitlines()[:2]
     assert first == "None 4.0"  # Python ran, correctly

@@ -125,6 +125,10 @@ class KernelCompiler {
   // `cache` and `tuning` may be null (no disk cache; tuning only within the process).
   KernelCompiler(Registry& registry, const CodeCache* cache, TuningDatabase* tuning);
 
+  // Whether the core can build a backend's `language`: C ("c", "c+openmp")
+  // through a JIT driver, or a device language ("opencl-c", "cuda-c") through the backend.
+  static bool compiles(std::string_view language);
+
   // Verifies the PSIR module, then generates, compiles (or loads from the cache) and binds it.
   // Throws CompileError when the compiler rejects the generated source, std::runtime_error otherwise.
   std::shared_ptr<Kernel> compile(std::string_view psir, const std::string& backend, Stats* stats = nullptr);
