@@ -10,6 +10,7 @@ import statistics
 import sys
 import time
 
+from asp import _core
 from stencils import grids_for
 
 
@@ -24,7 +25,7 @@ def main(kernel, n, repeat):
     digest = hashlib.sha256(grids[-1].data.tobytes()).hexdigest()
     # Warm-up covers the tuner's exploration: it runs each variant once before it settles on the fastest.
     specialized = next(iter(k._specialized.values()))
-    for _ in range(len(specialized.variants)):
+    for _ in range(_core.tuner_runs_per_variant * len(specialized.variants)):
         k.kernel(*grids)
     times = []
     for _ in range(int(repeat)):

@@ -186,13 +186,14 @@ std::optional<std::size_t> Tuner::choose(const std::vector<bool>& runnable) {
     throw std::invalid_argument("Tuner::choose: " + std::to_string(runnable.size()) + " run checks for " +
                                 std::to_string(variants_.size()) + " variants");
   }
-  std::optional<std::size_t> best;
+  // Exploring: the runnable variant with the fewest runs, first in order among equals (round robin).
+  std::optional<std::size_t> untried, best;
   for (std::size_t i = 0; i < variants_.size(); ++i) {
     if (!runnable[i]) continue;
-    if (stats_[i].runs == 0) return i;
+    if (stats_[i].runs < runs_to_settle && (!untried || stats_[i].runs < stats_[*untried].runs)) untried = i;
     if (!best || stats_[i].best < stats_[*best].best) best = i;
   }
-  return best;
+  return untried ? untried : best;
 }
 
 void Tuner::report(std::size_t index, double seconds) {
@@ -216,7 +217,7 @@ bool Tuner::settled(const std::vector<bool>& runnable) const {
                                 std::to_string(variants_.size()) + " variants");
   }
   for (std::size_t i = 0; i < variants_.size(); ++i) {
-    if (runnable[i] && stats_[i].runs == 0) return false;
+    if (runnable[i] && stats_[i].runs < runs_to_settle) return false;
   }
   return true;
 }

@@ -6,6 +6,7 @@ from asp._errors import ConfigError as ConfigError
 from asp._errors import UnsupportedError as UnsupportedError
 
 version: str
+tuner_runs_per_variant: int
 
 class Specialized:
     """A kernel compiled for one argument signature."""

@@ -10,6 +10,7 @@
 #include "asp/core/jit.hpp"
 #include "asp/core/runtime.hpp"
 #include "asp/core/specializer.hpp"
+#include "asp/core/tuning.hpp"
 
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
@@ -315,6 +316,8 @@ NB_MODULE(_core, m) {
   m.attr("CompileError") = errors.attr("CompileError");
   m.attr("ConfigError") = errors.attr("ConfigError");
   m.attr("version") = ASP_CORE_VERSION;
+  // How many calls a new kernel spends trying each variant before it settles (benchmarks warm up that long).
+  m.attr("tuner_runs_per_variant") = Tuner::runs_to_settle;
   nb::register_exception_translator(&translate);
 
   nb::class_<Specialized>(m, "Specialized",
