@@ -21,9 +21,10 @@ struct PluginHost {
   asp_status last_status = ASP_OK;
   std::string last_error;
 
-  // Loads `path` and returns its backend component named `name`.
-  const asp_backend* load_backend(const std::string& path, const std::string& name) {
-    void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);  // never closed, as in the core
+  // Loads `path` (once; the library is never closed, as in the core) and
+  // returns its component of this kind and name, or throws.
+  const asp_component& load_component(const std::string& path, asp_component_kind kind, const std::string& name) {
+    void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!library) throw std::runtime_error(std::string("dlopen: ") + dlerror());
     auto entry = reinterpret_cast<asp_plugin_entry_fn>(dlsym(library, ASP_PLUGIN_ENTRY_SYMBOL));
     if (!entry) throw std::runtime_error("no entry point in " + path);
@@ -32,9 +33,13 @@ struct PluginHost {
     if (!info) throw std::runtime_error("the plugin refused to load: " + last_error);
     for (std::size_t i = 0; i < info->component_count; ++i) {
       const asp_component& c = info->components[i];
-      if (c.kind == ASP_COMPONENT_BACKEND && name == c.name) return static_cast<const asp_backend*>(c.vtable);
+      if (c.kind == kind && name == c.name) return c;
     }
-    throw std::runtime_error("no backend '" + name + "' in " + path);
+    throw std::runtime_error("no component '" + name + "' in " + path);
+  }
+
+  const asp_backend* load_backend(const std::string& path, const std::string& name) {
+    return static_cast<const asp_backend*>(load_component(path, ASP_COMPONENT_BACKEND, name).vtable);
   }
 
   // The context to pass to a call: errors it reports land in last_status / last_error.

@@ -312,22 +312,9 @@ TEST_F(CudaBackend, DescribesADeviceBackend) {
 }
 
 TEST_F(CudaBackend, RegistersTheGpuMapOptimizerForItself) {
-  void* library = dlopen(ASP_TEST_CUDA_PLUGIN, RTLD_NOW | RTLD_LOCAL);  // the same handle the host opened
-  ASSERT_NE(library, nullptr);
-  auto entry = reinterpret_cast<asp_plugin_entry_fn>(dlsym(library, ASP_PLUGIN_ENTRY_SYMBOL));
-  ASSERT_NE(entry, nullptr);
-  static const asp_host host{sizeof(asp_host), ASP_ABI_VERSION, "test", nullptr, nullptr};
-  std::uint32_t version = ASP_ABI_VERSION;
-  const asp_plugin_info* info = entry(&host, nullptr, &version);
-  ASSERT_NE(info, nullptr);
-  const asp_optimizer* optimizer = nullptr;
-  for (std::size_t i = 0; i < info->component_count; ++i) {
-    const asp_component& c = info->components[i];
-    if (c.kind == ASP_COMPONENT_OPTIMIZER && std::string(c.name) == "cuda.gpu_map") {
-      optimizer = static_cast<const asp_optimizer*>(c.vtable);
-      EXPECT_EQ(c.domain, nullptr);
-    }
-  }
+  const asp_component& c = shared_host().load_component(ASP_TEST_CUDA_PLUGIN, ASP_COMPONENT_OPTIMIZER, "cuda.gpu_map");
+  EXPECT_EQ(c.domain, nullptr);
+  const auto* optimizer = static_cast<const asp_optimizer*>(c.vtable);
   ASSERT_NE(optimizer, nullptr);
   ASSERT_TRUE(ASP_HAS_FIELD(optimizer, asp_optimizer, backend));
   EXPECT_STREQ(optimizer->reads, "psir");

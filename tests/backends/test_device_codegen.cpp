@@ -5,6 +5,7 @@
 #include "gpu_map.hpp"
 
 #include "gpu_kernels.hpp"
+#include "../golden.hpp"
 
 #include <asp/psir_verify.hpp>
 
@@ -35,12 +36,7 @@ TEST(DeviceCodegen, MatchesTheGoldenFiles) {
     for (auto [dialect, suffix] : {std::pair{DeviceDialect::opencl, ".opencl.cl"}, {DeviceDialect::cuda, ".cuda.cu"}}) {
       const std::string source = generate_device(mapped, dialect);
       const std::string golden = std::string(ASP_TEST_GOLDEN_DIR) + "/" + f.name + suffix;
-      if (std::getenv("ASP_UPDATE_GOLDEN")) std::ofstream(golden) << source;
-      std::ifstream in(golden);
-      ASSERT_TRUE(in) << "missing golden file " << golden << " (run with ASP_UPDATE_GOLDEN=1)";
-      std::stringstream expected;
-      expected << in.rdbuf();
-      EXPECT_EQ(source, expected.str()) << golden;
+      asp::test::expect_golden(source, golden);
     }
   }
 }

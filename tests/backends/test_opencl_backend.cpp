@@ -198,21 +198,9 @@ TEST_F(OpenCLBackendTest, DescribesItselfAsADeviceBackend) {
 }
 
 TEST_F(OpenCLBackendTest, RegistersTheGpuMappingOptimizerForItself) {
-  void* library = dlopen(ASP_TEST_OPENCL_PLUGIN, RTLD_NOW | RTLD_LOCAL);
-  ASSERT_NE(library, nullptr);
-  auto entry = reinterpret_cast<asp_plugin_entry_fn>(dlsym(library, ASP_PLUGIN_ENTRY_SYMBOL));
-  ASSERT_NE(entry, nullptr);
-  const asp_host host{sizeof(asp_host), ASP_ABI_VERSION, "test", nullptr, nullptr};
-  std::uint32_t version = ASP_ABI_VERSION;
-  const asp_plugin_info* info = entry(&host, nullptr, &version);
-  ASSERT_NE(info, nullptr);
-  const asp_optimizer* optimizer = nullptr;
-  for (std::size_t i = 0; i < info->component_count; ++i) {
-    const asp_component& c = info->components[i];
-    if (c.kind == ASP_COMPONENT_OPTIMIZER && std::string(c.name) == "opencl.gpu_map") {
-      optimizer = static_cast<const asp_optimizer*>(c.vtable);
-    }
-  }
+  const asp_component& c = host_->load_component(ASP_TEST_OPENCL_PLUGIN, ASP_COMPONENT_OPTIMIZER, "opencl.gpu_map");
+  EXPECT_EQ(c.domain, nullptr);
+  const auto* optimizer = static_cast<const asp_optimizer*>(c.vtable);
   ASSERT_NE(optimizer, nullptr);
   EXPECT_STREQ(optimizer->reads, "psir");
   ASSERT_TRUE(ASP_HAS_FIELD(optimizer, asp_optimizer, backend));

@@ -9,6 +9,7 @@
 #include "../plugin_api/kernels.hpp"
 #include "processes.hpp"
 #include "support.hpp"
+#include "../golden.hpp"
 
 #include <asp/psir_passes.hpp>
 #include <asp/psir_text.hpp>
@@ -215,12 +216,7 @@ TEST(GeneratedC, MatchesTheGoldenFiles) {
         return state->vtable->generate(state->vtable->self, ctx, psir.c_str(), &sink);
       }));
       const std::string golden = std::string(ASP_TEST_GOLDEN_DIR) + "/" + f.name + "." + backend + ".c";
-      if (std::getenv("ASP_UPDATE_GOLDEN")) std::ofstream(golden) << source;
-      std::ifstream in(golden);
-      ASSERT_TRUE(in) << "missing golden file " << golden << " (run with ASP_UPDATE_GOLDEN=1)";
-      std::stringstream expected;
-      expected << in.rdbuf();
-      EXPECT_EQ(source, expected.str()) << golden;
+      asp::test::expect_golden(source, golden);
     }
   }
 }
