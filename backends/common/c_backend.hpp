@@ -1,5 +1,4 @@
-// What the C-emitting backends share beyond code generation: reading the PSIR
-// they are handed, verified, and their probe.
+// What the C-emitting backends share beyond code generation.
 #pragma once
 
 #include "c_codegen.hpp"

@@ -1,4 +1,5 @@
 #include "gpu_map.hpp"
+#include "read_psir.hpp"
 
 #include <asp/psir_passes.hpp>
 #include <asp/psir_text.hpp>
@@ -215,15 +216,7 @@ psir::Module map_to_gpu(const psir::Module& module, const GpuMapOptions& options
 std::string gpu_map_problem(const psir::Function& function) { return find_nest(function).problem; }
 
 std::string GpuMapOptimizer::run(asp::Call& call, std::string_view text) {
-  Module module;
-  try {
-    module = parse(text);
-    verify(module);
-  } catch (const ParseError& e) {
-    throw Error(ASP_ERR_INVALID_ARGUMENT, std::string("malformed PSIR: ") + e.what());
-  } catch (const VerifyError& e) {
-    throw Error(ASP_ERR_INVALID_ARGUMENT, std::string("invalid PSIR: ") + e.what());
-  }
+  const Module module = read_psir(text);
   const Plan p = plan(module);
   for (std::size_t i = 0; i < module.functions.size(); ++i) {
     const std::string& name = module.functions[i].name;

@@ -16,10 +16,9 @@
 // stream and every launch is synchronous.
 #include "device_codegen.hpp"
 #include "gpu_map.hpp"
+#include "read_psir.hpp"
 
 #include <asp/plugin.hpp>
-#include <asp/psir_text.hpp>
-#include <asp/psir_verify.hpp>
 
 #include <cuda.h>
 #include <dlfcn.h>
@@ -485,16 +484,7 @@ class CudaBackend : public asp::DeviceBackend {
   const char* language() const override { return "cuda-c"; }
 
   std::string generate(asp::Call&, std::string_view psir_text) override {
-    asp::psir::Module module;
-    try {
-      module = asp::psir::parse(psir_text);
-      asp::psir::verify(module);
-    } catch (const asp::psir::ParseError& e) {
-      throw asp::Error(ASP_ERR_INVALID_ARGUMENT, std::string("malformed PSIR: ") + e.what());
-    } catch (const asp::psir::VerifyError& e) {
-      throw asp::Error(ASP_ERR_INVALID_ARGUMENT, std::string("invalid PSIR: ") + e.what());
-    }
-    return asp::backends::generate_device(module, asp::backends::DeviceDialect::cuda);
+    return asp::backends::generate_device(asp::backends::read_psir(psir_text), asp::backends::DeviceDialect::cuda);
   }
 
   std::int32_t device_type() const override { return kDLCUDA; }

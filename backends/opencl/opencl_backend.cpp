@@ -10,10 +10,9 @@
 // down when static destructors run.
 #include "device_codegen.hpp"
 #include "gpu_map.hpp"
+#include "read_psir.hpp"
 
 #include <asp/plugin.hpp>
-#include <asp/psir_text.hpp>
-#include <asp/psir_verify.hpp>
 
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
@@ -419,16 +418,7 @@ class OpenCLBackend : public asp::DeviceBackend {
   const char* language() const override { return "opencl-c"; }
 
   std::string generate(asp::Call&, std::string_view text) override {
-    asp::psir::Module module;
-    try {
-      module = asp::psir::parse(text);
-      asp::psir::verify(module);
-    } catch (const asp::psir::ParseError& e) {
-      throw asp::Error(ASP_ERR_INVALID_ARGUMENT, std::string("malformed PSIR: ") + e.what());
-    } catch (const asp::psir::VerifyError& e) {
-      throw asp::Error(ASP_ERR_INVALID_ARGUMENT, std::string("invalid PSIR: ") + e.what());
-    }
-    return asp::backends::generate_device(module, asp::backends::DeviceDialect::opencl);
+    return asp::backends::generate_device(asp::backends::read_psir(text), asp::backends::DeviceDialect::opencl);
   }
 
   std::int32_t device_type() const override { return kDLOpenCL; }
