@@ -249,7 +249,7 @@ TEST(KernelCompiler, RefusesUnknownAndUnavailableBackendsAndBadIr) {
   EXPECT_THROW(compiler.compile("asp-ir 1 psir\nfunc f( {\n", "openmp"), asp::psir::ParseError);
 }
 
-// The tuner behind Kernel::run: each runnable variant once, then the fastest,
+// The tuner behind Kernel::run: each runnable variant tried (twice, round robin), then the fastest,
 // remembered in the tuning database for the next process.
 TEST(KernelCompiler, TheNextProcessStartsOnTheBestVariant) {
   asp::test::TempDir dir;

@@ -157,7 +157,7 @@ TEST_F(SpecializerTest, ScalesAGridLikeCxxThroughEveryStep) {
     ran.push_back(call(values, 3));
     for (int k = 0; k < 72; ++k) ASSERT_EQ(out.as<double>()[k], a.as<double>()[k] * 2.5) << k;
   }
-  EXPECT_EQ(ran[0], 0u);  // the tuner tries each variant once, then keeps one
+  EXPECT_EQ(ran[0], 0u);  // the tuner tries the variants round robin before it keeps one
   EXPECT_EQ(ran[1], 1u);
 }
 

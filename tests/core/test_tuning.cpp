@@ -1,5 +1,5 @@
-// The tuning database and the tuner's policy: try each runnable variant once,
-// then always the fastest; remembered across processes.
+// The tuning database and the tuner's policy: try each runnable variant twice, round robin,
+// then always the fastest by its best time; remembered across processes.
 #include "asp/core/tuning.hpp"
 
 #include "processes.hpp"
