@@ -113,7 +113,8 @@ TEST(PsirText, SyntaxErrorsNameTheirPosition) {
 TEST(PsirText, TheHeaderIsChecked) {
   EXPECT_THROW(parse("func f() {}\n"), ParseError);
   EXPECT_THROW(parse("asp-ir 1 dsir.stencil\n"), ParseError);
-  EXPECT_THROW(parse("asp-ir 2 psir\n"), ParseError);
+  EXPECT_THROW(parse("asp-ir 3 psir\n"), ParseError);
+  EXPECT_THROW(parse("asp-ir 1 psir\nkernel k(a: buffer f64[2])\n"), ParseError);  // programs are version 2
 }
 
 // Each case breaks one invariant of a valid function; the verifier must say which.

@@ -1,6 +1,10 @@
 // asp/psir.hpp — the Kernel IR (PSIR) shared by every backend (DESIGN.md §5).
 //
-// A Module holds Functions (a kernel and its tunable variants). A Function
+// A Module holds Functions (a kernel and its tunable variants) and, from
+// version 2, may be a program (DESIGN.md §12): named kernels, each with a
+// declared signature and its variants, and a host schedule the core runs
+// natively (launches, loops with an exit condition, scalar arithmetic,
+// communication statements). A Function
 // has typed buffer and scalar parameters and a body of statements: loops with
 // a kind (serial, parallel, vectorized, unrolled, GPU block/thread dimension),
 // lets, mutable locals, assignments, reductions, stores and ifs. Expressions
@@ -23,7 +27,9 @@
 
 namespace asp::psir {
 
-inline constexpr unsigned version = 1;
+// The version print() writes for a program; a module without one is written
+// as version 1, which every reader since the first understands.
+inline constexpr unsigned version = 2;
 inline constexpr std::string_view dialect = "psir";
 
 enum class Type { f32, f64, i8, i16, i32, i64, u8, u16, u32, u64, boolean };
@@ -295,6 +301,7 @@ struct Function {
   std::vector<Param> params{};
   ExprPtr requires_{};  // the run check: a bool expression over scalar parameters, or null (always runnable)
   Block body{};
+  std::string kernel{};  // version 2: the program kernel this function is a variant of; empty outside a program
 
   const Param* param(std::string_view n) const {
     for (const Param& p : params) {
@@ -304,14 +311,85 @@ struct Function {
   }
 };
 
+// ---- programs (version 2) ----------------------------------------------------
+
+// A kernel of a program: the signature every variant of it takes, generated
+// (a Function naming it) or hand-written (a plugin's kernel source), and the
+// buffer parameters it may write (what a device copies back).
+struct KernelDecl {
+  std::string name{};
+  std::vector<Param> params{};
+  std::vector<std::string> writes{};
+
+  const Param* param(std::string_view n) const {
+    for (const Param& p : params) {
+      if (p.name == n) return &p;
+    }
+    return nullptr;
+  }
+};
+
+// A statement of the host schedule. Its expressions are PSIR expressions over
+// the program's scalar parameters, host variables and loop variables; a load
+// reads one element of a program buffer or temporary.
+struct HostStmt {
+  enum class Kind {
+    launch,  // launch kernel(args...)        args: names of buffers and scalars, one per kernel parameter
+    let,     // let name: type = value
+    decl,    // var name: type = value
+    assign,  // name = value                   (to a var)
+    loop,    // for name in value .. upper { body }   (serial, step 1)
+    if_,     // if value { body } else { else_body }
+    break_,  // break                          (leaves the innermost loop)
+    comm     // comm operation(args...)        a communication statement (DESIGN §10), run by the layer that registers it
+  };
+  Kind kind;
+  std::string name{};              // launch: kernel; let, decl, assign: variable; loop: its variable; comm: operation
+  Type type = Type::f64;           // let, decl
+  ExprPtr value{};                 // let, decl, assign; loop: lower bound; if_: condition
+  ExprPtr upper{};                 // loop
+  std::vector<std::string> args{};  // launch, comm
+  std::vector<HostStmt> body{}, else_body{};  // loop, if_
+};
+using Schedule = std::vector<HostStmt>;
+
+// What a specialization runs: kernels launched by a host schedule over the
+// program's parameters (what the caller passes) and temporaries (buffers the
+// core allocates for each call, zero-filled, shaped by the parameters).
+struct Program {
+  std::vector<Param> params{};
+  std::vector<Param> temporaries{};
+  Schedule schedule{};
+
+  const Param* buffer(std::string_view n) const {
+    for (const auto* list : {&params, &temporaries}) {
+      for (const Param& p : *list) {
+        if (p.name == n) return &p;
+      }
+    }
+    return nullptr;
+  }
+};
+
 struct Module {
   std::vector<Function> functions;
+  std::vector<KernelDecl> kernels{};  // version 2: the program's kernels
+  std::optional<Program> program{};    // version 2: absent for a single kernel and its variants
+
   const Function* function(std::string_view n) const {
     for (const Function& f : functions) {
       if (f.name == n) return &f;
     }
     return nullptr;
   }
+  const KernelDecl* kernel(std::string_view n) const {
+    for (const KernelDecl& k : kernels) {
+      if (k.name == n) return &k;
+    }
+    return nullptr;
+  }
+  // Whether version 1 can say it all: no program, no kernel declarations.
+  bool is_version_1() const { return !program && kernels.empty(); }
 };
 
 // Walks every expression in `block` (pre-order), nested blocks included.

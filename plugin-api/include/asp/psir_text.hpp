@@ -151,20 +151,66 @@ inline void print_block(std::ostringstream& out, const Block& block, int depth) 
   for (const Stmt& s : block) print_stmt(out, s, depth);
 }
 
-inline std::string print(const Function& f) {
-  std::ostringstream out;
-  out << "func " << f.name << "(";
-  for (size_t i = 0; i < f.params.size(); ++i) {
-    const Param& p = f.params[i];
-    out << (i ? ", " : "") << p.name << ": ";
+namespace text_detail {
+
+inline std::string format_params(const std::vector<Param>& params) {
+  std::string out = "(";
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Param& p = params[i];
+    out += (i ? ", " : "") + p.name + ": ";
     if (p.kind == Param::Kind::buffer) {
-      out << "buffer " << type_name(p.type) << text_detail::format_extents(p.shape);
-      if (!p.strides.empty()) out << " strides " << text_detail::format_extents(p.strides);
+      out += std::string("buffer ") + type_name(p.type) + format_extents(p.shape);
+      if (!p.strides.empty()) out += " strides " + format_extents(p.strides);
     } else {
-      out << type_name(p.type);
+      out += type_name(p.type);
     }
   }
-  out << ")";
+  return out + ")";
+}
+
+inline std::string format_names(const std::vector<std::string>& names) {
+  std::string out = "(";
+  for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
+  return out + ")";
+}
+
+inline void print_schedule(std::ostringstream& out, const Schedule& schedule, int depth) {
+  const std::string pad(2 * depth, ' ');
+  for (const HostStmt& s : schedule) {
+    switch (s.kind) {
+      case HostStmt::Kind::launch: out << pad << "launch " << s.name << format_names(s.args) << "\n"; break;
+      case HostStmt::Kind::comm: out << pad << "comm " << s.name << format_names(s.args) << "\n"; break;
+      case HostStmt::Kind::let:
+      case HostStmt::Kind::decl:
+        out << pad << (s.kind == HostStmt::Kind::let ? "let " : "var ") << s.name << ": " << type_name(s.type)
+            << " = " << print(s.value) << "\n";
+        break;
+      case HostStmt::Kind::assign: out << pad << s.name << " = " << print(s.value) << "\n"; break;
+      case HostStmt::Kind::break_: out << pad << "break\n"; break;
+      case HostStmt::Kind::loop:
+        out << pad << "for " << s.name << " in " << print(s.value) << " .. " << print(s.upper) << " {\n";
+        print_schedule(out, s.body, depth + 1);
+        out << pad << "}\n";
+        break;
+      case HostStmt::Kind::if_:
+        out << pad << "if " << print(s.value) << " {\n";
+        print_schedule(out, s.body, depth + 1);
+        if (!s.else_body.empty()) {
+          out << pad << "} else {\n";
+          print_schedule(out, s.else_body, depth + 1);
+        }
+        out << pad << "}\n";
+        break;
+    }
+  }
+}
+
+}  // namespace text_detail
+
+inline std::string print(const Function& f) {
+  std::ostringstream out;
+  out << "func " << f.name << text_detail::format_params(f.params);
+  if (!f.kernel.empty()) out << " of " << f.kernel;
   if (f.requires_) out << " requires " << print(f.requires_);
   out << " {\n";
   print_block(out, f.body, 1);
@@ -172,9 +218,30 @@ inline std::string print(const Function& f) {
   return out.str();
 }
 
+inline std::string print(const KernelDecl& k) {
+  std::string out = "kernel " + k.name + text_detail::format_params(k.params);
+  if (!k.writes.empty()) out += " writes" + text_detail::format_names(k.writes);
+  return out + "\n";
+}
+
+inline std::string print(const Program& p) {
+  std::ostringstream out;
+  out << "program" << text_detail::format_params(p.params) << " {\n";
+  for (const Param& t : p.temporaries) {
+    out << "  temp " << t.name << ": buffer " << type_name(t.type) << text_detail::format_extents(t.shape) << "\n";
+  }
+  text_detail::print_schedule(out, p.schedule, 1);
+  out << "}\n";
+  return out.str();
+}
+
+// Version 1 for a module without a program or kernel declarations (so text
+// that older readers took is written as before), version 2 otherwise.
 inline std::string print(const Module& m) {
-  std::string out = ir::header_line(version, dialect);
+  std::string out = ir::header_line(m.is_version_1() ? 1 : version, dialect);
+  for (const KernelDecl& k : m.kernels) out += print(k);
   for (const Function& f : m.functions) out += print(f);
+  if (m.program) out += print(*m.program);
   return out;
 }
 
@@ -252,11 +319,20 @@ class Lexer {
 
 class Parser {
  public:
-  explicit Parser(std::vector<Token> tokens) : tokens_(std::move(tokens)) {}
+  Parser(std::vector<Token> tokens, unsigned version) : tokens_(std::move(tokens)), version_(version) {}
 
   Module module() {
     Module m;
-    while (peek().kind != Token::Kind::end) m.functions.push_back(function());
+    while (peek().kind != Token::Kind::end) {
+      if (version_ >= 2 && is("kernel")) {
+        m.kernels.push_back(kernel_decl());
+      } else if (version_ >= 2 && is("program")) {
+        if (m.program) fail("a module holds one program", peek());
+        m.program = program();
+      } else {
+        m.functions.push_back(function());
+      }
+    }
     return m;
   }
 
@@ -313,12 +389,9 @@ class Parser {
     return xs;
   }
 
-  Function function() {
-    expect("func");
-    Function f;
-    f.name = identifier("a function name");
-    scopes_.assign(1, Scope{});
-    buffers_.clear();
+  // Parameters in parentheses; scalars enter the current scope, buffers the buffer table.
+  std::vector<Param> params() {
+    std::vector<Param> list;
     expect("(");
     while (!is(")")) {
       Param p;
@@ -339,16 +412,146 @@ class Parser {
         p.type = type();
         scopes_.back()[p.name] = p.type;
       }
-      f.params.push_back(std::move(p));
+      list.push_back(std::move(p));
       if (!is(")")) expect(",");
     }
     expect(")");
+    return list;
+  }
+
+  std::vector<std::string> names() {
+    std::vector<std::string> list;
+    expect("(");
+    while (!is(")")) {
+      list.push_back(identifier("a name"));
+      if (!is(")")) expect(",");
+    }
+    expect(")");
+    return list;
+  }
+
+  Function function() {
+    expect("func");
+    Function f;
+    f.name = identifier("a function name");
+    scopes_.assign(1, Scope{});
+    buffers_.clear();
+    f.params = params();
+    if (version_ >= 2 && is("of")) {
+      next();
+      f.kernel = identifier("a kernel name");
+    }
     if (is("requires")) {
       next();
       f.requires_ = expr();
     }
     f.body = block();
     return f;
+  }
+
+  KernelDecl kernel_decl() {
+    expect("kernel");
+    KernelDecl k;
+    k.name = identifier("a kernel name");
+    scopes_.assign(1, Scope{});
+    buffers_.clear();
+    k.params = params();
+    if (is("writes")) {
+      next();
+      k.writes = names();
+    }
+    return k;
+  }
+
+  Program program() {
+    expect("program");
+    Program p;
+    scopes_.assign(1, Scope{});
+    buffers_.clear();
+    p.params = params();
+    expect("{");
+    while (is("temp")) {
+      next();
+      Param t;
+      t.kind = Param::Kind::buffer;
+      t.name = identifier("a temporary's name");
+      expect(":");
+      expect("buffer");
+      t.type = type();
+      t.shape = extents();
+      buffers_[t.name] = t.type;
+      p.temporaries.push_back(std::move(t));
+    }
+    scopes_.emplace_back();
+    while (!is("}")) p.schedule.push_back(host_stmt());
+    scopes_.pop_back();
+    expect("}");
+    return p;
+  }
+
+  Schedule host_block() {
+    expect("{");
+    scopes_.emplace_back();
+    Schedule body;
+    while (!is("}")) body.push_back(host_stmt());
+    expect("}");
+    scopes_.pop_back();
+    return body;
+  }
+
+  HostStmt host_stmt() {
+    const Token& at = peek();
+    if (is("launch") || is("comm")) {
+      HostStmt s{next().text == "launch" ? HostStmt::Kind::launch : HostStmt::Kind::comm};
+      s.name = identifier(s.kind == HostStmt::Kind::launch ? "a kernel name" : "a communication operation");
+      s.args = names();
+      return s;
+    }
+    if (is("break")) {
+      next();
+      return HostStmt{HostStmt::Kind::break_};
+    }
+    if (is("let") || is("var")) {
+      HostStmt s{next().text == "var" ? HostStmt::Kind::decl : HostStmt::Kind::let};
+      s.name = identifier("a variable name");
+      expect(":");
+      s.type = type();
+      expect("=");
+      s.value = expr();
+      scopes_.back()[s.name] = s.type;
+      return s;
+    }
+    if (is("for")) {
+      next();
+      HostStmt s{HostStmt::Kind::loop};
+      s.name = identifier("a loop variable");
+      expect("in");
+      s.value = expr();
+      expect("..");
+      s.upper = expr();
+      scopes_.emplace_back();
+      scopes_.back()[s.name] = Type::i64;
+      s.body = host_block();
+      scopes_.pop_back();
+      return s;
+    }
+    if (is("if")) {
+      next();
+      HostStmt s{HostStmt::Kind::if_};
+      s.value = expr();
+      s.body = host_block();
+      if (is("else")) {
+        next();
+        s.else_body = host_block();
+      }
+      return s;
+    }
+    HostStmt s{HostStmt::Kind::assign};
+    s.name = identifier("a schedule statement");
+    if (!is("=")) fail("expected '=' after '" + s.name + "' (or launch, comm, let, var, for, if, break)", at);
+    next();
+    s.value = expr();
+    return s;
   }
 
   Block block() {
@@ -527,23 +730,24 @@ class Parser {
 
   std::vector<Token> tokens_;
   size_t pos_ = 0;
+  unsigned version_;
   std::vector<Scope> scopes_;
   std::map<std::string, Type> buffers_;
 };
 
 }  // namespace text_detail
 
-// Parses PSIR text (with its "asp-ir 1 psir" header). Throws ParseError.
+// Parses PSIR text (with its "asp-ir 1 psir" or "asp-ir 2 psir" header). Throws ParseError.
 inline Module parse(std::string_view text) {
   auto header = ir::parse_header(text);
   if (!header) throw ParseError("missing the 'asp-ir <version> psir' header line", 1, 1);
   if (header->dialect != dialect) throw ParseError("expected dialect psir, found " + header->dialect, 1, 1);
-  if (header->version != version) {
+  if (header->version < 1 || header->version > version) {
     throw ParseError("PSIR version " + std::to_string(header->version) + " is not read by this version (" +
                          std::to_string(version) + ")",
                      1, 1);
   }
-  return text_detail::Parser(text_detail::Lexer(header->body, 2).run()).module();
+  return text_detail::Parser(text_detail::Lexer(header->body, 2).run(), header->version).module();
 }
 
 }  // namespace asp::psir

@@ -73,7 +73,7 @@ struct Symbol {
 
 class Verifier {
  public:
-  explicit Verifier(const Function& f) : f_(f) {}
+  explicit Verifier(const Function& f, std::string what = "function") : f_(f), what_(std::move(what)) {}
 
   void run() {
     std::set<std::string> seen;
@@ -105,9 +105,9 @@ class Verifier {
     block(f_.body);
   }
 
- private:
+ protected:
   [[noreturn]] void fail(const std::string& message) const {
-    throw VerifyError("function '" + f_.name + "': " + message);
+    throw VerifyError(what_ + " '" + f_.name + "': " + message);
   }
 
   void name_ok(const std::string& name, const char* what) const {
@@ -308,11 +308,123 @@ class Verifier {
   }
 
   const Function& f_;
+  std::string what_;
   std::vector<std::map<std::string, Symbol>> scopes_;
   std::map<std::string, const Param*> buffers_;
   int parallel_depth_ = 0;
   bool gpu_enclosing_[6] = {};  // gpu_block dimensions 0-2, then gpu_thread dimensions 0-2
 };
+
+// The host schedule of a program, checked in the scope of the program's
+// parameters and temporaries (`frame`, a function without a body).
+class ScheduleVerifier : public Verifier {
+ public:
+  ScheduleVerifier(const Function& frame, const Module& m) : Verifier(frame, "program"), m_(m) {}
+
+  void schedule(const Schedule& body) {
+    run();  // parameters, temporaries, extents
+    host_block(body);
+  }
+
+ private:
+  void host_block(const Schedule& body) {
+    scopes_.emplace_back();
+    for (const HostStmt& s : body) host_stmt(s);
+    scopes_.pop_back();
+  }
+
+  void host_name_ok(const std::string& name) const {
+    static const std::set<std::string> keywords = {"launch", "comm", "break", "temp"};
+    if (keywords.count(name)) fail("host variable name '" + name + "' is reserved");
+  }
+
+  void host_stmt(const HostStmt& s) {
+    switch (s.kind) {
+      case HostStmt::Kind::launch: {
+        const KernelDecl* k = m_.kernel(s.name);
+        if (!k) fail("launch of undeclared kernel '" + s.name + "'");
+        if (s.args.size() != k->params.size()) {
+          fail("launch " + s.name + " passes " + std::to_string(s.args.size()) + " argument(s); the kernel takes " +
+               std::to_string(k->params.size()));
+        }
+        for (std::size_t i = 0; i < s.args.size(); ++i) {
+          const Param& want = k->params[i];
+          const std::string where = "launch " + s.name + ", argument " + std::to_string(i + 1) + " ('" + want.name + "'): ";
+          if (want.kind == Param::Kind::buffer) {
+            auto it = buffers_.find(s.args[i]);
+            if (it == buffers_.end()) fail(where + "'" + s.args[i] + "' is not a buffer of the program");
+            if (it->second->type != want.type || it->second->shape.size() != want.shape.size()) {
+              fail(where + "'" + s.args[i] + "' is a " + type_name(it->second->type) + " buffer of " +
+                   std::to_string(it->second->shape.size()) + " dimension(s); the kernel takes " + type_name(want.type) +
+                   " of " + std::to_string(want.shape.size()));
+            }
+          } else {
+            const Symbol* v = lookup(s.args[i]);
+            if (!v) fail(where + "'" + s.args[i] + "' is not a scalar in scope");
+            if (v->type != want.type) {
+              fail(where + "'" + s.args[i] + "' is " + type_name(v->type) + "; the kernel takes " + type_name(want.type));
+            }
+          }
+        }
+        return;
+      }
+      case HostStmt::Kind::comm:
+        for (const std::string& a : s.args) {
+          if (!buffers_.count(a) && !lookup(a)) fail("comm " + s.name + " names '" + a + "', which is not in scope");
+        }
+        return;
+      case HostStmt::Kind::let:
+      case HostStmt::Kind::decl:
+        host_name_ok(s.name);
+        if (type_of(s.value) != s.type) fail("'" + s.name + "' is declared " + type_name(s.type) + " but given another type");
+        declare(s.name, {s.type, s.kind == HostStmt::Kind::decl, 0}, s.kind == HostStmt::Kind::let ? "let" : "var");
+        return;
+      case HostStmt::Kind::assign: {
+        const Symbol* target = lookup(s.name);
+        if (!target) fail("assignment to undefined '" + s.name + "'");
+        if (!target->mutable_) fail("assignment to '" + s.name + "', which is not a var");
+        if (type_of(s.value) != target->type) fail("assignment of the wrong type to '" + s.name + "'");
+        return;
+      }
+      case HostStmt::Kind::loop:
+        host_name_ok(s.name);
+        if (type_of(s.value) != Type::i64 || type_of(s.upper) != Type::i64) fail("bounds of loop '" + s.name + "' must be i64");
+        scopes_.emplace_back();
+        declare(s.name, {Type::i64, false, 0}, "loop variable");
+        ++loops_;
+        host_block(s.body);
+        --loops_;
+        scopes_.pop_back();
+        return;
+      case HostStmt::Kind::if_:
+        if (type_of(s.value) != Type::boolean) fail("an if condition must be bool");
+        host_block(s.body);
+        host_block(s.else_body);
+        return;
+      case HostStmt::Kind::break_:
+        if (loops_ == 0) fail("break outside a loop");
+        return;
+    }
+    fail("unknown schedule statement");
+  }
+
+  const Module& m_;
+  int loops_ = 0;
+};
+
+// The buffers a block stores into.
+inline void stored_buffers(const Block& block, std::set<std::string>& out) {
+  for (const Stmt& s : block) {
+    if (s.kind == Stmt::Kind::store) out.insert(s.name);
+    if (s.loop) stored_buffers(s.loop->body, out);
+    stored_buffers(s.then_block, out);
+    stored_buffers(s.else_block, out);
+  }
+}
+
+inline bool same_param(const Param& a, const Param& b) {
+  return a.kind == b.kind && a.name == b.name && a.type == b.type && a.shape == b.shape && a.strides == b.strides;
+}
 
 }  // namespace verify_detail
 
@@ -320,11 +432,44 @@ class Verifier {
 inline void verify(const Function& f) { verify_detail::Verifier(f).run(); }
 
 inline void verify(const Module& m) {
+  using namespace verify_detail;
   std::set<std::string> names;
+  for (const KernelDecl& k : m.kernels) {
+    if (!is_identifier(k.name) || is_reserved(k.name)) throw VerifyError("kernel name '" + k.name + "' is not an identifier");
+    if (!names.insert(k.name).second) throw VerifyError("kernel '" + k.name + "' is declared twice");
+    Function signature{k.name, k.params};
+    Verifier(signature, "kernel").run();
+    for (const std::string& w : k.writes) {
+      const Param* p = k.param(w);
+      if (!p || p->kind != Param::Kind::buffer) throw VerifyError("kernel '" + k.name + "' writes '" + w + "', which is not one of its buffers");
+    }
+  }
+  if (m.kernels.empty() != !m.program) {
+    throw VerifyError(m.program ? "the program declares no kernel" : "kernels are declared but there is no program to launch them");
+  }
   for (const Function& f : m.functions) {
     if (!names.insert(f.name).second) throw VerifyError("function '" + f.name + "' is defined twice");
-    if (!verify_detail::is_identifier(f.name)) throw VerifyError("function name '" + f.name + "' is not an identifier");
+    if (!is_identifier(f.name)) throw VerifyError("function name '" + f.name + "' is not an identifier");
     verify(f);
+    if (f.kernel.empty() && m.program) throw VerifyError("function '" + f.name + "' is a variant of no kernel of the program");
+    if (f.kernel.empty()) continue;
+    const KernelDecl* k = m.kernel(f.kernel);
+    if (!k) throw VerifyError("function '" + f.name + "' is a variant of undeclared kernel '" + f.kernel + "'");
+    if (f.params.size() != k->params.size() || !std::equal(f.params.begin(), f.params.end(), k->params.begin(), same_param)) {
+      throw VerifyError("function '" + f.name + "' has other parameters than its kernel '" + k->name + "'");
+    }
+    std::set<std::string> stored;
+    stored_buffers(f.body, stored);
+    for (const std::string& b : stored) {
+      if (std::find(k->writes.begin(), k->writes.end(), b) == k->writes.end()) {
+        throw VerifyError("function '" + f.name + "' stores into '" + b + "', which kernel '" + k->name + "' does not declare in writes(...)");
+      }
+    }
+  }
+  if (m.program) {
+    Function frame{"program", m.program->params};
+    frame.params.insert(frame.params.end(), m.program->temporaries.begin(), m.program->temporaries.end());
+    ScheduleVerifier(frame, m).schedule(m.program->schedule);
   }
 }
 
