@@ -1,4 +1,5 @@
 #include "asp/core/binding.hpp"
+#include "asp/core/program.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -375,55 +376,111 @@ std::string Binding::signature(const asp_arg* values) const {
   return text;
 }
 
-KernelFault Binding::fault(int status) const {
+KernelFault Binding::fault_of(const psir::Function& function, int status) {
   if (status == ASP_C_ZERO_DIVISION) return {KernelFault::Kind::zero_division, status, "division by zero"};
   const int k = status - ASP_C_OUT_OF_BOUNDS;
-  if (k >= 0 && static_cast<std::size_t>(k) < function_.params.size()) {
+  if (k >= 0 && static_cast<std::size_t>(k) < function.params.size()) {
     return {KernelFault::Kind::out_of_bounds, status,
-            "index out of bounds reading '" + function_.params[static_cast<std::size_t>(k)].name + "'"};
+            "index out of bounds reading '" + function.params[static_cast<std::size_t>(k)].name + "'"};
   }
-  return {KernelFault::Kind::other, status, "kernel " + function_.name + " failed with status " + std::to_string(status)};
+  return {KernelFault::Kind::other, status, "kernel " + function.name + " failed with status " + std::to_string(status)};
 }
+
+namespace {
+
+std::vector<bool> written_by(const Kernel& kernel, std::size_t params) {
+  std::vector<bool> written(params);
+  for (std::size_t p = 0; p < params; ++p) written[p] = kernel.writes(p);
+  return written;
+}
+
+}  // namespace
 
 Callable::Callable(std::shared_ptr<Kernel> kernel, Binding binding)
-    : kernel_(std::move(kernel)), binding_(std::move(binding)) {
-  if (const DeviceCode* code = kernel_->device_code()) binding_.accept_device(code->device()->device_type());
+    : kernels_{std::move(kernel)},
+      binding_(std::move(binding)),
+      written_(written_by(*kernels_.front(), binding_.function().params.size())) {
+  if (const auto& device = kernels_.front()->device()) binding_.accept_device(device->device_type());
 }
 
-Kernel::Slot& Callable::slot_for(const Binding::Frame& frame, const asp_arg* values) {
+namespace {
+
+std::vector<std::string> kernel_names(const psir::Module& m) {
+  std::vector<std::string> names;
+  for (const psir::KernelDecl& k : m.kernels) names.push_back(k.name);
+  return names;
+}
+
+}  // namespace
+
+Callable::Callable(std::vector<std::shared_ptr<Kernel>> kernels, const psir::Module& program, Binding binding)
+    : kernels_(std::move(kernels)),
+      binding_(std::move(binding)),
+      program_(std::make_unique<ProgramRunner>(program.program.value(), kernels_, kernel_names(program))),
+      written_(program_->written()) {
+  if (kernels_.empty() || kernels_.size() > max_kernels) {
+    throw std::runtime_error("a program has 1 to " + std::to_string(max_kernels) + " kernels, this one " +
+                             std::to_string(kernels_.size()));
+  }
+  if (const auto& device = kernels_.front()->device()) binding_.accept_device(device->device_type());
+}
+
+Callable::~Callable() = default;
+
+Callable::Slots Callable::slots_for(const Binding::Frame& frame, const asp_arg* values) {
   const auto key_begin = frame.extents.begin();
   const auto key_end = key_begin + static_cast<std::ptrdiff_t>(frame.extent_count);
   {
     std::lock_guard lock(mutex_);
     for (std::size_t k = 0; k < cache_used_; ++k) {
-      if (std::equal(key_begin, key_end, cache_[k].extents.begin())) return *cache_[k].slot;
+      if (std::equal(key_begin, key_end, cache_[k].extents.begin())) return cache_[k].slots;
     }
   }
-  Kernel::Slot& slot = kernel_->slot(binding_.signature(values));
+  Slots slots{};
+  const std::string signature = binding_.signature(values);
+  for (std::size_t k = 0; k < kernels_.size(); ++k) slots[k] = &kernels_[k]->slot(signature);
   std::lock_guard lock(mutex_);
   CachedSlot& entry = cache_[cache_next_];
   std::copy(key_begin, key_end, entry.extents.begin());
-  entry.slot = &slot;
+  entry.slots = slots;
   cache_next_ = (cache_next_ + 1) % cached_slots;
   cache_used_ = std::max(cache_used_, cache_next_ == 0 ? cached_slots : cache_next_);
-  return slot;
+  return slots;
 }
 
 std::size_t Callable::operator()(const asp_arg* values, std::size_t count, Mirror* const* mirrors) {
   Binding::Frame frame;
   binding_.bind(values, count, frame);
-  Kernel::Slot& slot = slot_for(frame, values);
-  Kernel::Run run;
-  if (kernel_->device_code()) {
-    run = run_on_device(slot, frame, values, mirrors);
+  const Slots slots = slots_for(frame, values);
+  const std::shared_ptr<const DeviceRuntime>& device = kernels_.front()->device();
+  std::optional<DeviceFrame> on_device;
+  if (device) {
+    on_device.emplace(device, binding_, frame, values, mirrors, written_);
   } else {
     // A host kernel reads and writes the host copies: bring them up to date, and
     // let the device copies of what it may write go stale.
     for (std::size_t i = 0; mirrors && i < count; ++i) {
       if (mirrors[i]) mirrors[i]->release_to_host();
     }
-    run = kernel_->run(slot, frame.entry.data());
   }
+  if (program_) {
+    std::size_t variant = 0;
+    try {
+      variant = program_->run(binding_, frame, values, slots.data(), on_device ? &*on_device : nullptr);
+    } catch (...) {
+      if (on_device) on_device->finish();
+      throw;
+    }
+    if (on_device) on_device->finish();
+    return variant;
+  }
+  std::array<void*, Binding::max_params> entry = frame.entry;
+  const std::size_t params = binding_.function().params.size();
+  for (std::size_t p = 0; on_device && p < params; ++p) {
+    if (asp_device_buffer* b = on_device->buffer(p)) entry[p] = b;
+  }
+  const Kernel::Run run = kernels_.front()->run(*slots[0], entry.data());
+  if (on_device) on_device->finish();
   if (run.status != ASP_C_OK) throw binding_.fault(run.status);
   return run.variant;
 }
@@ -447,54 +504,49 @@ std::size_t span_bytes(const DLTensor& t, const std::string& name) {
 
 }  // namespace
 
-Kernel::Run Callable::run_on_device(Kernel::Slot& slot, const Binding::Frame& frame, const asp_arg* values,
-                                    Mirror* const* mirrors) {
-  const std::shared_ptr<const DeviceRuntime>& device = kernel_->device_code()->device();
-  // Buffers of this call only: device arrays used in place, and copies of host arrays without a mirror.
-  struct Temporary {
-    std::unique_ptr<DeviceBuffer> buffer;
-    void* host;
-    bool copy_out;
-  };
-  std::vector<Temporary> temporaries;
-  std::array<void*, Binding::max_params> entry = frame.entry;
-  const std::size_t params = binding_.function().params.size();
+DeviceFrame::DeviceFrame(std::shared_ptr<const DeviceRuntime> device, const Binding& binding,
+                         const Binding::Frame& frame, const asp_arg* values, Mirror* const* mirrors,
+                         const std::vector<bool>& written)
+    : device_(std::move(device)) {
+  const std::size_t params = binding.function().params.size();
+  handles_.assign(params, nullptr);
   for (std::size_t p = 0; p < params; ++p) {
-    const std::size_t i = binding_.buffer_arg(p);
+    const std::size_t i = binding.buffer_arg(p);
     if (i == Binding::npos) continue;
     const DLTensor& tensor = values[i].tensor;
     void* host = frame.entry[p];
-    const std::size_t bytes = span_bytes(tensor, binding_.arg_name(i));
-    if (tensor.device.device_type == device->device_type()) {
-      temporaries.push_back({std::make_unique<DeviceBuffer>(device, device->wrap(host, bytes), bytes), host, false});
-      entry[p] = temporaries.back().buffer->handle();
+    const std::size_t bytes = span_bytes(tensor, binding.arg_name(i));
+    const bool writes = p < written.size() && written[p];
+    if (tensor.device.device_type == device_->device_type()) {
+      copies_.push_back({std::make_unique<DeviceBuffer>(device_, device_->wrap(host, bytes), bytes), host, false});
+      handles_[p] = copies_.back().buffer->handle();
     } else if (mirrors && mirrors[i]) {
-      entry[p] = mirrors[i]->on_device(device, host, bytes);
+      handles_[p] = mirrors[i]->on_device(device_, host, bytes);
+      if (writes) written_mirrors_.push_back(mirrors[i]);
     } else {
       // One copy per host array, so that arguments sharing memory share it on the device too.
-      auto same = std::find_if(temporaries.begin(), temporaries.end(), [&](const Temporary& t) {
-        return t.host == host && t.buffer->bytes() == bytes;
+      auto same = std::find_if(copies_.begin(), copies_.end(), [&](const Copy& c) {
+        return c.host == host && c.buffer->bytes() == bytes;
       });
-      if (same == temporaries.end()) {
-        auto buffer = std::make_unique<DeviceBuffer>(device, device->allocate(bytes), bytes);
-        device->copy_in(buffer->handle(), host, bytes);
-        temporaries.push_back({std::move(buffer), host, false});
-        same = temporaries.end() - 1;
+      if (same == copies_.end()) {
+        auto buffer = std::make_unique<DeviceBuffer>(device_, device_->allocate(bytes), bytes);
+        device_->copy_in(buffer->handle(), host, bytes);
+        copies_.push_back({std::move(buffer), host, false});
+        same = copies_.end() - 1;
       }
-      same->copy_out = same->copy_out || kernel_->writes(p);
-      entry[p] = same->buffer->handle();
+      same->copy_out = same->copy_out || writes;
+      handles_[p] = same->buffer->handle();
     }
   }
-  const Kernel::Run run = kernel_->run(slot, entry.data());
-  // What the kernel wrote before any error it reports is visible, as on the host.
-  for (const Temporary& t : temporaries) {
-    if (t.copy_out) device->copy_out(t.host, t.buffer->handle(), t.buffer->bytes());
+}
+
+void DeviceFrame::finish() {
+  for (const Copy& c : copies_) {
+    if (c.copy_out) device_->copy_out(c.host, c.buffer->handle(), c.buffer->bytes());
   }
-  for (std::size_t p = 0; p < params; ++p) {
-    const std::size_t i = binding_.buffer_arg(p);
-    if (i != Binding::npos && mirrors && mirrors[i] && kernel_->writes(p)) mirrors[i]->device_wrote();
-  }
-  return run;
+  for (Mirror* m : written_mirrors_) m->device_wrote();
+  copies_.clear();
+  written_mirrors_.clear();
 }
 
 }  // namespace asp::core

@@ -7,8 +7,12 @@
 #include <asp/psir_text.hpp>
 #include <asp/psir_verify.hpp>
 
+#include <asp/psir_passes.hpp>
+
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <limits>
 #include <functional>
 #include <fstream>
 #include <stdexcept>
@@ -82,12 +86,6 @@ std::vector<bool> written_params(const std::vector<psir::Function>& functions) {
     walk(f.body);
   }
   return written;
-}
-
-std::vector<psir::Function> functions_of(const std::vector<Kernel::Variant>& variants) {
-  std::vector<psir::Function> functions;
-  for (const Kernel::Variant& v : variants) functions.push_back(v.function);
-  return functions;
 }
 
 }  // namespace
@@ -165,22 +163,49 @@ int DeviceCode::launch(std::size_t variant, void* const* args) const {
   return device_->launch(module_, f.name, device_args.data(), f.params.size(), config);
 }
 
-Kernel::Kernel(std::string key, std::string backend, std::vector<Variant> variants, std::shared_ptr<LoadedCode> code,
+Kernel::Kernel(std::string key, std::string backend, std::vector<Variant> variants, Code code, std::vector<bool> written,
                TuningDatabase* tuning)
     : key_(std::move(key)),
       backend_(std::move(backend)),
       variants_(std::move(variants)),
       code_(std::move(code)),
-      written_(written_params(functions_of(variants_))),
-      tuning_(tuning) {}
+      written_(std::move(written)),
+      tuning_(tuning) {
+  if (!code_.device.empty()) device_ = code_.device.front()->device();
+}
+
+namespace {
+
+std::vector<psir::Function> functions_of(const std::vector<Kernel::Variant>& variants) {
+  std::vector<psir::Function> functions;
+  for (const Kernel::Variant& v : variants) functions.push_back(v.function);
+  return functions;
+}
+
+Kernel::Code host_code(std::shared_ptr<LoadedCode> code) {
+  Kernel::Code c;
+  c.host.push_back(std::move(code));
+  return c;
+}
+
+std::vector<Kernel::Variant> device_variants(const DeviceCode& code) {
+  std::vector<Kernel::Variant> variants;
+  for (std::size_t i = 0; i < code.functions().size(); ++i) variants.push_back({code.functions()[i], nullptr, &code, i});
+  return variants;
+}
+
+}  // namespace
+
+Kernel::Kernel(std::string key, std::string backend, std::vector<Variant> variants, std::shared_ptr<LoadedCode> code,
+               TuningDatabase* tuning)
+    : Kernel(std::move(key), std::move(backend), variants, host_code(std::move(code)),
+             written_params(functions_of(variants)), tuning) {}
 
 Kernel::Kernel(std::string key, std::string backend, std::unique_ptr<DeviceCode> code, TuningDatabase* tuning)
-    : key_(std::move(key)),
-      backend_(std::move(backend)),
-      device_code_(std::move(code)),
-      written_(written_params(device_code_->functions())),
-      tuning_(tuning) {
-  for (const psir::Function& f : device_code_->functions()) variants_.push_back({f, nullptr});
+    : Kernel(std::move(key), std::move(backend), device_variants(*code), Code{}, written_params(code->functions()),
+             tuning) {
+  device_ = code->device();
+  code_.device.push_back(std::move(code));
 }
 
 Kernel::~Kernel() = default;
@@ -214,7 +239,8 @@ Kernel::Run Kernel::run(Slot& slot, void* const* args) {
     measure = !slot.tuner->settled(slot.runnable);
   }
   const auto start = Clock::now();
-  const int status = device_code_ ? device_code_->launch(chosen, args) : variants_[chosen].entry(args);
+  const Variant& v = variants_[chosen];
+  const int status = v.device ? v.device->launch(v.device_index, args) : v.entry(args);
   const double elapsed = seconds_since(start);
   if (status == ASP_C_OK && measure) {
     std::lock_guard lock(mutex_);
@@ -279,96 +305,76 @@ std::string KernelCompiler::optimize_for(const std::string& backend, std::string
 
 namespace {
 
-bool device_language(std::string_view language) { return language == "opencl-c" || language == "cuda-c"; }
-
+// What the core knows of a language: only the file name it saves a source
+// under (the backend's vtable says who compiles it).
 const char* source_extension(const std::string& language) {
   return language == "opencl-c" ? ".cl" : language == "cuda-c" ? ".cu" : ".c";
 }
 
-}  // namespace
-
-bool KernelCompiler::compiles(std::string_view language) {
-  return language == "c" || language == "c+openmp" || device_language(language);
+bool is_device(const asp_backend* v) {
+  return ASP_HAS_FIELD(v, asp_backend, launch) && v->target && v->compile && v->load && v->unload && v->allocate &&
+         v->release && v->copy_in && v->copy_out && v->launch;
 }
 
-std::shared_ptr<Kernel> KernelCompiler::compile(std::string_view psir_text, const std::string& backend, Stats* stats) {
-  Stats local;
-  Stats& s = stats ? *stats : local;
-  s = {};
-  psir::Module module = psir::parse(psir_text);
-  psir::verify(module);
-  if (module.functions.empty()) throw std::runtime_error("the PSIR module has no function");
+bool host_c(std::string_view language) { return language == "c" || language == "c+openmp"; }
 
+// Whether a hand-written source in `source` runs on a backend that emits `backend`.
+bool runs_on(std::string_view source, std::string_view backend) {
+  return source == backend || (source == "c" && host_c(backend));
+}
+
+}  // namespace
+
+std::optional<std::string> KernelCompiler::cannot_build(const asp_backend* v) {
+  if (!ASP_HAS_FIELD(v, asp_backend, runtime) || !v->generate || !v->language) return "it generates no code";
+  if (is_device(v) || host_c(v->language)) return std::nullopt;
+  return "it emits " + std::string(v->language) +
+         ", which no JIT driver of the core compiles, and it does not compile, load and launch code itself";
+}
+
+struct KernelCompiler::Target {
+  std::string backend;
+  const BackendState* state;
+  const asp_backend* vtable;
+  std::string language;
+  std::shared_ptr<const DeviceRuntime> device{};  // a device backend
+  const JitDriver* driver = nullptr;              // a host backend
+  std::string identity{};                         // what its binaries depend on besides the source
+  std::optional<std::filesystem::path> dump{};    // ASP_DUMP
+  std::filesystem::path save_dir{};               // where failing sources are kept
+};
+
+KernelCompiler::Target KernelCompiler::target_for(const std::string& backend) {
   const BackendState* state = registry_.backend(backend);
   if (!state) throw std::runtime_error("backend '" + backend + "' is not configured");
   if (!state->available) throw std::runtime_error("backend '" + backend + "' is unavailable: " + state->reason);
   const asp_backend* vtable = state->vtable;
-  if (!ASP_HAS_FIELD(vtable, asp_backend, runtime) || !vtable->generate || !vtable->language) {
-    throw std::runtime_error("backend '" + backend + "' does not generate code");
+  if (auto why = cannot_build(vtable)) throw std::runtime_error("backend '" + backend + "' cannot be used: " + *why);
+  Target t{backend, state, vtable, vtable->language};
+  if (is_device(vtable)) {
+    t.device = device_for(backend, vtable);
+    t.identity = t.device->target();
+  } else {
+    t.driver = &driver_for(backend);
+    t.identity = t.driver->identity();
   }
-  const std::string language = vtable->language;
-  const bool device = device_language(language);
-  if (!compiles(language)) {
-    throw std::runtime_error("backend '" + backend + "' emits " + language + ", which the core does not compile");
-  }
-
-  auto start = Clock::now();
-  module = psir::parse(optimize_for(backend, psir::print(module)));
-  const std::string canonical = psir::print(module);
-  const std::string source = text_from_sink(
-      [&](const asp_text_sink* sink, asp_host_context* ctx) { return vtable->generate(vtable->self, ctx, canonical.c_str(), sink); },
-      "backends." + backend);
-  s.generate_seconds = seconds_since(start);
-
-  // ASP_DUMP: what ran, readable by the user (DESIGN.md §2).
-  const Setting* dump = registry_.config().find("dump");
-  const std::string name = module.functions.front().name;
-  if (dump) {
-    const std::filesystem::path dir = std::get<std::string>(dump->value);
-    std::filesystem::create_directories(dir);
-    const std::string stem = name + "." + backend;
-    std::ofstream(dir / (stem + ".psir")) << canonical;
-    std::ofstream(dir / (stem + source_extension(language))) << source;
+  t.identity = std::to_string(ASP_ABI_VERSION) + " " + backend + " " + state->library->version + " " + t.language + " " + t.identity;
+  if (const Setting* dump = registry_.config().find("dump")) {
+    t.dump = std::get<std::string>(dump->value);
+    std::filesystem::create_directories(*t.dump);
   }
   // Failing sources are kept where the user looks: the dump directory, else beside the cache.
-  const std::filesystem::path save_dir =
-      dump     ? std::filesystem::path(std::get<std::string>(dump->value))
-      : cache_ ? cache_->dir() / "failed"
-               : std::filesystem::temp_directory_path() / ("asp-failed-" + std::to_string(getuid()));
-  const std::string abi = std::to_string(ASP_ABI_VERSION);
+  t.save_dir = t.dump     ? *t.dump
+               : cache_ ? cache_->dir() / "failed"
+                        : std::filesystem::temp_directory_path() / ("asp-failed-" + std::to_string(getuid()));
+  return t;
+}
 
-  if (device) {
-    std::shared_ptr<const DeviceRuntime> target = device_for(backend, vtable);
-    const std::string key = cache_key({abi, backend, state->library->version, target->target(), language, source});
-    start = Clock::now();
-    std::optional<std::string> binary = cache_ ? cache_->load(key) : std::nullopt;
-    s.cache_hit = binary.has_value();
-    if (!binary) {
-      try {
-        binary = target->compile(source);
-      } catch (const CompileError& e) {
-        CompileRequest request;
-        request.source = source;
-        request.name = name;
-        request.save_dir = save_dir;
-        request.extension = source_extension(language);
-        throw jit_detail::compile_error(request, e.what(), e.log());
-      }
-      s.compile_seconds = seconds_since(start);
-      if (cache_) cache_->store(key, *binary, language + " binary");
-    }
-    start = Clock::now();
-    auto code = std::make_unique<DeviceCode>(target, target->load(*binary), std::move(module.functions));
-    s.load_seconds = seconds_since(start);
-    log(LogLevel::debug, "kernel", key + (s.cache_hit ? " loaded from the cache" : " compiled") + " for " + backend);
-    return std::make_shared<Kernel>(key, backend, std::move(code), tuning_);
-  }
-
-  const bool openmp = language == "c+openmp";
-  const JitDriver& driver = driver_for(backend);
-  const std::string key = cache_key({abi, backend, state->library->version, driver.identity(), language, source});
-
-  start = Clock::now();
+std::shared_ptr<LoadedCode> KernelCompiler::build_host(const Target& t, const std::string& source,
+                                                       const std::string& name, Stats& s) {
+  const JitDriver& driver = *t.driver;
+  const std::string key = cache_key({t.identity, source});
+  auto start = Clock::now();
   std::optional<std::string> artifact;
   std::filesystem::path file;
   // A shared library is loaded from its (verified) cache file, an object from memory.
@@ -381,15 +387,16 @@ std::shared_ptr<Kernel> KernelCompiler::compile(std::string_view psir_text, cons
   } else if (cache_) {
     artifact = cache_->load(key);
   }
-  s.cache_hit = artifact.has_value();
+  const bool hit = artifact.has_value();
+  s.cache_hit = s.cache_hit && hit;
   if (!artifact) {
     CompileRequest request;
     request.source = source;
     request.name = name;
-    request.openmp = openmp;
-    request.save_dir = save_dir;
+    request.openmp = t.language == "c+openmp";
+    request.save_dir = t.save_dir;
     artifact = driver.compile(request);
-    s.compile_seconds = seconds_since(start);
+    s.compile_seconds += seconds_since(start);
     if (cache_) {
       cache_->store(key, *artifact, driver.artifact_kind());
       if (needs_file) {
@@ -397,22 +404,288 @@ std::shared_ptr<Kernel> KernelCompiler::compile(std::string_view psir_text, cons
       }
     }
   }
-
   start = Clock::now();
   std::shared_ptr<LoadedCode> code = driver.load(*artifact, file);
   if (auto* init = reinterpret_cast<void (*)(const void*)>(code->symbol(ASP_C_RUNTIME_INIT_SYMBOL))) {
-    init(vtable->runtime ? vtable->runtime(vtable->self) : nullptr);
+    init(t.vtable->runtime ? t.vtable->runtime(t.vtable->self) : nullptr);
   }
-  std::vector<Kernel::Variant> variants;
-  for (psir::Function& f : module.functions) {
-    auto entry = reinterpret_cast<Kernel::Entry>(code->symbol(ASP_C_ENTRY_PREFIX + f.name));
+  s.load_seconds += seconds_since(start);
+  log(LogLevel::debug, "kernel",
+      name + ": " + key + (hit ? " loaded from the cache" : " compiled") + " for " + t.backend + " (" + driver.name() + ")");
+  return code;
+}
+
+asp_device_module* KernelCompiler::build_device(const Target& t, const std::string& source, const std::string& name,
+                                                Stats& s) {
+  const std::string key = cache_key({t.identity, source});
+  auto start = Clock::now();
+  std::optional<std::string> binary = cache_ ? cache_->load(key) : std::nullopt;
+  const bool hit = binary.has_value();
+  s.cache_hit = s.cache_hit && hit;
+  if (!binary) {
+    try {
+      binary = t.device->compile(source);
+    } catch (const CompileError& e) {
+      CompileRequest request;
+      request.source = source;
+      request.name = name;
+      request.save_dir = t.save_dir;
+      request.extension = source_extension(t.language);
+      throw jit_detail::compile_error(request, e.what(), e.log());
+    }
+    s.compile_seconds += seconds_since(start);
+    if (cache_) cache_->store(key, *binary, t.language + " binary");
+  }
+  start = Clock::now();
+  asp_device_module* module = t.device->load(*binary);
+  s.load_seconds += seconds_since(start);
+  log(LogLevel::debug, "kernel", name + ": " + key + (hit ? " loaded from the cache" : " compiled") + " for " + t.backend);
+  return module;
+}
+
+std::pair<Kernel::Code, std::vector<psir::Function>> KernelCompiler::build_generated(const Target& t,
+                                                                                      psir::Module module, Stats& s) {
+  auto start = Clock::now();
+  module = psir::parse(optimize_for(t.backend, psir::print(module)));
+  const std::string canonical = psir::print(module);
+  const std::string source = text_from_sink(
+      [&](const asp_text_sink* sink, asp_host_context* ctx) {
+        return t.vtable->generate(t.vtable->self, ctx, canonical.c_str(), sink);
+      },
+      "backends." + t.backend);
+  s.generate_seconds += seconds_since(start);
+  const std::string name = module.functions.front().name;
+  if (t.dump) {
+    // ASP_DUMP: what ran, readable by the user (DESIGN.md §2).
+    const std::string stem = name + "." + t.backend;
+    std::ofstream(*t.dump / (stem + ".psir")) << canonical;
+    std::ofstream(*t.dump / (stem + source_extension(t.language))) << source;
+  }
+  Kernel::Code code;
+  if (t.device) {
+    code.device.push_back(std::make_unique<DeviceCode>(t.device, build_device(t, source, name, s), module.functions));
+  } else {
+    code.host.push_back(build_host(t, source, name, s));
+  }
+  return {std::move(code), std::move(module.functions)};
+}
+
+namespace {
+
+// The variants of generated functions in `code` (what build_generated() returned).
+void add_generated(std::vector<Kernel::Variant>& variants, const Kernel::Code& code, std::vector<psir::Function> functions) {
+  for (std::size_t i = 0; i < functions.size(); ++i) {
+    psir::Function& f = functions[i];
+    if (!code.device.empty()) {
+      variants.push_back({std::move(f), nullptr, code.device.back().get(), i});
+      continue;
+    }
+    auto entry = reinterpret_cast<Kernel::Entry>(code.host.back()->symbol(ASP_C_ENTRY_PREFIX + f.name));
     if (!entry) throw std::runtime_error("the compiled kernel lacks its entry point " ASP_C_ENTRY_PREFIX + f.name);
     variants.push_back({std::move(f), entry});
   }
-  s.load_seconds = seconds_since(start);
-  log(LogLevel::debug, "kernel",
-      key + (s.cache_hit ? " loaded from the cache" : " compiled") + " for " + backend + " (" + driver.name() + ")");
-  return std::make_shared<Kernel>(key, backend, std::move(variants), std::move(code), tuning_);
+}
+
+void append(Kernel::Code& to, Kernel::Code from) {
+  for (auto& c : from.host) to.host.push_back(std::move(c));
+  for (auto& c : from.device) to.device.push_back(std::move(c));
+}
+
+// The comma-separated expressions of a launch grid ("x, y, z"), split outside parentheses and brackets.
+std::vector<std::string> grid_dimensions(const char* text) {
+  std::vector<std::string> parts;
+  if (!text) return parts;
+  std::string current;
+  int depth = 0;
+  for (const char* c = text; *c; ++c) {
+    depth += (*c == '(' || *c == '[') - (*c == ')' || *c == ']');
+    if (*c == ',' && depth == 0) {
+      parts.push_back(current);
+      current.clear();
+    } else {
+      current += *c;
+    }
+  }
+  parts.push_back(current);
+  return parts;
+}
+
+// One instantiation of a hand-written kernel: its name, the lines the core
+// puts before the source, and its PSIR function (the kernel's parameters,
+// the run check and, on a device, gpu loops that size the launch grid).
+struct Instantiation {
+  std::string name;
+  std::string prelude;
+  psir::Function function{};
+};
+
+Instantiation instantiate(const psir::KernelDecl& kernel, const Component& component, const std::vector<std::int64_t>& values,
+                          bool device) {
+  const auto* k = static_cast<const asp_kernel_source*>(component.description->vtable);
+  const std::string who = "kernel source '" + std::string(component.description->name) + "' (" +
+                          component.library->section + "." + component.library->name + ")";
+  Instantiation inst{k->variant, ""};
+  psir::Function signature{"f", kernel.params};
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const std::string name = k->template_params[i].name ? k->template_params[i].name : "";
+    const std::int64_t v = values[i];
+    inst.name += "_" + name + (v < 0 ? "m" + std::to_string(0 - static_cast<std::uint64_t>(v)) : std::to_string(v));
+    // INT64_MIN has no literal in C: its magnitude does not fit.
+    const std::string literal = v == std::numeric_limits<std::int64_t>::min() ? "-9223372036854775807LL - 1"
+                                                                              : std::to_string(v) + "LL";
+    inst.prelude += "#define " + name + " (" + literal + ")\n";
+    signature.params.push_back(psir::scalar_param(name, psir::Type::i64));
+  }
+  inst.prelude = "#define ASP_VARIANT " ASP_C_ENTRY_PREFIX + inst.name + "\n" + inst.prelude + "#line 1 \"" +
+                 component.description->name + "\"\n";
+
+  // The run check and grid are PSIR expressions over the kernel's scalars and
+  // the template parameters: read them as part of a function of both, then
+  // replace the template parameters by their values.
+  std::string text = psir::print(psir::Module{{signature}});
+  text = text.substr(0, text.rfind(" {"));
+  if (k->requires_) text += " requires " + std::string(k->requires_);
+  text += " {\n";
+  std::string close;
+  if (device) {
+    const std::vector<std::string> grid = grid_dimensions(ASP_HAS_FIELD(k, asp_kernel_source, grid) ? k->grid : nullptr);
+    const std::vector<std::string> block = grid_dimensions(ASP_HAS_FIELD(k, asp_kernel_source, block) ? k->block : nullptr);
+    if (grid.size() > 3 || block.size() > 3) throw std::runtime_error(who + ": a launch grid has at most 3 dimensions");
+    for (std::size_t d = 0; d < grid.size(); ++d) {
+      text += "for asp_block_" + std::to_string(d) + " in 0:i64 .. " + grid[d] + " step 1 gpu_block(" + std::to_string(d) + ") {\n";
+      close += "}\n";
+    }
+    for (std::size_t d = 0; d < block.size(); ++d) {
+      text += "for asp_thread_" + std::to_string(d) + " in 0:i64 .. " + block[d] + " step 1 gpu_thread(" + std::to_string(d) + ") {\n";
+      close += "}\n";
+    }
+  }
+  text += close + "}\n";
+  try {
+    psir::Function f = psir::parse(text).functions.at(0);
+    auto bind = [&](psir::ExprPtr e) {
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        if (e->kind == psir::Expr::Kind::var && e->name == k->template_params[i].name) return psir::i64(values[i]);
+      }
+      return e;
+    };
+    f.requires_ = psir::rewrite_expr(f.requires_, bind);
+    f.body = psir::rewrite_block(f.body, bind);
+    f.params = kernel.params;
+    f.name = inst.name;
+    psir::verify(f);
+    inst.function = std::move(f);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(who + ": its run check or launch grid is not valid PSIR over the parameters of kernel " +
+                             kernel.name + " and its template parameters: " + e.what());
+  }
+  return inst;
+}
+
+// Every combination of the template parameters' values (one empty combination when there are none).
+std::vector<std::vector<std::int64_t>> combinations(const asp_kernel_source& k) {
+  std::vector<std::vector<std::int64_t>> all{{}};
+  for (std::size_t i = 0; i < k.template_param_count; ++i) {
+    const asp_template_param& p = k.template_params[i];
+    std::vector<std::vector<std::int64_t>> next;
+    for (const auto& prefix : all) {
+      for (std::size_t j = 0; j < p.value_count; ++j) {
+        next.push_back(prefix);
+        next.back().push_back(p.values[j]);
+      }
+    }
+    all = std::move(next);
+  }
+  return all;
+}
+
+}  // namespace
+
+std::shared_ptr<Kernel> KernelCompiler::compile(std::string_view psir_text, const std::string& backend, Stats* stats) {
+  Stats local;
+  Stats& s = stats ? *stats : local;
+  s = {};
+  s.cache_hit = true;
+  psir::Module module = psir::parse(psir_text);
+  psir::verify(module);
+  if (module.functions.empty()) throw std::runtime_error("the PSIR module has no function");
+  if (!module.is_version_1()) throw std::runtime_error("a PSIR program is compiled by compile_program()");
+  const Target target = target_for(backend);
+  auto [code, functions] = build_generated(target, std::move(module), s);
+  std::vector<Kernel::Variant> variants;
+  add_generated(variants, code, std::move(functions));
+  std::vector<bool> written = written_params(functions_of(variants));
+  return std::make_shared<Kernel>(cache_key({target.identity, psir_text}), backend, std::move(variants),
+                                  std::move(code), std::move(written), tuning_);
+}
+
+std::vector<std::shared_ptr<Kernel>> KernelCompiler::compile_program(const psir::Module& program,
+                                                                     const std::string& backend,
+                                                                     const std::string& domain, Stats* stats) {
+  Stats local;
+  Stats& s = stats ? *stats : local;
+  s = {};
+  s.cache_hit = true;
+  psir::verify(program);
+  if (!program.program) throw std::runtime_error("the PSIR module is not a program");
+  const Target target = target_for(backend);
+  const std::string text = psir::print(program);
+  std::vector<std::shared_ptr<Kernel>> kernels;
+  for (const psir::KernelDecl& decl : program.kernels) {
+    std::vector<Kernel::Variant> variants;
+    Kernel::Code code;
+    psir::Module generated;
+    for (const psir::Function& f : program.functions) {
+      if (f.kernel != decl.name) continue;
+      generated.functions.push_back(f);
+      generated.functions.back().kernel.clear();  // a version-1 module, as every backend reads
+    }
+    if (!generated.functions.empty()) {
+      auto [built, functions] = build_generated(target, std::move(generated), s);
+      add_generated(variants, built, std::move(functions));
+      append(code, std::move(built));
+    }
+    std::string sources;  // part of the kernel's identity
+    for (const Component& c : registry_.components()) {
+      if (c.description->kind != ASP_COMPONENT_KERNEL_SOURCE || !c.description->domain || domain != c.description->domain) continue;
+      const auto* k = static_cast<const asp_kernel_source*>(c.description->vtable);
+      if (decl.name != k->kernel || !runs_on(k->language, target.language)) continue;
+      for (const std::vector<std::int64_t>& values : combinations(*k)) {
+        Instantiation inst = instantiate(decl, c, values, target.device != nullptr);
+        if (std::any_of(variants.begin(), variants.end(), [&](const Kernel::Variant& v) { return v.function.name == inst.name; })) {
+          throw std::runtime_error("kernel " + decl.name + " has two variants named " + inst.name);
+        }
+        const std::string source = inst.prelude + k->source;
+        sources += source;
+        if (target.device) {
+          auto module = std::make_unique<DeviceCode>(target.device, build_device(target, source, inst.name, s),
+                                                     std::vector<psir::Function>{inst.function});
+          variants.push_back({std::move(inst.function), nullptr, module.get(), 0});
+          code.device.push_back(std::move(module));
+        } else {
+          std::shared_ptr<LoadedCode> loaded = build_host(target, source, inst.name, s);
+          auto entry = reinterpret_cast<Kernel::Entry>(loaded->symbol(ASP_C_ENTRY_PREFIX + inst.name));
+          if (!entry) {
+            throw std::runtime_error("kernel source '" + std::string(c.description->name) + "' defines no " +
+                                     ASP_C_ENTRY_PREFIX + inst.name + " (define it as ASP_VARIANT)");
+          }
+          variants.push_back({std::move(inst.function), entry});
+          code.host.push_back(std::move(loaded));
+        }
+      }
+    }
+    if (variants.empty()) {
+      throw std::runtime_error("kernel " + decl.name + " has no variant that backend " + backend + " runs (it emits " +
+                               target.language + ")");
+    }
+    std::vector<bool> written;
+    for (const psir::Param& p : decl.params) {
+      written.push_back(std::find(decl.writes.begin(), decl.writes.end(), p.name) != decl.writes.end());
+    }
+    kernels.push_back(std::make_shared<Kernel>(cache_key({target.identity, text, decl.name, sources}), backend,
+                                               std::move(variants), std::move(code), std::move(written), tuning_));
+  }
+  return kernels;
 }
 
 }  // namespace asp::core

@@ -78,21 +78,23 @@ std::filesystem::path resolve(const std::string& configured, const Origin& origi
 
 bool known_kind(asp_component_kind kind) {
   return kind == ASP_COMPONENT_FRONTEND || kind == ASP_COMPONENT_OPTIMIZER || kind == ASP_COMPONENT_LOWERING ||
-         kind == ASP_COMPONENT_BACKEND;
+         kind == ASP_COMPONENT_BACKEND || kind == ASP_COMPONENT_KERNEL_SOURCE;
 }
 
-size_t vtable_size_1_0(asp_component_kind kind) {
+// The struct_size every vtable of a kind must reach: the fields of the ABI version that introduced the kind.
+size_t first_vtable_size(asp_component_kind kind) {
   switch (kind) {
     case ASP_COMPONENT_FRONTEND: return offsetof(asp_frontend, translate) + sizeof(void*);
     case ASP_COMPONENT_OPTIMIZER: return offsetof(asp_optimizer, run) + sizeof(void*);
     case ASP_COMPONENT_LOWERING: return offsetof(asp_lowering, lower) + sizeof(void*);
     case ASP_COMPONENT_BACKEND: return offsetof(asp_backend, probe) + sizeof(void*);
+    case ASP_COMPONENT_KERNEL_SOURCE: return offsetof(asp_kernel_source, source) + sizeof(void*);  // ABI 1.2's first form
   }
   return 0;
 }
 
 // Checks what a plugin returned before the core trusts it; returns a problem or "".
-std::string check_component(const asp_component& c) {
+std::string check_component(const asp_component& c, uint32_t abi_version) {
   if (c.struct_size < offsetof(asp_component, vtable) + sizeof(c.vtable)) {
     return "a component's struct_size is too small";
   }
@@ -102,8 +104,19 @@ std::string check_component(const asp_component& c) {
   }
   if (c.vtable == nullptr) return "component '" + std::string(c.name) + "' has no function table";
   // Every vtable starts with its struct_size, which must cover the ABI 1.0 fields.
-  if (*static_cast<const size_t*>(c.vtable) < vtable_size_1_0(c.kind)) {
+  if (*static_cast<const size_t*>(c.vtable) < first_vtable_size(c.kind)) {
     return "component '" + std::string(c.name) + "' has a function table whose struct_size is too small";
+  }
+  if (c.kind == ASP_COMPONENT_KERNEL_SOURCE) {
+    if (ASP_ABI_VERSION_MINOR_OF(abi_version) < 2) {
+      return "kernel source '" + std::string(c.name) + "' needs ABI 1.2, but the plugin speaks " +
+             std::to_string(ASP_ABI_VERSION_MAJOR_OF(abi_version)) + "." +
+             std::to_string(ASP_ABI_VERSION_MINOR_OF(abi_version));
+    }
+    const auto* k = static_cast<const asp_kernel_source*>(c.vtable);
+    if (!c.domain || !k->kernel || !k->variant || !k->language || !k->source) {
+      return "kernel source '" + std::string(c.name) + "' lacks its domain, kernel, variant, language or source";
+    }
   }
   return "";
 }
@@ -129,6 +142,7 @@ const char* kind_name(asp_component_kind kind) {
     case ASP_COMPONENT_OPTIMIZER: return "optimizer";
     case ASP_COMPONENT_LOWERING: return "lowering";
     case ASP_COMPONENT_BACKEND: return "backend";
+    case ASP_COMPONENT_KERNEL_SOURCE: return "kernel source";
   }
   return "unknown";
 }
@@ -256,7 +270,7 @@ Library& Registry::open_library(std::unique_ptr<Library> library, Diagnostics& d
   lib.version = info->version ? info->version : "";
   lib.description = info->description ? info->description : "";
   for (size_t i = 0; i < info->component_count; ++i) {
-    if (std::string problem = check_component(info->components[i]); !problem.empty()) return fail(problem);
+    if (std::string problem = check_component(info->components[i], version); !problem.empty()) return fail(problem);
     lib.components.push_back(&info->components[i]);
   }
   lib.state = Library::State::loaded;

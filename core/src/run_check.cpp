@@ -1,9 +1,12 @@
-// Evaluation of a variant's run check ("only when the inner extent is
-// divisible by 4") for the arguments of one call, before any native code runs.
+// Host-side evaluation of PSIR expressions: a variant's run check ("only when
+// the inner extent is divisible by 4") for the arguments of one call before
+// any native code runs, a launch grid's extents, and the scalar arithmetic of
+// a program's host schedule.
 #include "asp/core/kernel.hpp"
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 namespace asp::core {
@@ -12,8 +15,6 @@ namespace {
 
 using psir::Expr;
 using psir::Type;
-
-// A scalar of the run check's language: integers of either signedness, floats or bool.
 using Num = psir::Value;
 
 template <class T>
@@ -22,6 +23,213 @@ T read(const void* p) {
   std::memcpy(&v, p, sizeof v);
   return v;
 }
+
+double as_double(const Num& n) {
+  return std::visit([](auto v) { return static_cast<double>(v); }, n);
+}
+
+std::int64_t as_signed(const Num& n) {
+  if (const auto* d = std::get_if<double>(&n)) {
+    if (!(std::fabs(*d) < 9.2e18)) throw std::runtime_error("a float does not fit the integer it is converted to");
+    return static_cast<std::int64_t>(*d);
+  }
+  return std::visit([](auto v) { return static_cast<std::int64_t>(v); }, n);
+}
+
+// A value in the representation of type `t`: wrapped to its width, a float rounded to f32.
+Num as_type(Type t, const Num& n) {
+  switch (t) {
+    case Type::f32: return static_cast<double>(static_cast<float>(as_double(n)));
+    case Type::f64: return as_double(n);
+    case Type::boolean: return as_double(n) != 0;
+    case Type::i8: return std::int64_t{static_cast<std::int8_t>(as_signed(n))};
+    case Type::i16: return std::int64_t{static_cast<std::int16_t>(as_signed(n))};
+    case Type::i32: return std::int64_t{static_cast<std::int32_t>(as_signed(n))};
+    case Type::i64: return as_signed(n);
+    case Type::u8: return std::uint64_t{static_cast<std::uint8_t>(as_signed(n))};
+    case Type::u16: return std::uint64_t{static_cast<std::uint16_t>(as_signed(n))};
+    case Type::u32: return std::uint64_t{static_cast<std::uint32_t>(as_signed(n))};
+    case Type::u64:
+      if (const auto* u = std::get_if<std::uint64_t>(&n)) return *u;
+      return static_cast<std::uint64_t>(as_signed(n));
+  }
+  throw std::logic_error("unknown PSIR type");
+}
+
+[[noreturn]] void zero_division() { throw std::runtime_error("integer division by zero on the host"); }
+
+template <class T>
+Num arithmetic(const std::string& op, T a, T b) {
+  if (op == "==") return a == b;
+  if (op == "!=") return a != b;
+  if (op == "<") return a < b;
+  if (op == "<=") return a <= b;
+  if (op == ">") return a > b;
+  if (op == ">=") return a >= b;
+  if constexpr (std::is_integral_v<T>) {
+    using U = std::make_unsigned_t<T>;  // + - * wrap, as in the generated C for the narrow types
+    if (op == "+") return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
+    if (op == "-") return static_cast<T>(static_cast<U>(a) - static_cast<U>(b));
+    if (op == "*") return static_cast<T>(static_cast<U>(a) * static_cast<U>(b));
+    if (op == "/" || op == "%") {
+      if (b == 0) zero_division();
+      if constexpr (std::is_signed_v<T>) {
+        if (a == std::numeric_limits<T>::min() && b == -1) return op == "/" ? a : T{0};
+      }
+      return op == "/" ? static_cast<T>(a / b) : static_cast<T>(a % b);
+    }
+    if (op == "&") return static_cast<T>(a & b);
+    if (op == "|") return static_cast<T>(a | b);
+    if (op == "^") return static_cast<T>(a ^ b);
+    if (op == "<<" || op == ">>") {
+      if (b < 0 || b >= 64) throw std::runtime_error("shift by " + std::to_string(b) + " on the host");
+      return op == "<<" ? static_cast<T>(static_cast<U>(a) << b) : static_cast<T>(a >> b);
+    }
+  } else {
+    if (op == "+") return a + b;
+    if (op == "-") return a - b;
+    if (op == "*") return a * b;
+    if (op == "/") return a / b;
+  }
+  throw std::runtime_error("operator " + op + " is not evaluated on the host");
+}
+
+// Python's flooring division and modulo (the PSIR intrinsics floordiv and mod).
+template <class T>
+Num floor_div_mod(bool div, T a, T b) {
+  if constexpr (std::is_integral_v<T>) {
+    if (b == 0) zero_division();
+    if constexpr (std::is_signed_v<T>) {
+      if (a == std::numeric_limits<T>::min() && b == -1) return div ? a : T{0};
+      T q = a / b, r = a % b;
+      if (r != 0 && ((r < 0) != (b < 0))) {
+        q -= 1;
+        r += b;
+      }
+      return div ? q : r;
+    } else {
+      return div ? static_cast<T>(a / b) : static_cast<T>(a % b);
+    }
+  } else {
+    const T q = std::floor(a / b);
+    return div ? q : a - q * b;
+  }
+}
+
+double float_intrinsic(const std::string& name, double a, double b, bool single) {
+  auto f = [single](double v) { return single ? static_cast<double>(static_cast<float>(v)) : v; };
+  if (name == "sqrt") return f(single ? std::sqrt(static_cast<float>(a)) : std::sqrt(a));
+  if (name == "exp") return f(single ? std::exp(static_cast<float>(a)) : std::exp(a));
+  if (name == "log") return f(single ? std::log(static_cast<float>(a)) : std::log(a));
+  if (name == "sin") return f(single ? std::sin(static_cast<float>(a)) : std::sin(a));
+  if (name == "cos") return f(single ? std::cos(static_cast<float>(a)) : std::cos(a));
+  if (name == "tan") return f(single ? std::tan(static_cast<float>(a)) : std::tan(a));
+  if (name == "floor") return std::floor(a);
+  if (name == "ceil") return std::ceil(a);
+  if (name == "pow") return f(single ? std::pow(static_cast<float>(a), static_cast<float>(b)) : std::pow(a, b));
+  if (name == "fmod") return f(single ? std::fmod(static_cast<float>(a), static_cast<float>(b)) : std::fmod(a, b));
+  throw std::runtime_error("intrinsic " + name + " is not evaluated on the host");
+}
+
+class Evaluator {
+ public:
+  explicit Evaluator(const ValueScope& scope) : scope_(scope) {}
+
+  Num eval(const Expr& e) const {
+    switch (e.kind) {
+      case Expr::Kind::constant: return e.value;
+      case Expr::Kind::var: return scope_.variable(e.name);
+      case Expr::Kind::load: {
+        std::vector<std::int64_t> indices;
+        for (const psir::ExprPtr& i : e.args) indices.push_back(as_signed(eval(*i)));
+        return scope_.element(e.name, indices);
+      }
+      case Expr::Kind::unary: {
+        const Num a = eval(*e.args[0]);
+        if (e.op == "!") return !std::get<bool>(a);
+        if (e.op == "~") return as_type(e.type, std::visit([](auto v) { return Num{static_cast<std::uint64_t>(~static_cast<std::uint64_t>(v))}; }, a));
+        if (const auto* d = std::get_if<double>(&a)) return -*d;
+        return as_type(e.type, Num{std::uint64_t{0} - static_cast<std::uint64_t>(as_signed(a))});
+      }
+      case Expr::Kind::binary: {
+        if (e.op == "&&") return std::get<bool>(eval(*e.args[0])) && std::get<bool>(eval(*e.args[1]));
+        if (e.op == "||") return std::get<bool>(eval(*e.args[0])) || std::get<bool>(eval(*e.args[1]));
+        const Type t = e.args[0]->type;
+        return typed(t, e.type, eval(*e.args[0]), eval(*e.args[1]), [&](auto a, auto b) { return arithmetic(e.op, a, b); });
+      }
+      case Expr::Kind::select: return std::get<bool>(eval(*e.args[0])) ? eval(*e.args[1]) : eval(*e.args[2]);
+      case Expr::Kind::cast: return as_type(e.type, eval(*e.args[0]));
+      case Expr::Kind::call: return call(e);
+    }
+    throw std::logic_error("unknown expression kind");
+  }
+
+ private:
+  // Applies `op` to two operands of PSIR type `t` in its C type, and gives the result the type `result`.
+  template <class Op>
+  static Num typed(Type t, Type result, const Num& a, const Num& b, Op op) {
+    Num r;
+    if (t == Type::f32) {
+      r = std::visit([](auto v) { return Num{v}; },
+                     op(static_cast<float>(as_double(a)), static_cast<float>(as_double(b))));
+    } else if (psir::is_float(t)) {
+      r = op(as_double(a), as_double(b));
+    } else if (psir::is_unsigned(t)) {
+      r = op(std::get<std::uint64_t>(as_type(Type::u64, a)), std::get<std::uint64_t>(as_type(Type::u64, b)));
+    } else if (t == Type::boolean) {
+      r = op(static_cast<std::int64_t>(std::get<bool>(a)), static_cast<std::int64_t>(std::get<bool>(b)));
+    } else {
+      r = op(as_signed(a), as_signed(b));
+    }
+    return as_type(result, r);
+  }
+
+  Num call(const Expr& e) const {
+    const Num a = eval(*e.args[0]);
+    const Type t = e.type;
+    if (e.name == "abs") {
+      if (psir::is_float(t)) return std::fabs(as_double(a));
+      if (psir::is_unsigned(t)) return a;
+      return as_type(t, Num{as_signed(a) < 0 ? std::uint64_t{0} - static_cast<std::uint64_t>(as_signed(a))
+                                              : static_cast<std::uint64_t>(as_signed(a))});
+    }
+    const Num b = e.args.size() > 1 ? eval(*e.args[1]) : Num{};
+    if (e.name == "min" || e.name == "max") {
+      const bool b_first = std::get<bool>(typed(t, Type::boolean, b, a, [&](auto x, auto y) { return arithmetic("<", x, y); }));
+      return (e.name == "min") == b_first ? b : a;
+    }
+    if (e.name == "floordiv" || e.name == "mod") {
+      const bool div = e.name == "floordiv";
+      return typed(t, t, a, b, [&](auto x, auto y) { return floor_div_mod(div, x, y); });
+    }
+    return float_intrinsic(e.name, as_double(a), e.args.size() > 1 ? as_double(b) : 0, t == Type::f32);
+  }
+
+  const ValueScope& scope_;
+};
+
+// The scalar parameters of a function, for its run check and launch grid.
+class ParamScope : public ValueScope {
+ public:
+  ParamScope(const psir::Function& f, void* const* args) : f_(f), args_(args) {}
+  Num variable(const std::string& name) const override {
+    for (std::size_t i = 0; i < f_.params.size(); ++i) {
+      if (f_.params[i].name == name && f_.params[i].kind == psir::Param::Kind::scalar) {
+        return read_scalar(f_.params[i].type, args_[i]);
+      }
+    }
+    throw std::runtime_error("'" + name + "' is not a scalar parameter of " + f_.name);
+  }
+  Num element(const std::string& buffer, const std::vector<std::int64_t>&) const override {
+    throw std::runtime_error("a run check or launch grid of " + f_.name + " reads buffer '" + buffer + "'");
+  }
+
+ private:
+  const psir::Function& f_;
+  void* const* args_;
+};
+
+}  // namespace
 
 Num read_scalar(Type t, const void* p) {
   switch (t) {
@@ -35,117 +243,44 @@ Num read_scalar(Type t, const void* p) {
     case Type::u16: return std::uint64_t{read<std::uint16_t>(p)};
     case Type::u32: return std::uint64_t{read<std::uint32_t>(p)};
     case Type::u64: return read<std::uint64_t>(p);
-    case Type::boolean: return read<bool>(p);
+    case Type::boolean: return read<std::uint8_t>(p) != 0;
   }
-  throw std::logic_error("run check: unknown type");
+  throw std::logic_error("unknown PSIR type");
 }
 
-double as_double(const Num& n) {
-  return std::visit([](auto v) { return static_cast<double>(v); }, n);
+std::uint64_t scalar_bits(Type t, const Num& value) {
+  const Num v = as_type(t, value);
+  std::uint64_t bits = 0;
+  auto put = [&bits](auto x) { std::memcpy(&bits, &x, sizeof x); };
+  switch (t) {
+    case Type::f32: put(static_cast<float>(std::get<double>(v))); break;
+    case Type::f64: put(std::get<double>(v)); break;
+    case Type::boolean: put(static_cast<std::uint8_t>(std::get<bool>(v))); break;
+    case Type::i8: put(static_cast<std::int8_t>(std::get<std::int64_t>(v))); break;
+    case Type::i16: put(static_cast<std::int16_t>(std::get<std::int64_t>(v))); break;
+    case Type::i32: put(static_cast<std::int32_t>(std::get<std::int64_t>(v))); break;
+    case Type::i64: put(std::get<std::int64_t>(v)); break;
+    case Type::u8: put(static_cast<std::uint8_t>(std::get<std::uint64_t>(v))); break;
+    case Type::u16: put(static_cast<std::uint16_t>(std::get<std::uint64_t>(v))); break;
+    case Type::u32: put(static_cast<std::uint32_t>(std::get<std::uint64_t>(v))); break;
+    case Type::u64: put(std::get<std::uint64_t>(v)); break;
+  }
+  return bits;
 }
 
-template <class T>
-Num arithmetic(const std::string& op, T a, T b) {
-  if (op == "+") return static_cast<T>(a + b);
-  if (op == "-") return static_cast<T>(a - b);
-  if (op == "*") return static_cast<T>(a * b);
-  if (op == "/") {
-    if constexpr (std::is_integral_v<T>) {
-      if (b == 0) throw std::runtime_error("run check divides by zero");
-    }
-    return static_cast<T>(a / b);
-  }
-  if (op == "==") return a == b;
-  if (op == "!=") return a != b;
-  if (op == "<") return a < b;
-  if (op == "<=") return a <= b;
-  if (op == ">") return a > b;
-  if (op == ">=") return a >= b;
-  if constexpr (std::is_integral_v<T>) {
-    if (op == "%") {
-      if (b == 0) throw std::runtime_error("run check divides by zero");
-      return static_cast<T>(a % b);
-    }
-    if (op == "&") return static_cast<T>(a & b);
-    if (op == "|") return static_cast<T>(a | b);
-    if (op == "^") return static_cast<T>(a ^ b);
-  }
-  throw std::runtime_error("run check: operator " + op + " is not supported here");
-}
-
-class Evaluator {
- public:
-  Evaluator(const psir::Function& f, void* const* args) : f_(f), args_(args) {}
-
-  Num eval(const Expr& e) const {
-    switch (e.kind) {
-      case Expr::Kind::constant: return e.value;
-      case Expr::Kind::var:
-        for (std::size_t i = 0; i < f_.params.size(); ++i) {
-          if (f_.params[i].name == e.name) return read_scalar(f_.params[i].type, args_[i]);
-        }
-        throw std::runtime_error("run check names '" + e.name + "', which is not a scalar parameter");
-      case Expr::Kind::unary: {
-        const Num a = eval(*e.args[0]);
-        if (e.op == "!") return !std::get<bool>(a);
-        if (auto* d = std::get_if<double>(&a)) return -*d;
-        if (auto* i = std::get_if<std::int64_t>(&a)) return -*i;
-        throw std::runtime_error("run check: unary " + e.op + " is not supported here");
-      }
-      case Expr::Kind::binary: {
-        if (e.op == "&&") return std::get<bool>(eval(*e.args[0])) && std::get<bool>(eval(*e.args[1]));
-        if (e.op == "||") return std::get<bool>(eval(*e.args[0])) || std::get<bool>(eval(*e.args[1]));
-        const Num a = eval(*e.args[0]), b = eval(*e.args[1]);
-        if (a.index() != b.index()) throw std::runtime_error("run check: operands of different kinds");
-        if (auto* x = std::get_if<std::int64_t>(&a)) return arithmetic(e.op, *x, std::get<std::int64_t>(b));
-        if (auto* x = std::get_if<std::uint64_t>(&a)) return arithmetic(e.op, *x, std::get<std::uint64_t>(b));
-        if (auto* x = std::get_if<double>(&a)) return arithmetic(e.op, *x, std::get<double>(b));
-        return arithmetic(e.op, static_cast<int>(std::get<bool>(a)), static_cast<int>(std::get<bool>(b)));
-      }
-      case Expr::Kind::select: return std::get<bool>(eval(*e.args[0])) ? eval(*e.args[1]) : eval(*e.args[2]);
-      case Expr::Kind::cast: {
-        const Num a = eval(*e.args[0]);
-        if (psir::is_float(e.type)) return as_double(a);
-        if (e.type == Type::boolean) return as_double(a) != 0;
-        if (psir::is_unsigned(e.type)) return static_cast<std::uint64_t>(as_double(a));
-        return static_cast<std::int64_t>(as_double(a));
-      }
-      case Expr::Kind::call: {
-        const Num a = eval(*e.args[0]);
-        if (e.name == "min" || e.name == "max") {
-          const Num b = eval(*e.args[1]);
-          const bool b_smaller = std::get<bool>(arithmetic("<", as_double(b), as_double(a)));
-          return (e.name == "min") == b_smaller ? b : a;
-        }
-        if (e.name == "abs") {
-          if (auto* i = std::get_if<std::int64_t>(&a)) return *i < 0 ? -*i : *i;
-          if (auto* d = std::get_if<double>(&a)) return std::fabs(*d);
-          return a;  // unsigned
-        }
-        throw std::runtime_error("run check: intrinsic " + e.name + " is not supported here");
-      }
-      case Expr::Kind::load: throw std::runtime_error("run check reads a buffer");
-    }
-    throw std::logic_error("run check: unknown expression");
-  }
-
- private:
-  const psir::Function& f_;
-  void* const* args_;
-};
-
-}  // namespace
+Num evaluate(const Expr& expr, const ValueScope& scope) { return Evaluator(scope).eval(expr); }
 
 bool evaluate_run_check(const psir::Function& function, void* const* args) {
   if (!function.requires_) return true;
-  return std::get<bool>(Evaluator(function, args).eval(*function.requires_));
+  return std::get<bool>(evaluate(*function.requires_, ParamScope(function, args)));
 }
 
 std::int64_t evaluate_integer(const psir::Function& function, const psir::Expr& expr, void* const* args) {
-  const Num n = Evaluator(function, args).eval(expr);
-  if (auto* i = std::get_if<std::int64_t>(&n)) return *i;
-  if (auto* u = std::get_if<std::uint64_t>(&n)) return static_cast<std::int64_t>(*u);
-  throw std::runtime_error("expected an integer expression");
+  const Num n = evaluate(expr, ParamScope(function, args));
+  if (std::holds_alternative<double>(n) || std::holds_alternative<bool>(n)) {
+    throw std::runtime_error("expected an integer expression");
+  }
+  return as_signed(n);
 }
 
 }  // namespace asp::core

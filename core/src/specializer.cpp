@@ -142,58 +142,68 @@ Specializer::Result Specializer::specialize(const std::string& domain, const std
   psir::Module module = parse_psir(psir_text, label(*lowering));
   psir_text = optimize(registry_, domain, std::string(psir::dialect), psir::print(module));
   module = parse_psir(psir_text, "the PSIR optimizers of domain " + domain);
-  if (module.functions.empty()) throw std::runtime_error(label(*lowering) + " produced no function");
-  const psir::Function& first = module.functions.front();
-  for (const psir::Function& variant : module.functions) {
-    const bool same = variant.params.size() == first.params.size() &&
-                      std::equal(variant.params.begin(), variant.params.end(), first.params.begin(), same_params);
-    if (!same) {
-      throw std::runtime_error(label(*lowering) + ": variant " + variant.name + " has other parameters than " +
-                               first.name + "; every variant of a kernel takes the same ones");
+  if (module.functions.empty() && !module.program) throw std::runtime_error(label(*lowering) + " produced no function");
+  // What the caller's arguments feed: a single kernel's parameters (every
+  // variant takes the same ones), or a program's.
+  psir::Function signature;
+  if (module.program) {
+    signature = {"program", module.program->params};
+  } else {
+    signature = module.functions.front();
+    for (const psir::Function& variant : module.functions) {
+      const bool same = variant.params.size() == signature.params.size() &&
+                        std::equal(variant.params.begin(), variant.params.end(), signature.params.begin(), same_params);
+      if (!same) {
+        throw std::runtime_error(label(*lowering) + ": variant " + variant.name + " has other parameters than " +
+                                 signature.name + "; every variant of a kernel takes the same ones");
+      }
     }
   }
+  const std::string& name = module.program ? domain : signature.name;
   // Before compiling: arguments the kernel cannot take are reported without compiling anything.
-  Binding binding(first, args);
+  Binding binding(signature, args);
   psir_text = psir::print(module);
 
   if (const Setting* setting = registry_.config().find("dump")) {
     const std::filesystem::path dir = std::get<std::string>(setting->value);
     std::filesystem::create_directories(dir);
-    dump(dir / (first.name + ".tree"), tree_text);
-    dump(dir / (first.name + ".dsir"), dsir);
+    dump(dir / (name + ".tree"), tree_text);
+    dump(dir / (name + ".dsir"), dsir);
   }
 
   const BackendSelection selection = registry_.select();
-  if (selection.order.empty()) throw std::runtime_error("no backend can run kernel " + first.name + ": " + selection.problem);
+  if (selection.order.empty()) throw std::runtime_error("no backend can run kernel " + name + ": " + selection.problem);
   std::optional<CompileError> compile_error;
   std::string failures;
   for (const BackendState* backend : selection.order) {
-    const asp_backend* vtable = backend->vtable;
-    const char* language = ASP_HAS_FIELD(vtable, asp_backend, language) ? vtable->language : nullptr;
-    if (!language || !KernelCompiler::compiles(language)) {
-      const std::string why = language ? "it emits " + std::string(language) + ", which the core does not compile"
-                                       : "it generates no code";
-      log(LogLevel::debug, "specializer", "backend " + backend->name + " skipped for " + first.name + ": " + why);
-      failures += (failures.empty() ? "" : "; ") + backend->name + ": " + why;
+    if (const std::optional<std::string> why = KernelCompiler::cannot_build(backend->vtable)) {
+      log(LogLevel::debug, "specializer", "backend " + backend->name + " skipped for " + name + ": " + *why);
+      failures += (failures.empty() ? "" : "; ") + backend->name + ": " + *why;
       continue;
     }
     try {
-      KernelCompiler::Stats stats;
-      auto kernel = compiler_.compile(psir_text, backend->name, &stats);
-      return {std::move(kernel), backend->name, std::move(dsir), std::move(psir_text), std::move(binding), stats};
+      Result result{nullptr, backend->name, dsir, psir_text, binding, {}};
+      if (module.program) {
+        result.kernels = compiler_.compile_program(module, backend->name, domain, &result.stats);
+        result.kernel = result.kernels.front();
+        result.program = module;
+      } else {
+        result.kernel = compiler_.compile(psir_text, backend->name, &result.stats);
+      }
+      return result;
     } catch (const CompileError& e) {
       log(LogLevel::warning, "specializer",
-          "backend " + backend->name + " did not compile " + first.name + " (" + e.what() + "); trying the next one");
+          "backend " + backend->name + " did not compile " + name + " (" + e.what() + "); trying the next one");
       compile_error = e;
       failures += (failures.empty() ? "" : "; ") + backend->name + ": " + e.what();
     } catch (const std::runtime_error& e) {
       log(LogLevel::warning, "specializer",
-          "backend " + backend->name + " failed on " + first.name + " (" + e.what() + "); trying the next one");
+          "backend " + backend->name + " failed on " + name + " (" + e.what() + "); trying the next one");
       failures += (failures.empty() ? "" : "; ") + backend->name + ": " + e.what();
     }
   }
   if (compile_error) throw *compile_error;
-  throw std::runtime_error("no backend could compile kernel " + first.name + ": " + failures);
+  throw std::runtime_error("no backend could compile kernel " + name + ": " + failures);
 }
 
 }  // namespace asp::core

@@ -165,12 +165,14 @@ PyTypeObject* resident_type = nullptr;
 class Specialized {
  public:
   Specialized(Specializer::Result result)
-      : callable_(std::make_unique<Callable>(result.kernel, std::move(result.binding))),
+      : callable_(result.callable()),
         backend_(std::move(result.backend)),
         dsir_(std::move(result.dsir)),
         psir_(std::move(result.psir)),
         cache_hit_(result.stats.cache_hit) {
-    for (const auto& v : callable_->kernel().variants()) variants_.push_back(v.function.name);
+    for (const auto& kernel : callable_->kernels()) {
+      for (const auto& v : kernel->variants()) variants_.push_back(v.function.name);
+    }
     const Binding& b = callable_->binding();
     for (std::size_t i = 0; i < b.arg_count(); ++i) names_.push_back(b.arg_name(i));
   }

@@ -1,6 +1,7 @@
 // The registry against good and deliberately broken plugins: every failure is
 // one clear diagnostic, and the other plugins still load.
 #include "asp/core/paths.hpp"
+#include "asp/core/kernel.hpp"
 #include "asp/core/registry.hpp"
 
 #include "support.hpp"
@@ -79,6 +80,37 @@ TEST(Registry, APluginWrittenInPlainCLoads) {
   EXPECT_TRUE(diagnostics.empty());
   EXPECT_TRUE(backend(*registry, "cbackend").available);
   EXPECT_EQ(backend(*registry, "cbackend").reason, "written in C");
+}
+
+// ABI 1.2 only appends (R3/R4): plugins built against 1.0 and 1.1 load unchanged next to 1.2 ones.
+TEST(Registry, PluginsOfEveryEarlierMinorVersionLoadNextToCurrentOnes) {
+  TempDir dir;
+  Diagnostics diagnostics;
+  auto registry = load_text(dir,
+                            "plugins:\n" + plugin_entry("good", test_plugin("good_plugin")) + "backends:\n" +
+                                plugin_entry("abi10", test_plugin("abi_1_0")) + plugin_entry("abi11", test_plugin("abi_1_1")),
+                            diagnostics);
+  EXPECT_TRUE(diagnostics.empty());
+  EXPECT_EQ(library(*registry, "good").abi_version, ASP_ABI_VERSION);
+  EXPECT_EQ(ASP_ABI_VERSION, ASP_MAKE_ABI_VERSION(1, 2));
+  EXPECT_EQ(library(*registry, "abi10").abi_version, ASP_MAKE_ABI_VERSION(1, 0));
+  EXPECT_EQ(library(*registry, "abi11").abi_version, ASP_MAKE_ABI_VERSION(1, 1));
+  EXPECT_TRUE(backend(*registry, "abi10").available);
+  EXPECT_EQ(backend(*registry, "abi10").reason, "an ABI 1.0 backend");
+  EXPECT_EQ(backend(*registry, "abi11").reason, "an ABI 1.1 backend");
+  // A 1.0 table ends before the fields 1.1 appended: the core reads them as not provided.
+  const Component* optimizer = registry->find(ASP_COMPONENT_OPTIMIZER, "abi10.identity");
+  ASSERT_TRUE(optimizer);
+  EXPECT_FALSE(ASP_HAS_FIELD(static_cast<const asp_optimizer*>(optimizer->description->vtable), asp_optimizer, backend));
+  EXPECT_FALSE(ASP_HAS_FIELD(backend(*registry, "abi10").vtable, asp_backend, launch));
+  // Neither generates code, which the specializer reads from the table, not from a list of names.
+  EXPECT_EQ(KernelCompiler::cannot_build(backend(*registry, "abi10").vtable), "it generates no code");
+  EXPECT_EQ(KernelCompiler::cannot_build(backend(*registry, "abi11").vtable), "it generates no code");
+}
+
+TEST(Registry, AKernelSourceNeedsAPluginOfAbi12) {
+  EXPECT_THAT(load_broken(test_plugin("abi_1_1_kernel_source")),
+              HasSubstr("kernel source 'abi11ks.k' needs ABI 1.2, but the plugin speaks 1.1"));
 }
 
 TEST(Registry, MissingFile) {

@@ -3,9 +3,13 @@
 # install Asp into a staging prefix, build the README's example plugin as its
 # own CMake project that sees only that prefix, then load it with the installed
 # `asp` from the README's example configuration.
-# usage: run.sh BUILD_DIR SOURCE_DIR WORK_DIR
+# With PYTHON and SITE_PACKAGES (the installed package's place under a prefix),
+# also builds tests/out_of_tree/power, a domain plugin whose program runs two
+# kernels (one generated, one hand-written) in a host loop, and runs it from the
+# installed Python package on openmp, pthreads and opencl against NumPy.
+# usage: run.sh BUILD_DIR SOURCE_DIR WORK_DIR [PYTHON SITE_PACKAGES]
 set -euo pipefail
-build=$1 source=$2 work=$3
+build=$1 source=$2 work=$3 python=${4:-} site_packages=${5:-}
 rm -rf "$work"
 mkdir -p "$work/xdg"
 cmake --install "$build" --prefix "$work/stage" >"$work/install.log"
@@ -27,3 +31,20 @@ log=$(cd "$work/project" && env XDG_CONFIG_HOME="$work/xdg" ASP_CONFIG=asp.yaml 
   "$work/stage/bin/asp" info 2>&1 >/dev/null)
 grep -q "^asp: debug: \[backends.hello\] hello is probing$" <<<"$log" || fail "the plugin's debug log did not appear"
 echo "out-of-tree plugin: ok"
+
+[ -n "$python" ] || { echo "out-of-tree program plugin: skipped (Asp was built without its Python binding)"; exit 0; }
+cmake -S "$source/tests/out_of_tree/power" -B "$work/power" -DCMAKE_PREFIX_PATH="$work/stage" \
+  -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS="-Wall -Wextra -Werror" >"$work/power-configure.log"
+cmake --build "$work/power"
+cat >"$work/power.yaml" <<YAML
+version: 1
+plugins:
+  power:
+    path: $work/power/libasp_power.so
+YAML
+for backend in openmp pthreads opencl; do
+  (cd "$work" && env XDG_CONFIG_HOME="$work/xdg" ASP_CONFIG="$work/power.yaml" ASP_BACKEND=$backend \
+    ASP_CACHE_DIR="$work/cache" PYTHONPATH="$work/stage/$site_packages" "$python" "$source/tests/out_of_tree/power/power_test.py") ||
+    fail "the power-iteration program failed on $backend"
+done
+echo "out-of-tree program plugin: ok"

@@ -83,7 +83,7 @@ extern "C" {
 #define ASP_ABI_VERSION_MINOR_OF(v) ((uint32_t)(v)&0xFFFFu)
 
 #define ASP_ABI_VERSION_MAJOR 1
-#define ASP_ABI_VERSION_MINOR 1
+#define ASP_ABI_VERSION_MINOR 2
 /** The version this header describes. */
 #define ASP_ABI_VERSION ASP_MAKE_ABI_VERSION(ASP_ABI_VERSION_MAJOR, ASP_ABI_VERSION_MINOR)
 
@@ -175,7 +175,8 @@ typedef enum asp_component_kind {
   ASP_COMPONENT_FRONTEND = 1,  /* Tree -> DSIR */
   ASP_COMPONENT_OPTIMIZER = 2, /* DSIR -> DSIR or PSIR -> PSIR */
   ASP_COMPONENT_LOWERING = 3,  /* DSIR -> PSIR */
-  ASP_COMPONENT_BACKEND = 4    /* PSIR -> source -> binary -> launch */
+  ASP_COMPONENT_BACKEND = 4,   /* PSIR -> source -> binary -> launch */
+  ASP_COMPONENT_KERNEL_SOURCE = 5 /* ABI 1.2: a hand-written variant of a program's kernel */
 } asp_component_kind;
 
 /** Frontend: turns the language-neutral Tree (IR text, dialect "tree") and the
@@ -327,6 +328,51 @@ typedef struct asp_backend {
                        int* kernel_status);
 } asp_backend;
 
+/* ---- hand-written kernels (ABI 1.2) ----------------------------------- */
+
+/* A kernel source fills a kernel of the programs its domain's lowering
+ * writes (a `kernel NAME(params) writes(...)` declaration of PSIR version 2)
+ * with a hand-written variant in one backend language. The core compiles,
+ * caches and tunes it exactly like generated code: for each combination of
+ * the template parameters' values it compiles one instantiation, named
+ * <variant>, then _<NAME><value> per template parameter (negative values
+ * written with 'm' for the minus), with these lines put before `source`:
+ *     #define ASP_VARIANT asp_entry_<instantiation>
+ *     #define <NAME> <value>            (each template parameter)
+ * The source defines the function or kernel ASP_VARIANT by the entry
+ * convention of its language, over the kernel's parameters in order: for
+ * "c" and "c+openmp" the C entry convention (int ASP_VARIANT(void* const*
+ * args), returning an ASP_C_* status), for "opencl-c" and "cuda-c" the
+ * device entry convention (parameters, then the status word), launched on
+ * the grid that `grid` and `block` give. Language "c" runs on every backend
+ * that emits "c" or "c+openmp"; the others only on a backend that emits
+ * that language. */
+typedef struct asp_template_param {
+  size_t struct_size;
+  const char* name;      /* a C identifier */
+  const int64_t* values; /* the values to instantiate and time */
+  size_t value_count;
+} asp_template_param;
+
+typedef struct asp_kernel_source {
+  size_t struct_size;
+  const char* kernel;   /* the program kernel it fills */
+  const char* variant;  /* an identifier, unique among the kernel's variants */
+  const char* language; /* "c", "c+openmp", "opencl-c" or "cuda-c" */
+  const char* source;
+  /* The run check: PSIR expression text of type bool over the kernel's
+   * scalar parameters and the template parameters (i64), e.g.
+   * "((n % BLOCK) == 0:i64)"; NULL when every instantiation always runs. */
+  const char* requires_;
+  const asp_template_param* template_params;
+  size_t template_param_count;
+  /* Device languages: the launch grid, "x, y, z" (fewer dimensions are 1) as
+   * PSIR i64 expressions over the same names: blocks (work-groups) per
+   * dimension and threads (work-items) per block. NULL is a single thread. */
+  const char* grid;
+  const char* block;
+} asp_kernel_source;
+
 typedef struct asp_component {
   size_t struct_size;
   asp_component_kind kind;
@@ -334,7 +380,7 @@ typedef struct asp_component {
   const char* name;
   /** Domain the component serves ("stencil"), or NULL for backends. */
   const char* domain;
-  /** Points to asp_frontend, asp_optimizer, asp_lowering or asp_backend per kind. */
+  /** Points to asp_frontend, asp_optimizer, asp_lowering, asp_backend or asp_kernel_source per kind. */
   const void* vtable;
 } asp_component;
 

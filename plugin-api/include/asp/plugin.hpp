@@ -1,8 +1,9 @@
 // asp/plugin.hpp — header-only C++ helpers for plugin authors.
 //
 // Write ordinary C++: derive from asp::Frontend, asp::Optimizer, asp::Lowering
-// or asp::Backend, throw asp::Error on failure, and register everything with
-// one ASP_PLUGIN(...) line. These helpers implement the rules of <asp/plugin.h>:
+// or asp::Backend, describe hand-written kernels with asp::KernelSource,
+// throw asp::Error on failure, and register everything with one
+// ASP_PLUGIN(...) line. These helpers implement the rules of <asp/plugin.h>:
 // they negotiate the ABI version, build the C tables, and turn every exception
 // into an asp_status plus a message reported through the host (nothing throws
 // across the boundary).
@@ -320,6 +321,40 @@ inline asp_status backend_probe(void* self, asp_host_context* ctx, const asp_bac
 
 }  // namespace detail
 
+// A hand-written variant of a program kernel (ABI 1.2; see asp_kernel_source
+// in <asp/plugin.h> for what each field means). A plugin that registers one
+// needs a host of ABI 1.2 or later: define ASP_PLUGIN_MIN_ABI_MINOR 2.
+struct KernelSource {
+  struct TemplateParam {
+    std::string name;
+    std::vector<std::int64_t> values;
+  };
+  std::string kernel, variant, language, source;
+  std::string requires_{};  // empty: always runnable
+  std::vector<TemplateParam> template_params{};
+  std::string grid{}, block{};  // device languages; empty: one thread
+};
+
+namespace detail {
+
+// A KernelSource and the C tables that point into it, kept together so the pointers stay valid.
+struct KernelSourceTables {
+  explicit KernelSourceTables(KernelSource s) : source(std::move(s)) {
+    for (const KernelSource::TemplateParam& p : source.template_params) {
+      params.push_back({sizeof(asp_template_param), p.name.c_str(), p.values.data(), p.values.size()});
+    }
+    auto text = [](const std::string& t) { return t.empty() ? nullptr : t.c_str(); };
+    table = {sizeof(asp_kernel_source), source.kernel.c_str(), source.variant.c_str(), source.language.c_str(),
+             source.source.c_str(), text(source.requires_), params.data(), params.size(), text(source.grid),
+             text(source.block)};
+  }
+  KernelSource source;
+  std::vector<asp_template_param> params;
+  asp_kernel_source table{};
+};
+
+}  // namespace detail
+
 // One component of a plugin: its C description and the C++ object behind it.
 class ComponentSpec {
  public:
@@ -371,6 +406,9 @@ class ComponentSpec {
         vtable = &backend_;
         break;
       }
+      case ASP_COMPONENT_KERNEL_SOURCE:
+        vtable = &static_cast<detail::KernelSourceTables*>(self)->table;
+        break;
     }
     return {sizeof(asp_component), kind_, name_, domain_, vtable};
   }
@@ -421,6 +459,12 @@ ComponentSpec backend(const char* name, A&&... ctor_args) {
   std::shared_ptr<Backend> object = std::make_shared<T>(std::forward<A>(ctor_args)...);
   return {ASP_COMPONENT_BACKEND, name,  nullptr, nullptr, std::shared_ptr<void>(object, object.get()),
           nullptr, std::is_base_of_v<DeviceBackend, T>};
+}
+
+// A hand-written kernel variant of `domain`'s programs.
+inline ComponentSpec kernel_source(const char* name, const char* domain, KernelSource source) {
+  auto tables = std::make_shared<detail::KernelSourceTables>(std::move(source));
+  return {ASP_COMPONENT_KERNEL_SOURCE, name, domain, nullptr, std::shared_ptr<void>(tables, tables.get())};
 }
 
 namespace detail {

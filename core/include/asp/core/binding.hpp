@@ -85,7 +85,9 @@ class Binding {
   std::string signature(const asp_arg* values) const;
 
   // The message for a non-zero status of the C entry convention.
-  KernelFault fault(int status) const;
+  KernelFault fault(int status) const { return fault_of(function_, status); }
+  // The same for a status of `function`, whose parameters the status names.
+  static KernelFault fault_of(const psir::Function& function, int status);
 
  private:
   // Where a parameter's value comes from.
@@ -122,38 +124,80 @@ class Binding {
   std::int32_t device_type_ = kDLCPU;
 };
 
-// A compiled kernel with the plan to call it: what a Python `Specialized` wraps.
-// Safe to call from several threads at once.
+// The device copies of one call's arrays (residency, device.hpp): device
+// arrays used in place, mirrored arrays through their Mirror, and a copy of
+// every other host array, shared by arguments that share memory.
+class DeviceFrame {
+ public:
+  // `written[p]`: whether the call may store into buffer parameter p (it is then copied back or marked newer).
+  DeviceFrame(std::shared_ptr<const DeviceRuntime> device, const Binding& binding, const Binding::Frame& frame,
+              const asp_arg* values, Mirror* const* mirrors, const std::vector<bool>& written);
+  DeviceFrame(const DeviceFrame&) = delete;
+  DeviceFrame& operator=(const DeviceFrame&) = delete;
+  // The device buffer of buffer parameter p (null for a scalar parameter).
+  asp_device_buffer* buffer(std::size_t param) const { return handles_.at(param); }
+  // Copies what the call wrote back to the host arrays without a mirror, and tells the mirrors what changed.
+  // What a kernel wrote before an error it reports is visible too, as on the host.
+  void finish();
+
+ private:
+  struct Copy {
+    std::unique_ptr<DeviceBuffer> buffer;
+    void* host;
+    bool copy_out;
+  };
+  std::shared_ptr<const DeviceRuntime> device_;
+  std::vector<asp_device_buffer*> handles_;
+  std::vector<Copy> copies_;
+  std::vector<Mirror*> written_mirrors_;
+};
+
+class ProgramRunner;
+
+// A specialization with the plan to call it: what a Python `Specialized`
+// wraps. A single kernel, or (DESIGN.md §12) a program whose host schedule
+// launches several. Safe to call from several threads at once.
 class Callable {
  public:
-  Callable(std::shared_ptr<Kernel> kernel, Binding binding);
+  static constexpr std::size_t max_kernels = 16;
 
-  const Kernel& kernel() const { return *kernel_; }
+  Callable(std::shared_ptr<Kernel> kernel, Binding binding);
+  // A program (a version-2 module): its kernels in the order of its declarations, and `binding` over its parameters.
+  Callable(std::vector<std::shared_ptr<Kernel>> kernels, const psir::Module& program, Binding binding);
+  ~Callable();
+
+  // The first kernel (the only one outside a program).
+  const Kernel& kernel() const { return *kernels_.front(); }
+  const std::vector<std::shared_ptr<Kernel>>& kernels() const { return kernels_; }
   const Binding& binding() const { return binding_; }
 
-  // Binds the arguments, runs the variant the tuner picks for their shapes and
-  // returns its index. Throws what Binding::bind throws, and KernelFault when
-  // the kernel reports an error status. `mirrors`, when given, holds for each
-  // argument its Mirror or null (device.hpp: residency); a host kernel syncs
-  // them first, a device kernel uses and updates their device copies. Arrays
-  // without a mirror are copied to the device and back on every call.
+  // Binds the arguments, runs the variant the tuner picks for their shapes (in a
+  // program: the schedule, each launch with the variant its kernel's tuner picks)
+  // and returns the index of the variant that ran (of the last launch, numbered
+  // across the kernels' variants in order). Throws
+  // what Binding::bind throws, and KernelFault when a kernel reports an error
+  // status. `mirrors`, when given, holds for each argument its Mirror or null
+  // (device.hpp: residency); host kernels sync them first, device kernels use
+  // and update their device copies. Arrays without a mirror are copied to the
+  // device and back on every call.
   std::size_t operator()(const asp_arg* values, std::size_t count, Mirror* const* mirrors = nullptr);
 
  private:
-  Kernel::Slot& slot_for(const Binding::Frame& frame, const asp_arg* values);
-  Kernel::Run run_on_device(Kernel::Slot& slot, const Binding::Frame& frame, const asp_arg* values,
-                            Mirror* const* mirrors);
+  using Slots = std::array<Kernel::Slot*, max_kernels>;
+  Slots slots_for(const Binding::Frame& frame, const asp_arg* values);
 
   // The tuning slots of the shapes seen last, so that a call with a shape seen
-  // before neither builds a signature string nor searches the kernel's map.
+  // before neither builds a signature string nor searches the kernels' maps.
   struct CachedSlot {
     std::array<std::int64_t, Binding::max_params> extents;
-    Kernel::Slot* slot = nullptr;
+    Slots slots{};
   };
   static constexpr std::size_t cached_slots = 8;
 
-  std::shared_ptr<Kernel> kernel_;
+  std::vector<std::shared_ptr<Kernel>> kernels_;
   Binding binding_;
+  std::unique_ptr<const ProgramRunner> program_;
+  std::vector<bool> written_;  // per parameter: whether a call may store into it
   std::mutex mutex_;
   std::array<CachedSlot, cached_slots> cache_{};
   std::size_t cache_used_ = 0, cache_next_ = 0;

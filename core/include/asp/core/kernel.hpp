@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -53,14 +54,22 @@ class DeviceCode {
   std::vector<std::vector<GpuLoop>> loops_;  // per function
 };
 
-// A compiled kernel: one binary holding an entry point per PSIR function (its
-// variants), on the host or (device_code() non-null) on a device.
+// A compiled kernel: its variants, each an entry point of a binary on the
+// host or a kernel of a module on a device (all of one backend). Generated
+// variants share one binary; each hand-written instantiation has its own.
 class Kernel {
  public:
   using Entry = int (*)(void* const* args);
   struct Variant {
-    psir::Function function;
-    Entry entry;  // null on a device
+    psir::Function function;  // its parameters and run check (a hand-written variant's body only sizes its grid)
+    Entry entry = nullptr;    // on the host
+    const DeviceCode* device = nullptr;  // on a device: the code that holds it,
+    std::size_t device_index = 0;        // as its function number device_index
+  };
+  // What the variants run from, kept loaded as long as the kernel lives.
+  struct Code {
+    std::vector<std::shared_ptr<LoadedCode>> host;
+    std::vector<std::unique_ptr<DeviceCode>> device;
   };
   struct Run {
     std::size_t variant;
@@ -68,9 +77,13 @@ class Kernel {
     double seconds;  // wall time of the native call
   };
 
+  // `written[i]`: whether a variant may store into parameter i (all variants write the same buffers).
+  Kernel(std::string key, std::string backend, std::vector<Variant> variants, Code code, std::vector<bool> written,
+         TuningDatabase* tuning);
+  // A host kernel whose variants are all generated: what they write is read from their stores.
   Kernel(std::string key, std::string backend, std::vector<Variant> variants, std::shared_ptr<LoadedCode> code,
          TuningDatabase* tuning);
-  // A device kernel: its variants are `code`'s functions.
+  // A device kernel whose variants are `code`'s generated functions.
   Kernel(std::string key, std::string backend, std::unique_ptr<DeviceCode> code, TuningDatabase* tuning);
   ~Kernel();
 
@@ -78,8 +91,8 @@ class Kernel {
   const std::string& backend() const { return backend_; }
   const std::vector<Variant>& variants() const { return variants_; }
   // The device the kernel runs on, or null for a host kernel.
-  const DeviceCode* device_code() const { return device_code_.get(); }
-  // Whether some variant stores into parameter i (all variants write the same buffers).
+  const std::shared_ptr<const DeviceRuntime>& device() const { return device_; }
+  // Whether some variant stores into parameter i.
   bool writes(std::size_t param) const { return param < written_.size() && written_[param]; }
 
   // Whether variant i's run check holds for these arguments (args as in the C entry convention).
@@ -106,8 +119,8 @@ class Kernel {
   std::string key_;
   std::string backend_;
   std::vector<Variant> variants_;
-  std::shared_ptr<LoadedCode> code_;
-  std::unique_ptr<DeviceCode> device_code_;
+  Code code_;
+  std::shared_ptr<const DeviceRuntime> device_;
   std::vector<bool> written_;
   TuningDatabase* tuning_;
   std::mutex mutex_;
@@ -118,22 +131,39 @@ class Kernel {
 class KernelCompiler {
  public:
   struct Stats {
-    bool cache_hit = false;
+    bool cache_hit = false;  // every binary came from the code cache
     double generate_seconds = 0, compile_seconds = 0, load_seconds = 0;
   };
 
   // `cache` and `tuning` may be null (no disk cache; tuning only within the process).
   KernelCompiler(Registry& registry, const CodeCache* cache, TuningDatabase* tuning);
 
-  // Whether the core can build a backend's `language`: C ("c", "c+openmp")
-  // through a JIT driver, or a device language ("opencl-c", "cuda-c") through the backend.
-  static bool compiles(std::string_view language);
+  // Whether the core can build what this backend emits: C through a JIT
+  // driver (language "c" or "c+openmp"), or anything a device backend
+  // compiles, loads and launches itself (its vtable provides them). The
+  // reason when it cannot.
+  static std::optional<std::string> cannot_build(const asp_backend* vtable);
 
-  // Verifies the PSIR module, then generates, compiles (or loads from the cache) and binds it.
+  // Verifies the PSIR module (a kernel and its variants), then generates, compiles (or loads from the cache) and binds it.
   // Throws CompileError when the compiler rejects the generated source, std::runtime_error otherwise.
   std::shared_ptr<Kernel> compile(std::string_view psir, const std::string& backend, Stats* stats = nullptr);
 
+  // The kernels of a program (a version-2 module), in the order of its
+  // declarations: the generated variants of each, and the instantiations of
+  // the hand-written `sources` (kernel source components) for kernels of the
+  // program in a language this backend runs. Throws as compile() does, and
+  // std::runtime_error when a kernel has no variant for this backend.
+  std::vector<std::shared_ptr<Kernel>> compile_program(const psir::Module& program, const std::string& backend,
+                                                       const std::string& domain, Stats* stats = nullptr);
+
  private:
+  struct Target;
+  Target target_for(const std::string& backend);
+  // One binary of generated variants (a version-1 module) for the target, with the functions it holds after the backend's optimizers.
+  std::pair<Kernel::Code, std::vector<psir::Function>> build_generated(const Target& target, psir::Module module, Stats& stats);
+  // The host binary or device module of one translation unit, from the code cache or the compiler.
+  std::shared_ptr<LoadedCode> build_host(const Target& target, const std::string& source, const std::string& name, Stats& stats);
+  asp_device_module* build_device(const Target& target, const std::string& source, const std::string& name, Stats& stats);
   const JitDriver& driver_for(const std::string& backend);
   std::shared_ptr<const DeviceRuntime> device_for(const std::string& backend, const asp_backend* vtable);
   // The backend's own PSIR optimizers (asp_optimizer.backend), in registration order.
@@ -154,5 +184,20 @@ std::string tuning_platform();
 bool evaluate_run_check(const psir::Function& function, void* const* args);
 // Evaluates an integer PSIR expression over scalar parameters and constants for these arguments.
 std::int64_t evaluate_integer(const psir::Function& function, const psir::Expr& expr, void* const* args);
+
+// The names a host-side PSIR expression reads: variables, and single elements of buffers.
+class ValueScope {
+ public:
+  virtual ~ValueScope() = default;
+  virtual psir::Value variable(const std::string& name) const = 0;
+  virtual psir::Value element(const std::string& buffer, const std::vector<std::int64_t>& indices) const = 0;
+};
+// Evaluates a PSIR expression on the host with C semantics of its types (f32
+// arithmetic rounds to float, integer division by zero is an error).
+psir::Value evaluate(const psir::Expr& expr, const ValueScope& scope);
+// A value as one of the PSIR type's bytes (8 bytes hold any), for a kernel argument.
+std::uint64_t scalar_bits(psir::Type type, const psir::Value& value);
+// The value of a scalar of this type stored at `p`.
+psir::Value read_scalar(psir::Type type, const void* p);
 
 }  // namespace asp::core

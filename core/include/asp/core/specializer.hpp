@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <string>
+#include <optional>
 #include <vector>
 
 namespace asp::core {
@@ -19,12 +20,19 @@ namespace asp::core {
 class Specializer {
  public:
   struct Result {
-    std::shared_ptr<Kernel> kernel;
+    std::shared_ptr<Kernel> kernel;  // the only kernel, or a program's first
     std::string backend;
     std::string dsir;  // the DSIR the lowering read (after the domain's optimizers)
     std::string psir;  // the PSIR the backend compiled
-    Binding binding;   // how the arguments feed the kernel's parameters
+    Binding binding;   // how the arguments feed the kernel's (or the program's) parameters
     KernelCompiler::Stats stats;  // of the compile that succeeded: a code-cache hit, the times
+    std::vector<std::shared_ptr<Kernel>> kernels{};  // a program's kernels, in the order of its declarations
+    std::optional<psir::Module> program{};           // the program module, when the lowering wrote one
+
+    // What calls it: the kernel, or the program's schedule over its kernels.
+    std::unique_ptr<Callable> callable() const {
+      return program ? std::make_unique<Callable>(kernels, *program, binding) : std::make_unique<Callable>(kernel, binding);
+    }
   };
 
   // `cache` and `tuning` may be null (no disk cache; tuning only within the process).
