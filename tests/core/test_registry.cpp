@@ -99,13 +99,13 @@ TEST(Registry, PluginsOfEveryEarlierMinorVersionLoadNextToCurrentOnes) {
   EXPECT_EQ(backend(*registry, "abi10").reason, "an ABI 1.0 backend");
   EXPECT_EQ(backend(*registry, "abi11").reason, "an ABI 1.1 backend");
   // A 1.0 table ends before the fields 1.1 appended: the core reads them as not provided.
-  const Component* optimizer = registry->find(ASP_COMPONENT_OPTIMIZER, "abi10.identity");
+  const asp::core::Component* optimizer = registry->find(ASP_COMPONENT_OPTIMIZER, "abi10.identity");
   ASSERT_TRUE(optimizer);
   EXPECT_FALSE(ASP_HAS_FIELD(static_cast<const asp_optimizer*>(optimizer->description->vtable), asp_optimizer, backend));
   EXPECT_FALSE(ASP_HAS_FIELD(backend(*registry, "abi10").vtable, asp_backend, launch));
   // Neither generates code, which the specializer reads from the table, not from a list of names.
-  EXPECT_EQ(KernelCompiler::cannot_build(backend(*registry, "abi10").vtable), "it generates no code");
-  EXPECT_EQ(KernelCompiler::cannot_build(backend(*registry, "abi11").vtable), "it generates no code");
+  EXPECT_EQ(asp::core::KernelCompiler::cannot_build(backend(*registry, "abi10").vtable), "it generates no code");
+  EXPECT_EQ(asp::core::KernelCompiler::cannot_build(backend(*registry, "abi11").vtable), "it generates no code");
 }
 
 TEST(Registry, AKernelSourceNeedsAPluginOfAbi12) {
