@@ -98,7 +98,7 @@ class ProgramRunner::Execution : public ValueScope {
  public:
   Execution(const ProgramRunner& runner, const Binding& binding, const Binding::Frame& frame, const asp_arg* values,
             Kernel::Slot* const* slots, const DeviceFrame* device)
-      : runner_(runner), frame_(frame), slots_(slots), device_(device) {
+      : runner_(runner), frame_(frame), slots_(slots) {
     const psir::Program& program = runner.program_;
     for (std::size_t p = 0; p < program.params.size(); ++p) {
       const psir::Param& param = program.params[p];
@@ -339,7 +339,6 @@ class ProgramRunner::Execution : public ValueScope {
   const ProgramRunner& runner_;
   const Binding::Frame& frame_;
   Kernel::Slot* const* slots_;
-  const DeviceFrame* device_;
   std::vector<Buffer> buffers_;
   std::vector<std::pair<std::string, psir::Value>> variables_;
   std::size_t last_variant_ = 0;
