@@ -1,0 +1,543 @@
+"""Gaussian mixture models trained by EM, specialized to native code.
+
+Two APIs over one engine:
+
+- :class:`GMM`, the original Asp GMM specializer's API (Cook, Gonina and
+  Kamil, 2011): ``GMM(M, D, cvtype='diag')``, ``train(X)`` returning the total
+  log-likelihood, ``eval``, ``score``, ``predict``, ``components``, and
+  :func:`compute_distance_BIC` for agglomerative clustering;
+- :class:`GaussianMixture`, scikit-learn's estimator of the same name (a
+  subclass of it): the same constructor, attributes and methods, with EM,
+  scoring and prediction run natively.
+
+The first training for an events dtype (float32 or float64) hands EM to the
+``gmm`` plugin: a program of hand-written kernels (the E-step and the
+M-step's statistics fused into one pass over the events, the M-step's
+Cholesky factorisations, the E-step that keeps per-event results) whose
+iteration loop and convergence test run natively. Where nothing can
+specialize it, EM runs as NumPy after an :class:`asp.FallbackWarning` that
+says why (``ASP_STRICT=1`` raises :class:`asp.SpecializationError` instead).
+Each instance's ``last_call`` says what ran.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Optional, Tuple
+
+import numpy as np
+
+import asp
+from asp.stencil import LastCall
+
+__all__ = ["GMM", "GMMComponents", "GaussianMixture", "LastCall", "compute_distance_BIC"]
+
+_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+_FEATURE_MULTIPLE = 4  # plugins/gmm: the padding of the feature axis
+_COMPONENT_MULTIPLE = 16  # and of the component axis
+_LOG_2PI = math.log(2 * math.pi)
+
+
+def _em_program(X, shift, weights, means, covars, pchol, W, S, logprob, resp, bounds, result, final, ctype, tol, reg,
+                min_iter, max_iter, original, prev, have_prev):
+    """EM training of a Gaussian mixture: the plugin 'gmm' specializes it (its body is the plugin's program)."""
+
+
+@dataclass
+class _Fit:
+    """What one run of EM leaves: parameters (covariances and precision
+    Cholesky factors as full (M, D, D) matrices whatever the type), per-event
+    results of the last E-step, and the loop's outcome."""
+
+    weights: np.ndarray
+    means: np.ndarray
+    covars: np.ndarray
+    pchol: np.ndarray
+    logprob: np.ndarray
+    resp: np.ndarray
+    bounds: np.ndarray
+    lower_bound: float
+    n_iter: int
+    converged: bool
+    final: float
+    failed: int  # the first component whose covariance is not positive definite, + 1; 0 when none
+
+
+def _features(d: int, ctype: int) -> int:
+    return 1 + 2 * d if ctype == 2 else 2 + d if ctype == 3 else 1 + d + d * (d + 1) // 2
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return (value + multiple - 1) // multiple * multiple
+
+
+class _Engine:
+    """Runs EM for one model: natively through the gmm plugin (one
+    specialization per events dtype, shared by the instances of a class), or
+    with NumPy where that is not possible."""
+
+    _specialized: dict = {}  # dtype -> asp.Specialized, or a str: why not
+
+    def __init__(self, owner: str) -> None:
+        self._owner = owner
+        self._warned: set = set()
+        self.last_call: Optional[LastCall] = None
+
+    def _native(self, dtype: np.dtype, arguments: dict) -> Any:
+        specialized = _Engine._specialized.get(dtype)
+        if specialized is None:
+            try:
+                specialized = asp.specialize("gmm", _em_program, arguments)
+            except asp.UnsupportedError as error:
+                specialized = error.reason
+            except (asp.CompileError, RuntimeError) as error:
+                if asp.strict():
+                    raise
+                specialized = f"the gmm program could not be built: {error}"
+            _Engine._specialized[dtype] = specialized
+        return specialized
+
+    def _fall_back(self, reason: str) -> None:
+        if asp.strict():
+            raise asp.SpecializationError(f"{self._owner}: {reason}")
+        if reason not in self._warned:
+            self._warned.add(reason)
+            warnings.warn(f"{self._owner} runs EM with NumPy: {reason}", asp.FallbackWarning, stacklevel=4)
+
+    def run(self, X: np.ndarray, weights: np.ndarray, means: np.ndarray, pchol: np.ndarray, ctype: int, *,
+            tol: float, reg: float, min_iter: int, max_iter: int, original: bool = False,
+            prev: Optional[float] = None) -> _Fit:
+        """EM from (weights, means, pchol) on X (C-contiguous float32 or float64)."""
+        n, d = X.shape
+        m = weights.shape[0]
+        weights = np.array(weights, dtype=np.float64)
+        means = np.array(means, dtype=np.float64).reshape(m, d)
+        pchol = np.array(pchol, dtype=np.float64).reshape(m, d, d)
+        covars = np.zeros((m, d, d))
+        iterations = max(int(max_iter), 0)
+        bounds = np.zeros(max(iterations, 1))
+        if asp.disabled():
+            self.last_call = LastCall(None, None, "ASP_DISABLE is set")
+            return _numpy_em(X, weights, means, pchol, ctype, tol, reg, min_iter, iterations, original, prev)
+        kp = _round_up(_features(d, ctype), _FEATURE_MULTIPLE)
+        mp = _round_up(m, _COMPONENT_MULTIPLE)
+        result = np.zeros(4)
+        final = np.zeros(1)
+        arguments = {
+            "X": X, "shift": np.ascontiguousarray(weights @ means / max(weights.sum(), 1e-300)),
+            "weights": weights, "means": means, "covars": covars, "pchol": pchol,
+            "W": np.zeros((kp, mp), dtype=X.dtype), "S": np.zeros((kp, mp)),
+            "logprob": np.empty(n, dtype=X.dtype), "resp": np.empty((n, m), dtype=X.dtype),
+            "bounds": bounds, "result": result, "final": final, "ctype": int(ctype), "tol": float(tol), "reg": float(reg),
+            "min_iter": int(min_iter), "max_iter": iterations, "original": int(bool(original)),
+            "prev": float(prev) if prev is not None else 0.0, "have_prev": int(prev is not None),
+        }
+        specialized = self._native(X.dtype, arguments)
+        if isinstance(specialized, str):
+            self._fall_back(specialized)
+            self.last_call = LastCall(None, None, specialized)
+            return _numpy_em(X, weights, means, pchol, ctype, tol, reg, min_iter, iterations, original, prev)
+        variant = specialized(*arguments.values())
+        self.last_call = LastCall(specialized.backend, specialized.variants[variant], None)
+        n_iter = int(result[1])
+        return _Fit(weights, means, covars, pchol, arguments["logprob"], arguments["resp"], bounds[:n_iter],
+                    float(result[0]) if n_iter or prev is not None else -math.inf, n_iter, bool(result[2]),
+                    float(final[0]), int(result[3]))
+
+
+# ---- the NumPy reference (and fallback) ---------------------------------------------------------
+
+
+def _log_density(X: np.ndarray, weights: np.ndarray, means: np.ndarray, pchol: np.ndarray) -> np.ndarray:
+    """log w_c + log N(x | mean_c, (pchol_c pchol_c^T)^-1) per event and component, in float64."""
+    n, d = X.shape
+    out = np.empty((n, weights.shape[0]))
+    Xd = X.astype(np.float64, copy=False)
+    with np.errstate(divide="ignore"):
+        log_weights = np.log(weights)
+    for c in range(weights.shape[0]):
+        y = (Xd - means[c]) @ pchol[c]
+        out[:, c] = -0.5 * (d * _LOG_2PI + np.sum(y * y, axis=1)) + np.sum(np.log(np.diag(pchol[c]))) + log_weights[c]
+    return out
+
+
+def _e_step(X, weights, means, pchol) -> Tuple[np.ndarray, np.ndarray]:
+    """Per-event log-likelihood and responsibilities."""
+    log_prob = _log_density(X, weights, means, pchol)
+    top = log_prob.max(axis=1, keepdims=True)
+    with np.errstate(under="ignore"):
+        lse = (top + np.log(np.exp(log_prob - top).sum(axis=1, keepdims=True)))[:, 0]
+        resp = np.exp(log_prob - lse[:, None])
+    return lse, resp
+
+
+def _m_step(X, resp, ctype, reg, original):
+    """scikit-learn's M-step (and the original's zero covariance for a count below 1):
+    (weights, means, covars (M, D, D), pchol (M, D, D), failed component + 1 or 0)."""
+    Xd = X.astype(np.float64, copy=False)
+    n, d = Xd.shape
+    s0 = resp.sum(axis=0)
+    nk = s0 + 10 * np.finfo(X.dtype).eps
+    means = resp.T @ Xd / nk[:, None]
+    m = nk.shape[0]
+    covars = np.zeros((m, d, d))
+    if ctype == 1:
+        shared = (Xd.T @ Xd - (nk * means.T) @ means) / nk.sum()
+        covars[:] = shared
+    for c in range(m):
+        if ctype == 1 or (original and s0[c] < 1):
+            continue
+        diff = Xd - means[c]
+        if ctype == 0:
+            covars[c] = (resp[:, c] * diff.T) @ diff / nk[c]
+        else:
+            variances = resp[:, c] @ (Xd * Xd) / nk[c] - means[c] ** 2
+            covars[c] = np.diag(variances if ctype == 2 else np.full(d, variances.mean()))
+    covars[:, np.arange(d), np.arange(d)] += reg
+    pchol = np.zeros_like(covars)
+    for c in range(m):
+        try:
+            if ctype in (2, 3):
+                if np.any(np.diag(covars[c]) <= 0):
+                    raise np.linalg.LinAlgError
+                pchol[c] = np.diag(1 / np.sqrt(np.diag(covars[c])))
+            else:
+                lower = np.linalg.cholesky(covars[c])
+                pchol[c] = np.linalg.solve(lower, np.eye(d)).T
+                pchol[c] = np.triu(pchol[c])
+        except np.linalg.LinAlgError:
+            return None, None, None, None, c + 1
+    return nk / nk.sum(), means, covars, pchol, 0
+
+
+def _numpy_em(X, weights, means, pchol, ctype, tol, reg, min_iter, max_iter, original, prev) -> _Fit:
+    """EM as the native program runs it (plugins/gmm/src/plugin.cpp), in NumPy and float64."""
+    d = X.shape[1]
+    covars = np.zeros((weights.shape[0], d, d))
+    lower_bound = prev if prev is not None else -math.inf
+    bounds, converged, failed, n_iter = [], False, 0, 0
+    for it in range(max_iter):
+        lse, resp = _e_step(X, weights, means, pchol)
+        change = abs(lse.mean() - lower_bound) if (it > 0 or prev is not None) else math.inf
+        lower_bound = float(lse.mean())
+        bounds.append(lower_bound)
+        n_iter = it + 1
+        new = _m_step(X, resp, ctype, reg, original)
+        if new[4]:
+            failed = new[4]
+            break
+        weights, means, covars, pchol = new[:4]
+        if change < tol or (original and change == tol):
+            if n_iter >= min_iter:
+                converged = True
+                break
+    lse, resp = _e_step(X, weights, means, pchol)
+    return _Fit(weights, means, covars, pchol, lse.astype(X.dtype), resp.astype(X.dtype), np.array(bounds),
+                lower_bound, n_iter, converged, float(lse.mean()), failed)
+
+
+# ---- covariance layouts ------------------------------------------------------------------------
+
+
+def _to_full(values: np.ndarray, ctype: int, m: int, d: int) -> np.ndarray:
+    """scikit-learn's layout of covariances or precision factors -> (M, D, D)."""
+    values = np.asarray(values, dtype=np.float64)
+    if ctype == 0:
+        return values.reshape(m, d, d).copy()
+    if ctype == 1:
+        return np.broadcast_to(values.reshape(d, d), (m, d, d)).copy()
+    if ctype == 2:
+        full = np.zeros((m, d, d))
+        full[:, np.arange(d), np.arange(d)] = values.reshape(m, d)
+        return full
+    return np.eye(d)[None, :, :] * values.reshape(m)[:, None, None]
+
+
+def _from_full(values: np.ndarray, ctype: int) -> np.ndarray:
+    """(M, D, D) -> scikit-learn's layout for the covariance type."""
+    if ctype == 0:
+        return values
+    if ctype == 1:
+        return values[0]
+    if ctype == 2:
+        return np.ascontiguousarray(np.diagonal(values, axis1=1, axis2=2))
+    return values[:, 0, 0].copy()
+
+
+def _events(X: Any, dtype: Any = None) -> np.ndarray:
+    """X as a C-contiguous float32 or float64 array (copied where it is not)."""
+    X = np.asarray(X)
+    if dtype is not None:
+        X = X.astype(dtype, copy=False)
+    elif X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    return np.ascontiguousarray(X)
+
+
+# ---- the original API --------------------------------------------------------------------------
+
+
+class GMMComponents:
+    """The parameters of a mixture: ``weights`` (M,), ``means`` (M, D), ``covars`` (M, D, D)."""
+
+    def __init__(self, M: int, D: int, weights=None, means=None, covars=None, dtype: Any = np.float32) -> None:
+        self.M, self.D = M, D
+        self.weights = None if weights is None else np.asarray(weights, dtype=dtype).reshape(M)
+        self.means = None if means is None else np.asarray(means, dtype=dtype).reshape(M, D)
+        self.covars = None if covars is None else np.asarray(covars, dtype=dtype).reshape(M, D, D)
+
+
+class GMM:
+    """A Gaussian mixture with the original Asp API.
+
+    Parameters
+    ----------
+    M, D : int
+        Components and dimensions.
+    cvtype : {'diag', 'full'}
+        Diagonal or full covariances; anything else raises ValueError.
+    means, covars, weights : array_like, optional
+        Initial parameters, (M, D), (M, D, D) and (M,); when all are left
+        out, the first ``train`` seeds them from the data as the original did.
+    dtype : float32 (default, as the original) or float64
+        The type EM computes the events in.
+    """
+
+    def __init__(self, M: int, D: int, cvtype: str = "diag", means=None, covars=None, weights=None,
+                 dtype: Any = np.float32) -> None:
+        if cvtype not in ("diag", "full"):
+            raise ValueError(f"Specified cvtype {cvtype!r} is not allowed, try one of 'diag', 'full'")
+        if np.dtype(dtype) not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, not {np.dtype(dtype)}")
+        if int(M) < 1 or int(D) < 1:
+            raise ValueError(f"a GMM needs M >= 1 and D >= 1, got M={M}, D={D}")
+        self.M, self.D, self.cvtype, self.dtype = int(M), int(D), cvtype, np.dtype(dtype)
+        self._ctype = 2 if cvtype == "diag" else 0
+        self.components = GMMComponents(self.M, self.D, weights, means, covars, self.dtype)
+        given = [p is not None for p in (weights, means, covars)]
+        if any(given) and not all(given):
+            raise ValueError("give all of means, covars and weights, or none of them (the first train seeds them)")
+        self._seeded = all(given)
+        self._engine = _Engine("GMM")
+        self._posteriors: Optional[np.ndarray] = None
+
+    @property
+    def last_call(self) -> Optional[LastCall]:
+        """What the most recent train or eval ran (backend, variant, fallback reason)."""
+        return self._engine.last_call
+
+    def _check(self, X: Any) -> np.ndarray:
+        X = _events(X, self.dtype)
+        if X.ndim != 2 or X.shape[1] != self.D:
+            raise ValueError(f"data has {X.shape[-1] if X.ndim else 0} features, the model expects {self.D}")
+        if X.shape[0] < 1:
+            raise ValueError("no events to train on or to evaluate")
+        if not np.all(np.isfinite(X)):
+            raise ValueError("the data contains NaN or infinity")
+        return X
+
+    def _seed(self, X: np.ndarray) -> None:
+        """The original's seeding: mean_0 = the data's mean, mean_c = X[c N/M]; covariances diag(unbiased variance) / M."""
+        n = X.shape[0]
+        Xd = X.astype(np.float64)
+        means = Xd[np.arange(self.M) * (n // self.M)].copy()
+        means[0] = Xd.mean(axis=0)
+        variance = Xd.var(axis=0, ddof=1) if n > 1 else np.ones(self.D)
+        covars = np.zeros((self.M, self.D, self.D))
+        covars[:, np.arange(self.D), np.arange(self.D)] = variance / self.M
+        self.components = GMMComponents(self.M, self.D, np.full(self.M, 1.0 / self.M), means, covars, self.dtype)
+        self._seeded = True
+
+    def _precision_factors(self) -> np.ndarray:
+        covars = self.components.covars.astype(np.float64)
+        if self._ctype == 2:
+            covars = np.eye(self.D) * np.diagonal(covars, axis1=1, axis2=2)[:, None, :]
+        pchol = np.empty_like(covars)
+        for c in range(self.M):
+            try:
+                pchol[c] = np.triu(np.linalg.solve(np.linalg.cholesky(covars[c]), np.eye(self.D)).T)
+            except np.linalg.LinAlgError:
+                raise ValueError(f"the covariance of component {c} is not positive definite") from None
+        return pchol
+
+    def _run(self, X: np.ndarray, min_iter: int, max_iter: int) -> _Fit:
+        n = X.shape[0]
+        Xd = X.astype(np.float64)
+        avgvar = float(np.mean(Xd.var(axis=0))) / 1e6
+        epsilon = (1 + self.D + 0.5 * (self.D + 1) * self.D) * math.log(n * self.D) * 1e-4
+        fit = self._engine.run(X, self.components.weights, self.components.means, self._precision_factors(),
+                               self._ctype, tol=epsilon / n, reg=avgvar, min_iter=min_iter,
+                               max_iter=max(min_iter, max_iter), original=True)
+        if fit.failed:
+            raise ValueError(f"the covariance of component {fit.failed - 1} is not positive definite; "
+                             "scale the data or use fewer components")
+        return fit
+
+    def train(self, input_data: Any, min_em_iters: int = 1, max_em_iters: int = 10) -> float:
+        """EM on the data, from the current parameters (seeded on the first call when none were given).
+
+        Returns the total (summed over events) log-likelihood after training."""
+        X = self._check(input_data)
+        if not self._seeded:
+            self._seed(X)
+        fit = self._run(X, int(min_em_iters), int(max_em_iters))
+        self.components = GMMComponents(self.M, self.D, fit.weights, fit.means, fit.covars, self.dtype)
+        self._posteriors = fit.resp
+        return float(fit.final * X.shape[0])
+
+    def eval(self, obs_data: Any) -> Tuple[np.ndarray, np.ndarray]:
+        """Per-event log-likelihood (N,) and posterior probabilities (M, N), component-major."""
+        X = self._check(obs_data)
+        if not self._seeded:
+            raise ValueError("the model has no parameters yet: train it or give means, covars and weights")
+        fit = self._run(X, 0, 0)
+        return fit.logprob, np.ascontiguousarray(fit.resp.T)
+
+    def score(self, obs_data: Any) -> np.ndarray:
+        """Per-event log-likelihood, shape (N,)."""
+        return self.eval(obs_data)[0]
+
+    def predict(self, obs_data: Any) -> np.ndarray:
+        """The most likely component of each event, shape (N,)."""
+        return self.eval(obs_data)[1].argmax(axis=0)
+
+    def decode(self, obs_data: Any) -> Tuple[np.ndarray, np.ndarray]:
+        """(log-likelihood per event, most likely component per event)."""
+        logprob, posteriors = self.eval(obs_data)
+        return logprob, posteriors.argmax(axis=0)
+
+
+def compute_distance_BIC(gmm1: GMM, gmm2: GMM, data: Any, em_iters: int = 10) -> Tuple[GMM, float]:
+    """Merges two models and scores the merge on `data` (the diarizer's criterion).
+
+    The merged model has M1 + M2 components (weights scaled by M1/(M1+M2) and
+    M2/(M1+M2)), trained on `data`; the score is its log-likelihood minus
+    the sum of the two models' on the same data (positive: merge)."""
+    if gmm1.D != gmm2.D or gmm1.cvtype != gmm2.cvtype:
+        raise ValueError("both models need the same dimension and covariance type")
+    m1, m2 = gmm1.M, gmm2.M
+    total = m1 + m2
+    weights = np.concatenate([gmm1.components.weights * (m1 / total), gmm2.components.weights * (m2 / total)])
+    means = np.concatenate([gmm1.components.means, gmm2.components.means])
+    covars = np.concatenate([gmm1.components.covars, gmm2.components.covars])
+    merged = GMM(total, gmm1.D, gmm1.cvtype, means=means, covars=covars, weights=weights, dtype=gmm1.dtype)
+    merged_likelihood = merged.train(data, max_em_iters=em_iters)
+    score = merged_likelihood - (float(np.sum(gmm1.score(data))) + float(np.sum(gmm2.score(data))))
+    return merged, score
+
+
+# ---- the scikit-learn estimator ----------------------------------------------------------------
+
+try:
+    from sklearn.mixture import GaussianMixture as _SklearnGaussianMixture
+    from sklearn.utils.validation import check_is_fitted, validate_data
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.utils import check_random_state
+except ImportError:  # scikit-learn is optional: GMM works without it
+    _SklearnGaussianMixture = None
+
+if _SklearnGaussianMixture is not None:
+
+    class GaussianMixture(_SklearnGaussianMixture):
+        """scikit-learn's GaussianMixture with EM, scoring and prediction run natively.
+
+        Constructor, defaults, attributes and methods are scikit-learn's (see
+        :class:`sklearn.mixture.GaussianMixture`); initialisation (k-means and
+        the other ``init_params``, ``n_init``, ``warm_start``) is too. The EM
+        loop of each initialisation runs as one native program; so do
+        ``score_samples``, ``score``, ``predict`` and ``predict_proba``.
+        ``last_call`` says what the most recent of them ran.
+        """
+
+        def _engine(self) -> _Engine:
+            engine = self.__dict__.get("_asp_engine")
+            if engine is None:
+                engine = self.__dict__["_asp_engine"] = _Engine("GaussianMixture")
+            return engine
+
+        @property
+        def last_call(self) -> Optional[LastCall]:
+            """What the most recent fit or scoring ran (backend, variant, fallback reason)."""
+            engine = self.__dict__.get("_asp_engine")
+            return engine.last_call if engine else None
+
+        def _run(self, X: np.ndarray, max_iter: int, prev: Optional[float]) -> _Fit:
+            ctype = _COVARIANCE_TYPES.index(self.covariance_type)
+            m, d = self.means_.shape
+            pchol = _to_full(self.precisions_cholesky_, ctype, m, d)
+            return self._engine().run(_events(X), np.asarray(self.weights_), np.asarray(self.means_), pchol, ctype,
+                                      tol=self.tol, reg=self.reg_covar, min_iter=1, max_iter=max_iter, prev=prev)
+
+        def _keep(self, fit: _Fit, dtype: np.dtype) -> None:
+            ctype = _COVARIANCE_TYPES.index(self.covariance_type)
+            self._set_parameters((fit.weights.astype(dtype), fit.means.astype(dtype),
+                                  _from_full(fit.covars, ctype).astype(dtype),
+                                  _from_full(fit.pchol, ctype).astype(dtype)), xp=np)
+
+        def fit_predict(self, X, y=None):
+            """Fits the model (``n_init`` initialisations, each EM loop native) and returns the labels of X."""
+            X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+            if X.shape[0] < self.n_components:
+                raise ValueError("Expected n_samples >= n_components "
+                                 f"but got n_components = {self.n_components}, n_samples = {X.shape[0]}")
+            self._check_parameters(X, xp=np)
+            do_init = not (self.warm_start and hasattr(self, "converged_"))
+            n_init = self.n_init if do_init else 1
+            max_lower_bound = -np.inf
+            best: Optional[_Fit] = None
+            self.converged_ = False
+            random_state = check_random_state(self.random_state)
+            X = _events(X)
+            for init in range(n_init):
+                self._print_verbose_msg_init_beg(init)
+                if do_init:
+                    self._initialize_parameters(X, random_state, xp=np)
+                if self.max_iter == 0:  # the initial parameters are the result
+                    continue
+                fit = self._run(X, self.max_iter, None if do_init else self.lower_bound_)
+                if fit.failed:
+                    raise ValueError(
+                        "Fitting the mixture model failed because some components have ill-defined empirical "
+                        "covariance (for instance caused by singleton or collapsed samples). Try to decrease the "
+                        "number of components, increase reg_covar, or scale the input data.")
+                self._print_verbose_msg_init_end(fit.lower_bound, fit.converged)
+                if fit.lower_bound > max_lower_bound or max_lower_bound == -np.inf:
+                    max_lower_bound, best = fit.lower_bound, fit
+                    self.converged_ = fit.converged
+            if not self.converged_ and self.max_iter > 0:
+                warnings.warn("Best performing initialization did not converge. Try different init parameters, "
+                              "or increase max_iter, tol, or check for degenerate data.", ConvergenceWarning)
+            if best is not None:
+                self._keep(best, X.dtype)
+            self.n_iter_ = best.n_iter if best is not None else 0
+            self.lower_bound_ = max_lower_bound
+            self.lower_bounds_ = list(best.bounds) if best is not None else []
+            return self._evaluate(X).resp.argmax(axis=1)
+
+        def _evaluate(self, X: np.ndarray) -> _Fit:
+            return self._run(X, 0, None)
+
+        def _checked(self, X) -> np.ndarray:
+            check_is_fitted(self)
+            return _events(validate_data(self, X, reset=False, dtype=[np.float64, np.float32]))
+
+        def score_samples(self, X):
+            """The log-likelihood of each sample, shape (n_samples,)."""
+            return self._evaluate(self._checked(X)).logprob
+
+        def predict(self, X):
+            """The most likely component of each sample."""
+            return self._evaluate(self._checked(X)).resp.argmax(axis=1)
+
+        def predict_proba(self, X):
+            """The posterior probability of each component for each sample, (n_samples, n_components)."""
+            return self._evaluate(self._checked(X)).resp
+
+else:
+
+    class GaussianMixture:  # type: ignore[no-redef]
+        """Needs scikit-learn: ``pip install scikit-learn``."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            raise ImportError("asp.gmm.GaussianMixture subclasses scikit-learn's: install scikit-learn")
