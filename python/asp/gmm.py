@@ -409,22 +409,32 @@ class GMM:
 
 
 def compute_distance_BIC(gmm1: GMM, gmm2: GMM, data: Any, em_iters: int = 10) -> Tuple[GMM, float]:
-    """Merges two models and scores the merge on `data` (the diarizer's criterion).
+    """Merges two models and scores the merge (the diarizer's criterion).
 
     The merged model has M1 + M2 components (weights scaled by M1/(M1+M2) and
-    M2/(M1+M2)), trained on `data`; the score is its log-likelihood minus
-    the sum of the two models' on the same data (positive: merge)."""
+    M2/(M1+M2), means and covariances concatenated) and is trained on the
+    data. `data` is either one array, as in the original API: the score is
+    the merged model's log-likelihood minus the sum of the two models' on
+    the same data; or a pair (data1, data2), the frames each model stands
+    for: the score is the merged model's log-likelihood on both minus
+    gmm1's on data1 and gmm2's on data2 (Ajmera's BIC with equal parameter
+    counts: positive means the two are better explained as one)."""
     if gmm1.D != gmm2.D or gmm1.cvtype != gmm2.cvtype:
         raise ValueError("both models need the same dimension and covariance type")
+    if isinstance(data, tuple):
+        first, second = data
+        union = np.concatenate([np.asarray(first), np.asarray(second)])
+    else:
+        first = second = union = data
     m1, m2 = gmm1.M, gmm2.M
     total = m1 + m2
     weights = np.concatenate([gmm1.components.weights * (m1 / total), gmm2.components.weights * (m2 / total)])
     means = np.concatenate([gmm1.components.means, gmm2.components.means])
     covars = np.concatenate([gmm1.components.covars, gmm2.components.covars])
     merged = GMM(total, gmm1.D, gmm1.cvtype, means=means, covars=covars, weights=weights, dtype=gmm1.dtype)
-    merged_likelihood = merged.train(data, max_em_iters=em_iters)
-    score = merged_likelihood - (float(np.sum(gmm1.score(data))) + float(np.sum(gmm2.score(data))))
-    return merged, score
+    merged_likelihood = merged.train(union, max_em_iters=em_iters)
+    separate = float(np.sum(gmm1.score(first), dtype=np.float64)) + float(np.sum(gmm2.score(second), dtype=np.float64))
+    return merged, merged_likelihood - separate
 
 
 # ---- the scikit-learn estimator ----------------------------------------------------------------

@@ -321,6 +321,27 @@ def test_original_data_dimension_mismatch_raises(synthetic):
         gmm.GMM(3, 4).train(synthetic)
 
 
+def test_compute_distance_bic_on_each_models_own_frames(synthetic):
+    a, b = gmm.GMM(2, 2), gmm.GMM(3, 2)
+    a.train(synthetic[:200])
+    b.train(synthetic[200:])
+    merged, score = gmm.compute_distance_BIC(a, b, (synthetic[:200], synthetic[200:]))
+    expected = merged.score(synthetic).sum() - (a.score(synthetic[:200]).sum() + b.score(synthetic[200:]).sum())
+    assert score == pytest.approx(expected, abs=1e-2 + 1e-5 * abs(expected))
+
+
+def test_diarization_example_finds_the_speakers():
+    import pathlib
+    import runpy
+
+    example = pathlib.Path(__file__).resolve().parents[2] / "examples" / "diarization.py"
+    module = runpy.run_path(str(example), run_name="diarization")
+    X, truth = module["synthetic_meeting"](4, 60, np.random.default_rng(2))
+    found = module["diarize"](X)
+    assert module["agreement"](found, truth) >= 0.9  # clusters are pure
+    assert 4 <= len(set(found)) <= 6  # and not many more than the speakers (equal-parameter BIC merges cautiously)
+
+
 def test_compute_distance_bic_merges_and_scores(synthetic):
     a, b = gmm.GMM(2, 2), gmm.GMM(3, 2)
     a.train(synthetic[:300])
