@@ -437,7 +437,8 @@ Callable::Slots Callable::slots_for(const Binding::Frame& frame, const asp_arg* 
     }
   }
   Slots slots{};
-  const std::string signature = binding_.signature(values);
+  std::string signature = program_ ? program_->tuning_signature(frame) : std::string();
+  if (signature.empty()) signature = binding_.signature(values);
   for (std::size_t k = 0; k < kernels_.size(); ++k) slots[k] = &kernels_[k]->slot(signature);
   std::lock_guard lock(mutex_);
   CachedSlot& entry = cache_[cache_next_];

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <mutex>
 #include <shared_mutex>
+#include <sstream>
 #include <stdexcept>
 #include <utility>
 
@@ -90,6 +91,54 @@ ProgramRunner::ProgramRunner(const psir::Program& program, std::vector<std::shar
     }
   };
   walk(program_.schedule);
+}
+
+namespace {
+
+// The program's scalar parameters as bound for one call (a tuning key reads nothing else).
+class ScalarScope : public ValueScope {
+ public:
+  ScalarScope(const psir::Program& program, const Binding::Frame& frame) : program_(program), frame_(frame) {}
+  psir::Value variable(const std::string& name) const override {
+    for (std::size_t p = 0; p < program_.params.size(); ++p) {
+      if (program_.params[p].name == name && program_.params[p].kind == psir::Param::Kind::scalar) {
+        return read_scalar(program_.params[p].type, frame_.entry[p]);
+      }
+    }
+    throw std::runtime_error("program: '" + name + "' is not a scalar parameter");
+  }
+  psir::Value element(const std::string& name, const std::vector<std::int64_t>&) const override {
+    throw std::runtime_error("program: a tuning key cannot read buffer " + name);
+  }
+
+ private:
+  const psir::Program& program_;
+  const Binding::Frame& frame_;
+};
+
+std::string value_text(const psir::Value& v) {
+  return std::visit([](auto x) {
+    if constexpr (std::is_same_v<decltype(x), bool>) {
+      return std::string(x ? "true" : "false");
+    } else {
+      std::ostringstream out;
+      out.precision(17);
+      out << x;
+      return out.str();
+    }
+  }, v);
+}
+
+}  // namespace
+
+std::string ProgramRunner::tuning_signature(const Binding::Frame& frame) const {
+  if (program_.tuning_key.empty()) return {};
+  const ScalarScope scope(program_, frame);
+  std::string text = "tune(";
+  for (std::size_t i = 0; i < program_.tuning_key.size(); ++i) {
+    text += (i ? ", " : "") + value_text(evaluate(*program_.tuning_key[i], scope));
+  }
+  return text + ")";
 }
 
 // The state of one call: the program's buffers (parameters and temporaries)

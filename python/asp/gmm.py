@@ -266,13 +266,15 @@ def _from_full(values: np.ndarray, ctype: int) -> np.ndarray:
 
 
 def _events(X: Any, dtype: Any = None) -> np.ndarray:
-    """X as a C-contiguous float32 or float64 array (copied where it is not)."""
+    """X as a writable C-contiguous float32 or float64 array (copied where it is not)."""
     X = np.asarray(X)
     if dtype is not None:
         X = X.astype(dtype, copy=False)
     elif X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
-    return np.ascontiguousarray(X)
+    X = np.ascontiguousarray(X)
+    # The binding takes writable arrays only, even where the program only reads them (a memory map opened read-only).
+    return X if X.flags.writeable else X.copy()
 
 
 # ---- the original API --------------------------------------------------------------------------
@@ -523,7 +525,8 @@ if _SklearnGaussianMixture is not None:
             self.n_iter_ = best.n_iter if best is not None else 0
             self.lower_bound_ = max_lower_bound
             self.lower_bounds_ = list(best.bounds) if best is not None else []
-            return self._evaluate(X).resp.argmax(axis=1)
+            # The best fit's last E-step ran with the parameters kept: its responsibilities are predict(X)'s.
+            return (best.resp if best is not None else self._evaluate(X).resp).argmax(axis=1)
 
         def _evaluate(self, X: np.ndarray) -> _Fit:
             return self._run(X, 0, None)

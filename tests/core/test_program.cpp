@@ -11,6 +11,7 @@
 #include "support.hpp"
 
 #include <asp/psir_text.hpp>
+#include <asp/psir_verify.hpp>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -121,6 +122,33 @@ TEST_P(ProgramTest, TheScheduleLoopsAndBreaksOnTheHost) {
   run(program_text(), v, count, /*limit=*/5.0, /*rounds=*/100);  // 1.5, 3, 6: stops once v[0] > 5
   EXPECT_EQ(v, std::vector<double>(5, 6.0));
   EXPECT_EQ(count, 2);
+}
+
+TEST_P(ProgramTest, ATuningKeyReplacesTheShapesInTheTunersSignature) {
+  std::string text = program_text();
+  const std::string header = "rounds: i64, n: i64) {";
+  text.replace(text.find(header), header.size(), "rounds: i64, n: i64) tune(n, i64(floor(log(f64(n))))) {");
+  const asp::psir::Module module = asp::psir::parse(text);
+  asp::psir::verify(module);
+  KernelCompiler compiler(*registry_, nullptr, nullptr);
+  auto kernels = compiler.compile_program(module, GetParam(), "test");
+  std::vector<std::string> names;
+  for (const auto& k : module.kernels) names.push_back(k.name);
+  const ProgramRunner runner(*module.program, kernels, names);
+  for (std::size_t n : {5u, 30u}) {
+    Vector v("v", n), count("count", 1);
+    std::vector<asp_arg> args{v.arg, count.arg, number("c", 1.5, 0, false), number("limit", 1e9, 0, false),
+                              number("rounds", 0, 3, true), number("n", 0, static_cast<std::int64_t>(n), true)};
+    const Binding binding({"program", module.program->params}, args);
+    Binding::Frame frame;
+    binding.bind(args.data(), args.size(), frame);
+    EXPECT_EQ(runner.tuning_signature(frame), n == 5 ? "tune(5, 1)" : "tune(30, 3)");
+  }
+  // Without a key the runner leaves the signature to the arguments' shapes.
+  const asp::psir::Module plain = asp::psir::parse(program_text());
+  const ProgramRunner untuned(*plain.program, kernels, names);
+  Binding::Frame frame;
+  EXPECT_EQ(untuned.tuning_signature(frame), "");
 }
 
 TEST_P(ProgramTest, ACommunicationStatementRunsTheRegisteredOperation) {

@@ -59,6 +59,29 @@ TEST(PsirProgram, RoundTripsExactly) {
   EXPECT_EQ(print(m), power_iteration);
 }
 
+TEST(PsirProgram, ATuningKeyRoundTripsAndIsChecked) {
+  std::string text = power_iteration;
+  const std::string header = "max_iter: i64) {";
+  text.replace(text.find(header), header.size(), "max_iter: i64) tune(n, i64(floor(log(f64(n))))) {");
+  const Module m = parse(text);
+  verify(m);
+  ASSERT_EQ(m.program->tuning_key.size(), 2u);
+  EXPECT_EQ(print(m), text);
+  const auto rejects = [&](const std::string& key, const char* message) {
+    std::string broken = power_iteration;
+    broken.replace(broken.find(header), header.size(), "max_iter: i64) tune(" + key + ") {");
+    try {
+      verify(parse(broken));
+      ADD_FAILURE() << "accepted tune(" << key << ")";
+    } catch (const std::runtime_error& e) {
+      EXPECT_THAT(e.what(), HasSubstr(message));
+    }
+  };
+  rejects("(n > 3:i64)", "a tuning key is numeric");
+  rejects("lam[0:i64]", "reads only scalar parameters");
+  rejects("m", "'m'");
+}
+
 TEST(PsirProgram, AModuleWithoutAProgramIsWrittenAsVersionOne) {
   Module m = parse(power_iteration);
   m.program.reset();

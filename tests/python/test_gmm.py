@@ -351,3 +351,25 @@ def test_compute_distance_bic_merges_and_scores(synthetic):
     expected = merged.score(synthetic).sum() - (a.score(synthetic).sum() + b.score(synthetic).sum())
     assert np.isfinite(score)
     assert abs(score - expected) < 1.0 + 1e-3 * abs(expected)
+
+
+def test_passes_scikit_learns_estimator_checks():
+    """Every check of sklearn.utils.estimator_checks passes; the array-API check is skipped by scikit-learn
+    itself unless SCIPY_ARRAY_API is set (asp.gmm takes NumPy arrays only)."""
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(gmm.GaussianMixture(), on_fail=None)
+    failed = [(r["check_name"], str(r["exception"])) for r in results if r["status"] == "failed"]
+    assert not failed
+    skipped = {r["check_name"] for r in results if r["status"] == "skipped"}
+    assert skipped <= {"check_array_api_input"}, skipped
+
+
+def test_read_only_events_are_accepted():
+    X, _ = blobs()
+    X.setflags(write=False)
+    model = gmm.GaussianMixture(3, random_state=0).fit(X)
+    assert_native(model)
+    assert model.predict(X).shape == (X.shape[0],)

@@ -358,6 +358,11 @@ using Schedule = std::vector<HostStmt>;
 // core allocates for each call, zero-filled, shaped by the parameters).
 struct Program {
   std::vector<Param> params{};
+  // `tune(e, ...)` after the parameters: what the tuner's choice of variants
+  // depends on, numeric expressions over the scalar parameters (e.g. a GMM's
+  // m, d and the order of magnitude of n); each distinct value list is tuned
+  // on its own. Empty: the arguments' shapes, as for a single kernel.
+  std::vector<ExprPtr> tuning_key{};
   std::vector<Param> temporaries{};
   Schedule schedule{};
 

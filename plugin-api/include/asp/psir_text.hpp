@@ -226,7 +226,13 @@ inline std::string print(const KernelDecl& k) {
 
 inline std::string print(const Program& p) {
   std::ostringstream out;
-  out << "program" << text_detail::format_params(p.params) << " {\n";
+  out << "program" << text_detail::format_params(p.params);
+  if (!p.tuning_key.empty()) {
+    out << " tune(";
+    for (std::size_t i = 0; i < p.tuning_key.size(); ++i) out << (i ? ", " : "") << print(p.tuning_key[i]);
+    out << ")";
+  }
+  out << " {\n";
   for (const Param& t : p.temporaries) {
     out << "  temp " << t.name << ": buffer " << type_name(t.type) << text_detail::format_extents(t.shape) << "\n";
   }
@@ -469,6 +475,15 @@ class Parser {
     scopes_.assign(1, Scope{});
     buffers_.clear();
     p.params = params();
+    if (is("tune")) {
+      next();
+      expect("(");
+      while (!is(")")) {
+        p.tuning_key.push_back(expr());
+        if (!is(")")) expect(",");
+      }
+      expect(")");
+    }
     expect("{");
     while (is("temp")) {
       next();

@@ -321,8 +321,16 @@ class ScheduleVerifier : public Verifier {
  public:
   ScheduleVerifier(const Function& frame, const Module& m) : Verifier(frame, "program"), m_(m) {}
 
-  void schedule(const Schedule& body) {
+  void schedule(const Schedule& body, const std::vector<ExprPtr>& tuning_key = {}) {
     run();  // parameters, temporaries, extents
+    for (const ExprPtr& e : tuning_key) {
+      const Type t = type_of(e);
+      if (t == Type::boolean) fail("a tuning key is numeric, not bool");
+      bool reads_memory = false;
+      auto find_load = [&](const Expr& x) { reads_memory |= x.kind == Expr::Kind::load; };
+      for_each_expr(e, find_load);
+      if (reads_memory) fail("a tuning key reads only scalar parameters, not buffers");
+    }
     host_block(body);
   }
 
@@ -469,7 +477,7 @@ inline void verify(const Module& m) {
   if (m.program) {
     Function frame{"program", m.program->params};
     frame.params.insert(frame.params.end(), m.program->temporaries.begin(), m.program->temporaries.end());
-    ScheduleVerifier(frame, m).schedule(m.program->schedule);
+    ScheduleVerifier(frame, m).schedule(m.program->schedule, m.program->tuning_key);
   }
 }
 

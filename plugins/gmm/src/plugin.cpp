@@ -91,7 +91,10 @@ class GmmFrontend : public asp::Frontend {
 // bounds[i] = the lower bound of iteration i; result = [lower bound,
 // iterations, converged, failing component + 1 or 0]; final = the last
 // E-step's mean log-likelihood. The last launch is the E-step's, so the
-// variant a call reports is the one that ran it.
+// variant a call reports is the one that ran it. The tuner keys its choices
+// by (M, D, covariance type, floor(log10 N)), as the original specializer
+// did by (M, D, floor(log10 N)): a choice carries over to other data sizes of
+// the same order of magnitude and across processes.
 std::string program_for(const std::string& t) {
   const std::string kernels =
       "kernel coefficients_" + t + "(weights: buffer f64[m], means: buffer f64[m, d], pchol: buffer f64[m, d, d], "
@@ -121,7 +124,8 @@ std::string program_for(const std::string& t) {
       "covars: buffer f64[m, d, d], pchol: buffer f64[m, d, d], W: buffer " + t + "[kp, mp], S: buffer f64[kp, mp], "
       "logprob: buffer " + t + "[n], resp: buffer " + t + "[n, m], bounds: buffer f64[b], result: buffer f64[4], final: buffer f64[1], n: i64, "
       "d: i64, m: i64, kp: i64, mp: i64, b: i64, ctype: i64, tol: f64, reg: f64, min_iter: i64, max_iter: i64, "
-      "original: i64, prev: f64, have_prev: i64) {\n"
+      "original: i64, prev: f64, have_prev: i64) "
+      "tune(m, d, ctype, i64(floor(((log(f64(n)) / 2.302585092994046:f64) + 1e-9:f64)))) {\n"
       "  temp ll: buffer f64[1]\n"
       "  temp info: buffer f64[1]\n"
       "  var lb: f64 = prev\n"

@@ -39,6 +39,11 @@ class ProgramRunner {
   // Whether a call may store into program parameter p (some launch passes it where its kernel writes).
   const std::vector<bool>& written() const { return written_; }
 
+  // What the tuner keys this call's choices by when the program declares a
+  // tuning key (`tune(...)`): its values for these arguments, e.g.
+  // "tune(32, 24, 5)"; empty when it declares none (then the arguments' shapes count).
+  std::string tuning_signature(const Binding::Frame& frame) const;
+
   // Runs the schedule for one call: `frame` as `binding` bound the program's
   // parameters, `slots` the tuning slot of each kernel for this signature,
   // `device` the device copies of the arrays on a device backend (else null).
