@@ -125,7 +125,7 @@ class _Engine:
         result = np.zeros(4)
         final = np.zeros(1)
         arguments = {
-            "X": X, "shift": np.ascontiguousarray(weights @ means / max(weights.sum(), 1e-300)),
+            "X": X, "shift": (weights[:, None] * means).sum(axis=0) / max(weights.sum(), 1e-300),  # no BLAS call: its threads would spin next to the kernels
             "weights": weights, "means": means, "covars": covars, "pchol": pchol,
             "W": np.zeros((kp, mp), dtype=X.dtype), "S": np.zeros((kp, mp)),
             "logprob": np.empty(n, dtype=X.dtype), "resp": np.empty((n, m), dtype=X.dtype),

@@ -140,22 +140,35 @@ static inline void gmm_statistics(const real* z, const real* r, int64_t nb, int6
 
 /* Per event of the block: its log-likelihood (log-sum-exp over the m
  * components of its row of L) into lse, and L's row turned into the
- * responsibilities (zero in the padding columns). Returns the sum of lse. */
+ * responsibilities (zero in the padding columns). Returns the sum of lse.
+ * The maximum and the sum run in GMM_LANES interleaved partial results, so
+ * they vectorise without reassociating anything the compiler may not. */
+#define GMM_LANES 16 /* divides mp */
 static inline double gmm_normalise(real* l, int64_t rows, int64_t m, int64_t mp, real* lse) {
   double sum = 0;
   for (int64_t i = 0; i < rows; ++i) {
     real* li = l + i * mp;
-    real top = li[0];
-    for (int64_t j = 1; j < m; ++j) top = li[j] > top ? li[j] : top;
-    real total = 0;
-    for (int64_t j = 0; j < m; ++j) {
-      li[j] = gmm_exp(li[j] - top);
-      total += li[j];
+    for (int64_t j = m; j < mp; ++j) li[j] = -INFINITY; /* exp gives 0 */
+    real top[GMM_LANES];
+    for (int k = 0; k < GMM_LANES; ++k) top[k] = li[k];
+    for (int64_t j = GMM_LANES; j < mp; j += GMM_LANES)
+      for (int k = 0; k < GMM_LANES; ++k) top[k] = li[j + k] > top[k] ? li[j + k] : top[k];
+    real t = top[0];
+    for (int k = 1; k < GMM_LANES; ++k) t = top[k] > t ? top[k] : t;
+    real part[GMM_LANES];
+    for (int k = 0; k < GMM_LANES; ++k) part[k] = 0;
+    for (int64_t j = 0; j < mp; j += GMM_LANES) {
+      for (int k = 0; k < GMM_LANES; ++k) {
+        const real e = gmm_exp(li[j + k] - t);
+        li[j + k] = e;
+        part[k] += e;
+      }
     }
-    const real norm = top + (real)log((double)total);
+    real total = 0;
+    for (int k = 0; k < GMM_LANES; ++k) total += part[k];
+    const real norm = t + (real)log((double)total);
     const real inverse = (real)(1.0 / (double)total);
-    for (int64_t j = 0; j < m; ++j) li[j] *= inverse;
-    for (int64_t j = m; j < mp; ++j) li[j] = 0;
+    for (int64_t j = 0; j < mp; ++j) li[j] *= inverse;
     lse[i] = norm;
     sum += norm;
   }
