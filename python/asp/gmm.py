@@ -37,10 +37,14 @@ _COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 _FEATURE_MULTIPLE = 4  # plugins/gmm: the padding of the feature axis
 _COMPONENT_MULTIPLE = 16  # and of the component axis
 _LOG_2PI = math.log(2 * math.pi)
+# Backends whose GMM variants are the original's separate E-step and M-step
+# kernels (the M-step statistics in the original's CUDA strategies); the
+# others run each EM iteration as one fused pass.
+_SPLIT_STEPS = ("cuda",)
 
 
 def _em_program(X, shift, weights, means, covars, pchol, W, S, logprob, resp, bounds, result, final, ctype, tol, reg,
-                min_iter, max_iter, original, prev, have_prev):
+                min_iter, max_iter, original, prev, have_prev, init, fused):
     """EM training of a Gaussian mixture: the plugin 'gmm' specializes it (its body is the plugin's program)."""
 
 
@@ -107,19 +111,20 @@ class _Engine:
 
     def run(self, X: np.ndarray, weights: np.ndarray, means: np.ndarray, pchol: np.ndarray, ctype: int, *,
             tol: float, reg: float, min_iter: int, max_iter: int, original: bool = False,
-            prev: Optional[float] = None) -> _Fit:
-        """EM from (weights, means, pchol) on X (C-contiguous float32 or float64)."""
+            prev: Optional[float] = None, init_resp: Optional[np.ndarray] = None) -> _Fit:
+        """EM from (weights, means, pchol) on X (C-contiguous float32 or float64), or, given
+        init_resp (n, m), from the parameters an M-step gives for those responsibilities."""
         n, d = X.shape
         m = weights.shape[0]
-        weights = np.array(weights, dtype=np.float64)
-        means = np.array(means, dtype=np.float64).reshape(m, d)
-        pchol = np.array(pchol, dtype=np.float64).reshape(m, d, d)
+        weights = np.array(weights, dtype=np.float64, order="C")
+        means = np.array(means, dtype=np.float64, order="C").reshape(m, d)
+        pchol = np.array(pchol, dtype=np.float64, order="C").reshape(m, d, d)
         covars = np.zeros((m, d, d))
         iterations = max(int(max_iter), 0)
         bounds = np.zeros(max(iterations, 1))
         if asp.disabled():
             self.last_call = LastCall(None, None, "ASP_DISABLE is set")
-            return _numpy_em(X, weights, means, pchol, ctype, tol, reg, min_iter, iterations, original, prev)
+            return _numpy_em(X, weights, means, pchol, ctype, tol, reg, min_iter, iterations, original, prev, init_resp)
         kp = _round_up(_features(d, ctype), _FEATURE_MULTIPLE)
         mp = _round_up(m, _COMPONENT_MULTIPLE)
         result = np.zeros(4)
@@ -128,16 +133,19 @@ class _Engine:
             "X": X, "shift": (weights[:, None] * means).sum(axis=0) / max(weights.sum(), 1e-300),  # no BLAS call: its threads would spin next to the kernels
             "weights": weights, "means": means, "covars": covars, "pchol": pchol,
             "W": np.zeros((kp, mp), dtype=X.dtype), "S": np.zeros((kp, mp)),
-            "logprob": np.empty(n, dtype=X.dtype), "resp": np.empty((n, m), dtype=X.dtype),
+            "logprob": np.empty(n, dtype=X.dtype),
+            "resp": np.empty((n, m), dtype=X.dtype) if init_resp is None else np.array(init_resp, dtype=X.dtype, order="C"),
             "bounds": bounds, "result": result, "final": final, "ctype": int(ctype), "tol": float(tol), "reg": float(reg),
             "min_iter": int(min_iter), "max_iter": iterations, "original": int(bool(original)),
             "prev": float(prev) if prev is not None else 0.0, "have_prev": int(prev is not None),
+            "init": int(init_resp is not None), "fused": 1,
         }
         specialized = self._native(X.dtype, arguments)
         if isinstance(specialized, str):
             self._fall_back(specialized)
             self.last_call = LastCall(None, None, specialized)
-            return _numpy_em(X, weights, means, pchol, ctype, tol, reg, min_iter, iterations, original, prev)
+            return _numpy_em(X, weights, means, pchol, ctype, tol, reg, min_iter, iterations, original, prev, init_resp)
+        arguments["fused"] = int(specialized.backend not in _SPLIT_STEPS)
         variant = specialized(*arguments.values())
         self.last_call = LastCall(specialized.backend, specialized.variants[variant], None)
         n_iter = int(result[1])
@@ -211,10 +219,16 @@ def _m_step(X, resp, ctype, reg, original):
     return nk / nk.sum(), means, covars, pchol, 0
 
 
-def _numpy_em(X, weights, means, pchol, ctype, tol, reg, min_iter, max_iter, original, prev) -> _Fit:
+def _numpy_em(X, weights, means, pchol, ctype, tol, reg, min_iter, max_iter, original, prev, init_resp=None) -> _Fit:
     """EM as the native program runs it (plugins/gmm/src/plugin.cpp), in NumPy and float64."""
     d = X.shape[1]
     covars = np.zeros((weights.shape[0], d, d))
+    if init_resp is not None:
+        new = _m_step(X, np.asarray(init_resp, dtype=np.float64), ctype, reg, original)
+        if new[4]:
+            lse, resp = _e_step(X, weights, means, pchol)
+            return _Fit(weights, means, covars, pchol, lse, resp, np.zeros(0), -math.inf, 0, False, 0.0, new[4])
+        weights, means, covars, pchol = new[:4]
     lower_bound = prev if prev is not None else -math.inf
     bounds, converged, failed, n_iter = [], False, 0, 0
     for it in range(max_iter):
@@ -480,6 +494,23 @@ if _SklearnGaussianMixture is not None:
             pchol = _to_full(self.precisions_cholesky_, ctype, m, d)
             return self._engine().run(_events(X), np.asarray(self.weights_), np.asarray(self.means_), pchol, ctype,
                                       tol=self.tol, reg=self.reg_covar, min_iter=1, max_iter=max_iter, prev=prev)
+
+        def _initialize(self, X, resp, xp=None):
+            """scikit-learn's initialisation from responsibilities (k-means labels, random ones, ...), with its
+            M-step run natively: on large data the initial M-step costs as much as several EM iterations."""
+            if resp is None or self.precisions_init is not None:  # the covariances are not needed
+                return super()._initialize(X, resp, xp=xp)
+            m, d = resp.shape[1], X.shape[1]
+            ctype = _COVARIANCE_TYPES.index(self.covariance_type)
+            fit = self._engine().run(_events(X), np.full(m, 1.0 / m), np.zeros((m, d)), np.broadcast_to(np.eye(d), (m, d, d)),
+                                     ctype, tol=self.tol, reg=self.reg_covar, min_iter=1, max_iter=0, init_resp=resp)
+            if fit.failed:
+                return super()._initialize(X, resp, xp=xp)  # scikit-learn's own error, word for word
+            dtype = X.dtype
+            self.weights_ = (fit.weights.astype(dtype) if self.weights_init is None else self.weights_init)
+            self.means_ = fit.means.astype(dtype) if self.means_init is None else self.means_init
+            self.covariances_ = _from_full(fit.covars, ctype).astype(dtype)
+            self.precisions_cholesky_ = _from_full(fit.pchol, ctype).astype(dtype)
 
         def _keep(self, fit: _Fit, dtype: np.dtype) -> None:
             ctype = _COVARIANCE_TYPES.index(self.covariance_type)

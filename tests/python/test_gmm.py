@@ -373,3 +373,31 @@ def test_read_only_events_are_accepted():
     model = gmm.GaussianMixture(3, random_state=0).fit(X)
     assert_native(model)
     assert model.predict(X).shape == (X.shape[0],)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_separate_e_and_m_steps_give_the_fused_passs_result(monkeypatch, covariance_type):
+    """The program's other path (estep keeping the responsibilities, then mstep_stats: the structure of the
+    CUDA variants) on this backend, against the fused pass."""
+    X, _ = blobs(seed=4)
+    init = initial_parameters(X, 3, covariance_type)
+    options = dict(covariance_type=covariance_type, tol=1e-8, max_iter=50, **init)
+    fused = gmm.GaussianMixture(3, **options).fit(X)
+    monkeypatch.setattr(gmm, "_SPLIT_STEPS", (fused.last_call.backend,))
+    split = gmm.GaussianMixture(3, **options).fit(X)
+    assert_native(split)
+    assert split.n_iter_ == fused.n_iter_
+    np.testing.assert_allclose(split.lower_bounds_, fused.lower_bounds_, rtol=1e-12)
+    np.testing.assert_allclose(split.covariances_, fused.covariances_, rtol=1e-10, atol=1e-13)
+
+
+def test_initialisation_from_responsibilities_runs_natively_and_matches_scikit_learn():
+    X, _ = blobs(seed=9)
+    for covariance_type in COVARIANCE_TYPES:
+        options = dict(covariance_type=covariance_type, max_iter=0, random_state=3, init_params="random")
+        ours = gmm.GaussianMixture(3, **options).fit(X)
+        theirs = sklearn_mixture.GaussianMixture(3, **options).fit(X)
+        assert_native(ours)
+        np.testing.assert_allclose(ours.weights_, theirs.weights_, rtol=1e-12)
+        np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-12)
+        np.testing.assert_allclose(ours.covariances_, theirs.covariances_, rtol=1e-10)

@@ -18,7 +18,7 @@ const char* const dialect = "dsir.gmm";
 // The program's parameters in the order asp.gmm passes them.
 const char* const param_names[] = {"X",      "shift",  "weights", "means",    "covars",   "pchol",    "W",
                                    "S",      "logprob", "resp",   "bounds",   "result",   "final",    "ctype",    "tol",
-                                   "reg",    "min_iter", "max_iter", "original", "prev", "have_prev"};
+                                   "reg",    "min_iter", "max_iter", "original", "prev", "have_prev", "init", "fused"};
 constexpr std::size_t first_scalar = 13;
 constexpr std::size_t param_count = sizeof(param_names) / sizeof(param_names[0]);
 
@@ -82,8 +82,13 @@ class GmmFrontend : public asp::Frontend {
   }
 };
 
-// The program: the coefficients of the initial parameters, then EM
-// iterations until the change of the mean log-likelihood is below tol (not
+// The program: the coefficients of the initial parameters (or, with init
+// set, the parameters that an M-step gives for the responsibilities in
+// resp: an initialisation's), then EM
+// iterations, each one fused pass (em_pass) or, with fused = 0, an E-step
+// that keeps the responsibilities and the statistics from them (the
+// original's separate steps, whose M-step strategies are CUDA variants),
+// until the change of the mean log-likelihood is below tol (not
 // before min_iter iterations, at most max_iter), stopping early when a
 // covariance is not positive definite; then a last E-step whose per-event
 // results are kept. `prev` is the lower bound a warm start continues from
@@ -107,6 +112,8 @@ std::string program_for(const std::string& t) {
       "kernel estep_" + t + "(X: buffer " + t + "[n, d], shift: buffer f64[d], W: buffer " + t + "[kp, mp], "
       "logprob: buffer " + t + "[n], resp: buffer " + t + "[n, m], ll: buffer f64[1], n: i64, d: i64, m: i64, kp: i64, "
       "mp: i64, ctype: i64) writes(logprob, resp, ll)\n"
+      "kernel mstep_stats_" + t + "(X: buffer " + t + "[n, d], shift: buffer f64[d], resp: buffer " + t + "[n, m], "
+      "S: buffer f64[kp, mp], n: i64, d: i64, m: i64, kp: i64, mp: i64, ctype: i64) writes(S)\n"
       "kernel record_bound(bounds: buffer f64[b], b: i64, it: i64, value: f64) writes(bounds)\n"
       "kernel record(result: buffer f64[4], lb: f64, iters: i64, converged: i64, failed: f64) writes(result)\n";
   const std::string record =
@@ -124,16 +131,29 @@ std::string program_for(const std::string& t) {
       "covars: buffer f64[m, d, d], pchol: buffer f64[m, d, d], W: buffer " + t + "[kp, mp], S: buffer f64[kp, mp], "
       "logprob: buffer " + t + "[n], resp: buffer " + t + "[n, m], bounds: buffer f64[b], result: buffer f64[4], final: buffer f64[1], n: i64, "
       "d: i64, m: i64, kp: i64, mp: i64, b: i64, ctype: i64, tol: f64, reg: f64, min_iter: i64, max_iter: i64, "
-      "original: i64, prev: f64, have_prev: i64) "
+      "original: i64, prev: f64, have_prev: i64, init: i64, fused: i64) "
       "tune(m, d, ctype, i64(floor(((log(f64(n)) / 2.302585092994046:f64) + 1e-9:f64)))) {\n"
       "  temp ll: buffer f64[1]\n"
       "  temp info: buffer f64[1]\n"
       "  var lb: f64 = prev\n"
       "  var iters: i64 = 0:i64\n"
       "  var converged: i64 = 0:i64\n"
-      "  launch coefficients_" + t + "(weights, means, pchol, shift, W, d, m, kp, mp, ctype)\n"
+      "  if (init != 0:i64) {\n"
+      "    launch mstep_stats_" + t + "(X, shift, resp, S, n, d, m, kp, mp, ctype)\n"
+      "    launch update_" + t + "(S, shift, weights, means, covars, pchol, W, info, n, d, m, kp, mp, ctype, reg, original)\n"
+      "  } else {\n"
+      "    launch coefficients_" + t + "(weights, means, pchol, shift, W, d, m, kp, mp, ctype)\n"
+      "  }\n"
       "  for it in 0:i64 .. max_iter {\n"
-      "    launch em_pass_" + t + "(X, shift, W, S, ll, n, d, m, kp, mp, ctype)\n"
+      "    if (info[0:i64] != 0:f64) {\n"
+      "      break\n"
+      "    }\n"
+      "    if (fused != 0:i64) {\n"
+      "      launch em_pass_" + t + "(X, shift, W, S, ll, n, d, m, kp, mp, ctype)\n"
+      "    } else {\n"
+      "      launch estep_" + t + "(X, shift, W, logprob, resp, ll, n, d, m, kp, mp, ctype)\n"
+      "      launch mstep_stats_" + t + "(X, shift, resp, S, n, d, m, kp, mp, ctype)\n"
+      "    }\n"
       "    let change: f64 = abs((ll[0:i64] - lb))\n"
       "    lb = ll[0:i64]\n"
       "    iters = (it + 1:i64)\n"
@@ -190,5 +210,7 @@ ASP_PLUGIN("gmm", "0.1.0", "Gaussian mixture models: EM training as a program of
            asp::kernel_source("gmm.estep_f32", "gmm", cpu_source("estep", "f32", gmm::estep, true)),
            asp::kernel_source("gmm.update_f64", "gmm", cpu_source("update", "f64", gmm::update, false)),
            asp::kernel_source("gmm.update_f32", "gmm", cpu_source("update", "f32", gmm::update, false)),
+           asp::kernel_source("gmm.mstep_stats_f64", "gmm", cpu_source("mstep_stats", "f64", gmm::mstep_stats, true)),
+           asp::kernel_source("gmm.mstep_stats_f32", "gmm", cpu_source("mstep_stats", "f32", gmm::mstep_stats, true)),
            asp::kernel_source("gmm.coefficients_f64", "gmm", cpu_source("coefficients", "f64", gmm::coefficients, false)),
            asp::kernel_source("gmm.coefficients_f32", "gmm", cpu_source("coefficients", "f32", gmm::coefficients, false)))
