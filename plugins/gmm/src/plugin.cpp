@@ -167,7 +167,7 @@ asp::KernelSource cpu_source(const std::string& kernel, const std::string& type,
                        (type == "f64" ? "1" : "0") + "\n#define ASP_GMM_OUT_OF_MEMORY " +
                        std::to_string(gmm::out_of_memory_status) + "\n#define ASP_GMM_BAD_LAYOUT " +
                        std::to_string(gmm::bad_layout_status) + "\n" + gmm::cpu_common + gmm::params_common +
-                       (blocked ? gmm::em_common : "") + body;
+                       (kernel == "update" ? gmm::update_common : "") + (blocked ? gmm::em_common : "") + body;
   asp::KernelSource k{.kernel = kernel + "_" + type, .variant = kernel + "_cpu_" + type, .language = "c",
                       .source = std::move(source)};
   // MR accumulator columns, NB events per block: the tuner times each pair.
