@@ -2,7 +2,8 @@
  * the next E-step (update_common.h).
  * Parameters: S (kp, mp) f64, shift (d) f64, weights (m), means (m, d),
  * covars (m, d, d), pchol (m, d, d) f64, W (kp, mp) real, info (1) f64,
- * n, d, m, kp, mp, ctype, reg f64, original. */
+ * n, d, m, kp, mp, ctype, reg f64, original, then work (the OpenCL
+ * variant's scratch; this one allocates its own). */
 int ASP_VARIANT(void* const* args) {
   const int64_t d = *(const int64_t*)args[9], m = *(const int64_t*)args[10], kp = *(const int64_t*)args[11],
                 mp = *(const int64_t*)args[12], ctype = *(const int64_t*)args[13];

@@ -1,0 +1,89 @@
+/* Shared by the device kernels that pass over the events (em_pass.cl,
+ * estep.cl), after opencl_common.h and params_common.h: the counterpart of
+ * em_common.h, a work-item per event. */
+
+/* ---- one event, by a work-item ------------------------------------------
+ * The feature map of cpu_common.h computed on the fly from x: feature k of
+ * the centred event, described by (kind, a, b) once per k. */
+enum { GMM_ONE = 0, GMM_LINEAR = 1, GMM_PRODUCT = 2, GMM_SQUARES = 3, GMM_PADDING = 4 };
+
+static inline int gmm_feature_kind(int64_t k, int64_t d, int64_t ctype, int64_t* a, int64_t* b) {
+  *a = 0;
+  *b = 0;
+  if (k == 0) return GMM_ONE;
+  if (k <= d) {
+    *a = k - 1;
+    return GMM_LINEAR;
+  }
+  int64_t q = k - 1 - d;
+  if (ctype == GMM_DIAG) {
+    if (q >= d) return GMM_PADDING;
+    *a = *b = q;
+    return GMM_PRODUCT;
+  }
+  if (ctype == GMM_SPHERICAL) return q == 0 ? GMM_SQUARES : GMM_PADDING;
+  for (int64_t i = 0; i < d; ++i) {
+    if (q < d - i) {
+      *a = i;
+      *b = i + q;
+      return GMM_PRODUCT;
+    }
+    q -= d - i;
+  }
+  return GMM_PADDING;
+}
+
+static inline real gmm_linear(__global const real* x, __global const double* shift, int64_t a) {
+  return (real)(x[a] - shift[a]);
+}
+
+static inline real gmm_feature(int kind, int64_t a, int64_t b, __global const real* x, __global const double* shift,
+                               int64_t d) {
+  switch (kind) {
+    case GMM_ONE:
+      return (real)1;
+    case GMM_LINEAR:
+      return gmm_linear(x, shift, a);
+    case GMM_PRODUCT:
+      return gmm_linear(x, shift, a) * gmm_linear(x, shift, b);
+    case GMM_SQUARES: {
+      real s = 0;
+      for (int64_t i = 0; i < d; ++i) {
+        const real l = gmm_linear(x, shift, i);
+        s += l * l;
+      }
+      return s;
+    }
+    default:
+      return (real)0;
+  }
+}
+
+/* Event x (d values): its row of L = z(x) W, the log-sum-exp over the m
+ * components (returned), and the responsibilities into r (m values): the
+ * arithmetic of gmm_log_density and gmm_normalise, in the same order. */
+static inline real gmm_event(__global const real* x, __global const double* shift, __global const real* w, int64_t d,
+                             int64_t m, int64_t kp, int64_t mp, int64_t ctype, __global real* r) {
+  real top = 0;
+  for (int64_t j = 0; j < m; ++j) {
+    real l = 0;
+    for (int64_t k = 0; k < kp; ++k) {
+      int64_t a, b;
+      const int kind = gmm_feature_kind(k, d, ctype, &a, &b);
+      if (kind == GMM_PADDING) break;
+      l += gmm_feature(kind, a, b, x, shift, d) * w[k * mp + j];
+    }
+    r[j] = l;
+    top = j == 0 || l > top ? l : top;
+  }
+  real total = 0;
+  for (int64_t j = 0; j < m; ++j) {
+    const real e = exp(r[j] - top);
+    r[j] = e;
+    total += e;
+  }
+  const real norm = top + (real)log((double)total);
+  const real inverse = (real)(1.0 / (double)total);
+  for (int64_t j = 0; j < m; ++j) r[j] *= inverse;
+  return norm;
+}
