@@ -64,18 +64,18 @@ static inline real gmm_feature(int kind, int64_t a, int64_t b, __global const re
  * arithmetic of gmm_log_density and gmm_normalise, in the same order. */
 static inline real gmm_event(__global const real* x, __global const double* shift, __global const real* w, int64_t d,
                              int64_t m, int64_t kp, int64_t mp, int64_t ctype, __global real* r) {
-  real top = 0;
-  for (int64_t j = 0; j < m; ++j) {
-    real l = 0;
-    for (int64_t k = 0; k < kp; ++k) {
-      int64_t a, b;
-      const int kind = gmm_feature_kind(k, d, ctype, &a, &b);
-      if (kind == GMM_PADDING) break;
-      l += gmm_feature(kind, a, b, x, shift, d) * w[k * mp + j];
-    }
-    r[j] = l;
-    top = j == 0 || l > top ? l : top;
+  /* r = z(x) W, k ascending for every component (gmm_log_density's order), each feature decoded once */
+  for (int64_t j = 0; j < m; ++j) r[j] = 0;
+  for (int64_t k = 0; k < kp; ++k) {
+    int64_t a, b;
+    const int kind = gmm_feature_kind(k, d, ctype, &a, &b);
+    if (kind == GMM_PADDING) break;
+    const real z = gmm_feature(kind, a, b, x, shift, d);
+    __global const real* wk = w + k * mp;
+    for (int64_t j = 0; j < m; ++j) r[j] += z * wk[j];
   }
+  real top = r[0];
+  for (int64_t j = 1; j < m; ++j) top = r[j] > top ? r[j] : top;
   real total = 0;
   for (int64_t j = 0; j < m; ++j) {
     const real e = exp(r[j] - top);
