@@ -21,9 +21,9 @@ struct PluginHost {
   asp_status last_status = ASP_OK;
   std::string last_error;
 
-  // Loads `path` (once; the library is never closed, as in the core) and
-  // returns its component of this kind and name, or throws.
-  const asp_component& load_component(const std::string& path, asp_component_kind kind, const std::string& name) {
+  // Loads `path` (the library is never closed, as in the core) and returns
+  // what its entry point describes, or throws.
+  const asp_plugin_info& load_plugin(const std::string& path) {
     void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!library) throw std::runtime_error(std::string("dlopen: ") + dlerror());
     auto entry = reinterpret_cast<asp_plugin_entry_fn>(dlsym(library, ASP_PLUGIN_ENTRY_SYMBOL));
@@ -31,6 +31,12 @@ struct PluginHost {
     std::uint32_t version = ASP_ABI_VERSION;
     const asp_plugin_info* info = entry(&host_, context(), &version);
     if (!info) throw std::runtime_error("the plugin refused to load: " + last_error);
+    return *info;
+  }
+
+  // Loads `path` and returns its component of this kind and name, or throws.
+  const asp_component& load_component(const std::string& path, asp_component_kind kind, const std::string& name) {
+    const asp_plugin_info* info = &load_plugin(path);
     for (std::size_t i = 0; i < info->component_count; ++i) {
       const asp_component& c = info->components[i];
       if (c.kind == kind && name == c.name) return c;

@@ -360,6 +360,46 @@ TEST_F(CudaBackend, CompilesTwoKernelsToPtxWithoutADevice) {
   EXPECT_THAT(ptx, HasSubstr(".address_size 64"));
 }
 
+// Every CUDA kernel source of the GMM plugin (the original's M-step
+// strategies V1, V2A, V2B, V3 and the other kernels, float32 and float64),
+// each instantiation as the core writes it, compiles with NVRTC to PTX that
+// defines its entry. (No device here runs them; a lent GPU runs the GMM tests.)
+TEST_F(CudaBackend, CompilesEveryGmmKernelSource) {
+  if (!compiles_ptx()) GTEST_SKIP() << "this driver takes CUBIN: " << target();
+  static auto* gmm_host = new asp::test::PluginHost;  // the plugin keeps its host for the process
+  const asp_plugin_info& gmm = gmm_host->load_plugin(ASP_TEST_GMM_PLUGIN);
+  std::vector<std::string> compiled;
+  for (std::size_t i = 0; i < gmm.component_count; ++i) {
+    if (gmm.components[i].kind != ASP_COMPONENT_KERNEL_SOURCE) continue;
+    const auto* k = static_cast<const asp_kernel_source*>(gmm.components[i].vtable);
+    if (std::string(k->language) != "cuda-c") continue;
+    // Every combination of the template parameters' values, as the core instantiates them.
+    std::vector<std::size_t> at(k->template_param_count, 0);
+    for (bool more = true; more;) {
+      std::string name = k->variant, defines;
+      for (std::size_t p = 0; p < k->template_param_count; ++p) {
+        const std::int64_t v = k->template_params[p].values[at[p]];
+        name += "_" + std::string(k->template_params[p].name) + std::to_string(v);
+        defines += "#define " + std::string(k->template_params[p].name) + " (" + std::to_string(v) + "LL)\n";
+      }
+      const std::string ptx = compile_ok("#define ASP_VARIANT asp_entry_" + name + "\n" + defines + k->source);
+      EXPECT_TRUE(std::regex_search(ptx, std::regex("\\.entry asp_entry_" + name + "\\s*\\("))) << name;
+      compiled.push_back(name);
+      more = false;
+      for (std::size_t p = 0; p < at.size() && !more; ++p) {
+        more = ++at[p] < k->template_params[p].value_count;
+        if (!more) at[p] = 0;
+      }
+    }
+  }
+  // Per type: coefficients, update, em_pass, em_reduce, estep x2 (TPB), mstep V1 x2 (TPB), V2A, V2B x3 (EB), V3.
+  EXPECT_EQ(compiled.size(), 2u * 13u);
+  for (const char* strategy : {"mstep_v1", "mstep_v2a", "mstep_v2b", "mstep_v3"}) {
+    EXPECT_TRUE(std::any_of(compiled.begin(), compiled.end(), [&](const std::string& n) { return n.starts_with(strategy); }))
+        << strategy;
+  }
+}
+
 TEST_F(CudaBackend, CompileErrorCarriesTheNvrtcLog) {
   const std::string source =
       "extern \"C\" __global__ void asp_entry_broken(double* x, int* asp_status) {\n"

@@ -21,13 +21,17 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
-# Host backends run every GMM kernel; a test run that forces another backend checks the fallback instead.
-NATIVE = os.environ.get("ASP_TEST_BACKEND", "openmp") in ("openmp", "pthreads")
+# The host backends and opencl (the kernels' OpenCL C variants) run every GMM kernel; a test run that forces
+# another backend checks the fallback instead.
+BACKEND = os.environ.get("ASP_TEST_BACKEND", "openmp")
+NATIVE = BACKEND in ("openmp", "pthreads", "opencl")
+# The variants of estep (the last launch, the one a call reports): MR x NB on the host, one on opencl.
+ESTEP_VARIANTS = 1 if BACKEND == "opencl" else 4
 
 
 @pytest.fixture(autouse=True)
 def _backend(monkeypatch):
-    monkeypatch.setenv("ASP_BACKEND", os.environ.get("ASP_TEST_BACKEND", "openmp"))
+    monkeypatch.setenv("ASP_BACKEND", BACKEND)
 
 
 def blobs(seed=0, n=900, d=3, m=3, scale=4.0):
@@ -58,6 +62,8 @@ def assert_native(model):
     if NATIVE:
         assert model.last_call.backend is not None, model.last_call
         assert model.last_call.fallback_reason is None
+        if BACKEND == "opencl":
+            assert model.last_call.backend == "opencl", model.last_call
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -107,10 +113,10 @@ def test_every_variant_against_the_numpy_reference():
         ours = gmm.GaussianMixture(4, max_iter=5, tol=0.0, **init).fit(X)
         assert_native(ours)
         seen.add(ours.last_call.variant)
-        if len(seen) == 4:
+        if len(seen) == ESTEP_VARIANTS:
             break
     if NATIVE:
-        assert len(seen) == 4, seen  # MR x NB
+        assert len(seen) == ESTEP_VARIANTS, seen
     ctype = 0
     m, d = ours.means_.shape
     expected = gmm._numpy_em(X, init["weights_init"], init["means_init"],

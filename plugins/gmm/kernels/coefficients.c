@@ -1,6 +1,7 @@
 /* Kernel coefficients: W from the parameters (before the first E-step).
  * Parameters: weights (m) f64, means (m, d) f64, pchol (m, d, d) f64,
- * shift (d) f64, W (kp, mp) real, d, m, kp, mp, ctype. */
+ * shift (d) f64, W (kp, mp) real, d, m, kp, mp, ctype, then work (the
+ * OpenCL variant's scratch; this one allocates its own). */
 int ASP_VARIANT(void* const* args) {
   const int64_t d = *(const int64_t*)args[5], m = *(const int64_t*)args[6], kp = *(const int64_t*)args[7],
                 mp = *(const int64_t*)args[8], ctype = *(const int64_t*)args[9];

@@ -1,7 +1,8 @@
 /* Shared by the GMM plugin's hand-written CPU kernels (languages "c" and, on
  * the openmp backend, compiled with OpenMP). Prepended to each kernel's
  * source; the core puts the ASP_VARIANT and template-parameter #defines
- * before it, the plugin `#define REAL double` or `float`.
+ * before it, the plugin `#define REAL double` or `float`; params_common.h
+ * (the covariance types, the layout check) follows it.
  *
  * EM on a feature map (DESIGN.md §12, plugins/gmm/README.md): for events x
  * (centred by `shift`), the features z(x) are
@@ -24,16 +25,12 @@
 #endif
 
 typedef REAL real;
+/* How the shared text (params_common.h, update_common.h) declares its functions. */
+#define GMM_FN static inline
 
-enum { GMM_FULL = 0, GMM_TIED = 1, GMM_DIAG = 2, GMM_SPHERICAL = 3 };
-
-/* Whether W and S of kp x mp hold the features of d dimensions and m
- * components padded as the micro-kernels need (GMM_NR rows, 16 columns):
- * the kernels refuse anything else (status ASP_GMM_BAD_LAYOUT). */
-static inline int gmm_layout_ok(int64_t d, int64_t m, int64_t kp, int64_t mp, int64_t ctype) {
-  const int64_t k = ctype == GMM_DIAG ? 1 + 2 * d : ctype == GMM_SPHERICAL ? 2 + d : 1 + d + d * (d + 1) / 2;
-  return ctype >= 0 && ctype <= 3 && d > 0 && m > 0 && kp >= k && kp % 4 == 0 && mp >= m && mp % 16 == 0;
-}
+/* The address space of the kernels' buffers in the text shared with the
+ * OpenCL kernels (params_common.h, update_common.h): none in C. */
+#define GMM_GLOBAL
 
 /* ---- parallel chunks ----------------------------------------------------
  * On the openmp backend, OpenMP. On the pthreads backend, its pool, which

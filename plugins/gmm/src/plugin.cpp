@@ -15,6 +15,11 @@ namespace {
 
 const char* const dialect = "dsir.gmm";
 
+// The device kernels (kernels/*.cl): em_pass's work-groups (the rows of its
+// per-work-group statistics) and the work-items of a work-group.
+constexpr int opencl_groups = 64;
+constexpr int opencl_block = 64;
+
 // The program's parameters in the order asp.gmm passes them.
 const char* const param_names[] = {"X",      "shift",  "weights", "means",    "covars",   "pchol",    "W",
                                    "S",      "logprob", "resp",   "bounds",   "result",   "final",    "ctype",    "tol",
@@ -101,22 +106,44 @@ class GmmFrontend : public asp::Frontend {
 // did by (M, D, floor(log10 N)): a choice carries over to other data sizes of
 // the same order of magnitude and across processes.
 std::string program_for(const std::string& t) {
+  // The temporaries partial_s, partial_ll (the device em_pass's
+  // per-work-group statistics, opencl_groups rows) and work (the device
+  // update's and coefficients' scratch, 8 m d d >= GMM_UPDATE_WORK(d, m)
+  // doubles) are passed to every variant; the CPU kernels ignore them.
+  const std::string groups = std::to_string(opencl_groups);
   const std::string kernels =
       "kernel coefficients_" + t + "(weights: buffer f64[m], means: buffer f64[m, d], pchol: buffer f64[m, d, d], "
-      "shift: buffer f64[d], W: buffer " + t + "[kp, mp], d: i64, m: i64, kp: i64, mp: i64, ctype: i64) writes(W)\n"
+      "shift: buffer f64[d], W: buffer " + t + "[kp, mp], d: i64, m: i64, kp: i64, mp: i64, ctype: i64, "
+      "work: buffer f64[8, m, d, d]) writes(W, work)\n"
       "kernel em_pass_" + t + "(X: buffer " + t + "[n, d], shift: buffer f64[d], W: buffer " + t + "[kp, mp], "
-      "S: buffer f64[kp, mp], ll: buffer f64[1], n: i64, d: i64, m: i64, kp: i64, mp: i64, ctype: i64) writes(S, ll)\n"
+      "S: buffer f64[kp, mp], ll: buffer f64[1], n: i64, d: i64, m: i64, kp: i64, mp: i64, ctype: i64, "
+      "logprob: buffer " + t + "[n], resp: buffer " + t + "[n, m], partial_s: buffer f64[" + groups + ", kp, mp], "
+      "partial_ll: buffer f64[" + groups + "]) writes(S, ll, logprob, resp, partial_s, partial_ll)\n"
+      "kernel em_reduce_" + t + "(partial_s: buffer f64[" + groups + ", kp, mp], partial_ll: buffer f64[" + groups + "], "
+      "S: buffer f64[kp, mp], ll: buffer f64[1], n: i64, kp: i64, mp: i64) writes(S, ll)\n"
       "kernel update_" + t + "(S: buffer f64[kp, mp], shift: buffer f64[d], weights: buffer f64[m], means: buffer f64[m, d], "
       "covars: buffer f64[m, d, d], pchol: buffer f64[m, d, d], W: buffer " + t + "[kp, mp], info: buffer f64[1], n: i64, "
-      "d: i64, m: i64, kp: i64, mp: i64, ctype: i64, reg: f64, original: i64) writes(weights, means, covars, pchol, W, info)\n"
+      "d: i64, m: i64, kp: i64, mp: i64, ctype: i64, reg: f64, original: i64, work: buffer f64[8, m, d, d]) "
+      "writes(weights, means, covars, pchol, W, info, work)\n"
       "kernel estep_" + t + "(X: buffer " + t + "[n, d], shift: buffer f64[d], W: buffer " + t + "[kp, mp], "
       "logprob: buffer " + t + "[n], resp: buffer " + t + "[n, m], ll: buffer f64[1], n: i64, d: i64, m: i64, kp: i64, "
       "mp: i64, ctype: i64) writes(logprob, resp, ll)\n"
       "kernel mstep_stats_" + t + "(X: buffer " + t + "[n, d], shift: buffer f64[d], resp: buffer " + t + "[n, m], "
       "S: buffer f64[kp, mp], n: i64, d: i64, m: i64, kp: i64, mp: i64, ctype: i64) writes(S)\n"
+      "kernel clear_stats(S: buffer f64[kp, mp], ll: buffer f64[1], kp: i64, mp: i64) writes(S, ll)\n"
       "kernel record_bound(bounds: buffer f64[b], b: i64, it: i64, value: f64) writes(bounds)\n"
       "kernel record(result: buffer f64[4], lb: f64, iters: i64, converged: i64, failed: f64) writes(result)\n";
   const std::string record =
+      "func clear_stats_values(S: buffer f64[kp, mp], ll: buffer f64[1], kp: i64, mp: i64) of clear_stats {\n"
+      "  for k in 0:i64 .. kp step 1 parallel {\n"
+      "    if (k == 0:i64) {\n"
+      "      store ll[0:i64] = 0:f64\n"
+      "    }\n"
+      "    for c in 0:i64 .. mp step 1 serial {\n"
+      "      store S[k, c] = 0:f64\n"
+      "    }\n"
+      "  }\n"
+      "}\n"
       "func record_bound_value(bounds: buffer f64[b], b: i64, it: i64, value: f64) of record_bound {\n"
       "  store bounds[it] = value\n"
       "}\n"
@@ -135,22 +162,27 @@ std::string program_for(const std::string& t) {
       "tune(m, d, ctype, i64(floor(((log(f64(n)) / 2.302585092994046:f64) + 1e-9:f64)))) {\n"
       "  temp ll: buffer f64[1]\n"
       "  temp info: buffer f64[1]\n"
+      "  temp partial_s: buffer f64[" + groups + ", kp, mp]\n"
+      "  temp partial_ll: buffer f64[" + groups + "]\n"
+      "  temp work: buffer f64[8, m, d, d]\n"
       "  var lb: f64 = prev\n"
       "  var iters: i64 = 0:i64\n"
       "  var converged: i64 = 0:i64\n"
       "  if (init != 0:i64) {\n"
       "    launch mstep_stats_" + t + "(X, shift, resp, S, n, d, m, kp, mp, ctype)\n"
-      "    launch update_" + t + "(S, shift, weights, means, covars, pchol, W, info, n, d, m, kp, mp, ctype, reg, original)\n"
+      "    launch update_" + t + "(S, shift, weights, means, covars, pchol, W, info, n, d, m, kp, mp, ctype, reg, original, work)\n"
       "  } else {\n"
-      "    launch coefficients_" + t + "(weights, means, pchol, shift, W, d, m, kp, mp, ctype)\n"
+      "    launch coefficients_" + t + "(weights, means, pchol, shift, W, d, m, kp, mp, ctype, work)\n"
       "  }\n"
       "  for it in 0:i64 .. max_iter {\n"
       "    if (info[0:i64] != 0:f64) {\n"
       "      break\n"
       "    }\n"
       "    if (fused != 0:i64) {\n"
-      "      launch em_pass_" + t + "(X, shift, W, S, ll, n, d, m, kp, mp, ctype)\n"
+      "      launch em_pass_" + t + "(X, shift, W, S, ll, n, d, m, kp, mp, ctype, logprob, resp, partial_s, partial_ll)\n"
+      "      launch em_reduce_" + t + "(partial_s, partial_ll, S, ll, n, kp, mp)\n"
       "    } else {\n"
+      "      launch clear_stats(S, ll, kp, mp)\n"
       "      launch estep_" + t + "(X, shift, W, logprob, resp, ll, n, d, m, kp, mp, ctype)\n"
       "      launch mstep_stats_" + t + "(X, shift, resp, S, n, d, m, kp, mp, ctype)\n"
       "    }\n"
@@ -158,7 +190,7 @@ std::string program_for(const std::string& t) {
       "    lb = ll[0:i64]\n"
       "    iters = (it + 1:i64)\n"
       "    launch record_bound(bounds, b, it, lb)\n"
-      "    launch update_" + t + "(S, shift, weights, means, covars, pchol, W, info, n, d, m, kp, mp, ctype, reg, original)\n"
+      "    launch update_" + t + "(S, shift, weights, means, covars, pchol, W, info, n, d, m, kp, mp, ctype, reg, original, work)\n"
       "    if (info[0:i64] != 0:f64) {\n"
       "      break\n"
       "    }\n"
@@ -186,11 +218,14 @@ class GmmLowering : public asp::Lowering {
 
 // A CPU kernel source (language "c": OpenMP on the openmp backend, the
 // thread pool on pthreads) for kernel `kernel`_`type`.
+std::string prelude(const std::string& type) {
+  return "#define REAL " + std::string(type == "f64" ? "double" : "float") + "\n#define REAL_IS_DOUBLE " +
+         (type == "f64" ? "1" : "0") + "\n#define ASP_GMM_OUT_OF_MEMORY " + std::to_string(gmm::out_of_memory_status) +
+         "\n#define ASP_GMM_BAD_LAYOUT " + std::to_string(gmm::bad_layout_status) + "\n";
+}
+
 asp::KernelSource cpu_source(const std::string& kernel, const std::string& type, const char* body, bool blocked) {
-  std::string source = "#define REAL " + std::string(type == "f64" ? "double" : "float") + "\n#define REAL_IS_DOUBLE " +
-                       (type == "f64" ? "1" : "0") + "\n#define ASP_GMM_OUT_OF_MEMORY " +
-                       std::to_string(gmm::out_of_memory_status) + "\n#define ASP_GMM_BAD_LAYOUT " +
-                       std::to_string(gmm::bad_layout_status) + "\n" + gmm::cpu_common + gmm::params_common +
+  std::string source = prelude(type) + gmm::cpu_common + gmm::params_common + (kernel == "update" ? gmm::update_common : "") +
                        (blocked ? gmm::em_common : "") + body;
   asp::KernelSource k{.kernel = kernel + "_" + type, .variant = kernel + "_cpu_" + type, .language = "c",
                       .source = std::move(source)};
@@ -198,6 +233,45 @@ asp::KernelSource cpu_source(const std::string& kernel, const std::string& type,
   if (blocked) k.template_params = {{"MR", {8, 16}}, {"NB", {64, 256}}};
   return k;
 }
+
+// An OpenCL C kernel source (language "opencl-c", the opencl backend) for
+// kernel `kernel`_`type`, launched on `grid` work-groups of `block` work-items.
+asp::KernelSource opencl_source(const std::string& kernel, const std::string& type, const char* body, std::string grid,
+                                std::string block) {
+  std::string source = prelude(type) + "#define GMM_GROUPS " + std::to_string(opencl_groups) + "\n#define GMM_BLOCK " +
+                       std::to_string(opencl_block) + "\n" + gmm::opencl_common + gmm::params_common +
+                       (kernel == "update" ? gmm::update_common : "") +
+                       (kernel == "em_pass" || kernel == "estep" || kernel == "mstep_stats" ? gmm::em_device : "") + body;
+  return {.kernel = kernel + "_" + type, .variant = kernel + "_cl_" + type, .language = "opencl-c",
+          .source = std::move(source), .grid = std::move(grid), .block = std::move(block)};
+}
+
+// A CUDA kernel source (language "cuda-c", the cuda backend, compiled by
+// NVRTC) for kernel `kernel`_`type`: variant `variant`, launched on `grid`
+// blocks of `block` threads. Run checks keep within what every CUDA device
+// since compute capability 2.0 has: 1024 threads and 48 KiB of static shared
+// memory per block.
+asp::KernelSource cuda_source(const std::string& kernel, const std::string& variant, const std::string& type,
+                              const char* body, std::string grid, std::string block, std::string requires_ = {},
+                              std::vector<asp::KernelSource::TemplateParam> template_params = {}) {
+  std::string source = prelude(type) + "#define GMM_GROUPS " + std::to_string(opencl_groups) + "\n" + gmm::cuda_common_cu +
+                       gmm::params_common + (kernel == "update" ? gmm::update_common : "") + gmm::em_device +
+                       gmm::em_cuda_cu + body;
+  return {.kernel = kernel + "_" + type, .variant = variant + "_cu_" + type, .language = "cuda-c",
+          .source = std::move(source), .requires_ = std::move(requires_), .template_params = std::move(template_params),
+          .grid = std::move(grid), .block = std::move(block)};
+}
+
+const std::string one = "1:i64";
+const std::string block = std::to_string(opencl_block) + ":i64";
+const std::string groups = std::to_string(opencl_groups) + ":i64";
+// A work-item per entry of S.
+const std::string entries = "(((kp * mp) + " + std::to_string(opencl_block - 1) + ":i64) / " + block + ")";
+const std::string cuda_block = "256:i64";
+const std::string cuda_entries = "(((kp * mp) + 255:i64) / 256:i64)";
+const std::vector<asp::KernelSource::TemplateParam> threads = {{"TPB", {128, 256}}};
+const std::string per_event = "(((n + TPB) - 1:i64) / TPB)";
+const std::string few_statistics = "(kp <= 1024:i64)";
 
 }  // namespace
 
@@ -213,4 +287,36 @@ ASP_PLUGIN("gmm", "0.1.0", "Gaussian mixture models: EM training as a program of
            asp::kernel_source("gmm.mstep_stats_f64", "gmm", cpu_source("mstep_stats", "f64", gmm::mstep_stats, true)),
            asp::kernel_source("gmm.mstep_stats_f32", "gmm", cpu_source("mstep_stats", "f32", gmm::mstep_stats, true)),
            asp::kernel_source("gmm.coefficients_f64", "gmm", cpu_source("coefficients", "f64", gmm::coefficients, false)),
-           asp::kernel_source("gmm.coefficients_f32", "gmm", cpu_source("coefficients", "f32", gmm::coefficients, false)))
+           asp::kernel_source("gmm.coefficients_f32", "gmm", cpu_source("coefficients", "f32", gmm::coefficients, false)),
+           asp::kernel_source("gmm.em_reduce_f64", "gmm", cpu_source("em_reduce", "f64", gmm::em_reduce, false)),
+           asp::kernel_source("gmm.em_reduce_f32", "gmm", cpu_source("em_reduce", "f32", gmm::em_reduce, false)),
+           asp::kernel_source("gmm.em_pass_cl_f64", "gmm", opencl_source("em_pass", "f64", gmm::em_pass_cl, groups, block)),
+           asp::kernel_source("gmm.em_pass_cl_f32", "gmm", opencl_source("em_pass", "f32", gmm::em_pass_cl, groups, block)),
+           asp::kernel_source("gmm.em_reduce_cl_f64", "gmm", opencl_source("em_reduce", "f64", gmm::em_reduce_cl, entries, block)),
+           asp::kernel_source("gmm.em_reduce_cl_f32", "gmm", opencl_source("em_reduce", "f32", gmm::em_reduce_cl, entries, block)),
+           asp::kernel_source("gmm.estep_cl_f64", "gmm", opencl_source("estep", "f64", gmm::estep_cl, one, block)),
+           asp::kernel_source("gmm.estep_cl_f32", "gmm", opencl_source("estep", "f32", gmm::estep_cl, one, block)),
+           asp::kernel_source("gmm.update_cl_f64", "gmm", opencl_source("update", "f64", gmm::update_cl, one, one)),
+           asp::kernel_source("gmm.update_cl_f32", "gmm", opencl_source("update", "f32", gmm::update_cl, one, one)),
+           asp::kernel_source("gmm.coefficients_cl_f64", "gmm", opencl_source("coefficients", "f64", gmm::coefficients_cl, one, one)),
+           asp::kernel_source("gmm.coefficients_cl_f32", "gmm", opencl_source("coefficients", "f32", gmm::coefficients_cl, one, one)),
+           asp::kernel_source("gmm.mstep_stats_cl_f64", "gmm", opencl_source("mstep_stats", "f64", gmm::mstep_stats_cl, entries, block)),
+           asp::kernel_source("gmm.mstep_stats_cl_f32", "gmm", opencl_source("mstep_stats", "f32", gmm::mstep_stats_cl, entries, block)),
+           asp::kernel_source("gmm.coefficients_cu_f64", "gmm", cuda_source("coefficients", "coefficients", "f64", gmm::coefficients_cu, one, one)),
+           asp::kernel_source("gmm.update_cu_f64", "gmm", cuda_source("update", "update", "f64", gmm::update_cu, one, one)),
+           asp::kernel_source("gmm.em_pass_cu_f64", "gmm", cuda_source("em_pass", "em_pass", "f64", gmm::em_pass_cu, groups, cuda_block, "(m <= 96:i64)")),
+           asp::kernel_source("gmm.em_reduce_cu_f64", "gmm", cuda_source("em_reduce", "em_reduce", "f64", gmm::em_reduce_cu, cuda_entries, cuda_block)),
+           asp::kernel_source("gmm.estep_cu_f64", "gmm", cuda_source("estep", "estep", "f64", gmm::estep_cu, per_event, "TPB", {}, threads)),
+           asp::kernel_source("gmm.mstep_v1_cu_f64", "gmm", cuda_source("mstep_stats", "mstep_v1", "f64", gmm::mstep_v1_cu, "m, kp", "TPB", {}, threads)),
+           asp::kernel_source("gmm.mstep_v2a_cu_f64", "gmm", cuda_source("mstep_stats", "mstep_v2a", "f64", gmm::mstep_v2a_cu, "m", "kp", few_statistics)),
+           asp::kernel_source("gmm.mstep_v2b_cu_f64", "gmm", cuda_source("mstep_stats", "mstep_v2b", "f64", gmm::mstep_v2b_cu, "m, EB", "kp", few_statistics, {{"EB", {32, 128, 256}}})),
+           asp::kernel_source("gmm.mstep_v3_cu_f64", "gmm", cuda_source("mstep_stats", "mstep_v3", "f64", gmm::mstep_v3_cu, "kp", "64:i64", "(m <= 80:i64)")),
+           asp::kernel_source("gmm.coefficients_cu_f32", "gmm", cuda_source("coefficients", "coefficients", "f32", gmm::coefficients_cu, one, one)),
+           asp::kernel_source("gmm.update_cu_f32", "gmm", cuda_source("update", "update", "f32", gmm::update_cu, one, one)),
+           asp::kernel_source("gmm.em_pass_cu_f32", "gmm", cuda_source("em_pass", "em_pass", "f32", gmm::em_pass_cu, groups, cuda_block, "(m <= 96:i64)")),
+           asp::kernel_source("gmm.em_reduce_cu_f32", "gmm", cuda_source("em_reduce", "em_reduce", "f32", gmm::em_reduce_cu, cuda_entries, cuda_block)),
+           asp::kernel_source("gmm.estep_cu_f32", "gmm", cuda_source("estep", "estep", "f32", gmm::estep_cu, per_event, "TPB", {}, threads)),
+           asp::kernel_source("gmm.mstep_v1_cu_f32", "gmm", cuda_source("mstep_stats", "mstep_v1", "f32", gmm::mstep_v1_cu, "m, kp", "TPB", {}, threads)),
+           asp::kernel_source("gmm.mstep_v2a_cu_f32", "gmm", cuda_source("mstep_stats", "mstep_v2a", "f32", gmm::mstep_v2a_cu, "m", "kp", few_statistics)),
+           asp::kernel_source("gmm.mstep_v2b_cu_f32", "gmm", cuda_source("mstep_stats", "mstep_v2b", "f32", gmm::mstep_v2b_cu, "m, EB", "kp", few_statistics, {{"EB", {32, 128, 256}}})),
+           asp::kernel_source("gmm.mstep_v3_cu_f32", "gmm", cuda_source("mstep_stats", "mstep_v3", "f32", gmm::mstep_v3_cu, "kp", "64:i64", "(m <= 80:i64)")))
