@@ -254,9 +254,21 @@ TEST(SpecializerBackends, NoUsableBackendSaysWhy) {
   auto registry = registry_with(dir, "backends:\n  openmp:\n    enabled: false\n  pthreads:\n    enabled: false\n"
                                      "  opencl:\n    enabled: false\n  cuda:\n    enabled: false\n");
   Array a("a", f64, {5}), out("out", f64, {5});
-  const auto e = thrown<std::runtime_error>(
+  // Unsupported: the caller runs its Python function, with this reason.
+  const auto e = thrown<Unsupported>(
       [&] { Specializer(*registry, nullptr, nullptr).specialize("scale", scale_tree, {out.arg, a.arg, scalar("c", 3)}); });
   EXPECT_THAT(e.what(), HasSubstr("no backend can run kernel scale: no backend is available"));
+  EXPECT_EQ(e.where().line, 0u);
+}
+
+TEST(SpecializerBackends, AnUnavailableForcedBackendIsUnsupportedWithTheRegistrysReason) {
+  asp::test::TempDir dir;
+  auto registry = registry_with(dir, "backend: pthreads\nbackends:\n  pthreads:\n    enabled: false\n");
+  Array a("a", f64, {5}), out("out", f64, {5});
+  const auto e = thrown<Unsupported>(
+      [&] { Specializer(*registry, nullptr, nullptr).specialize("scale", scale_tree, {out.arg, a.arg, scalar("c", 3)}); });
+  EXPECT_THAT(e.what(), HasSubstr("no backend can run kernel scale: backend 'pthreads'"));
+  EXPECT_THAT(e.what(), HasSubstr("is unavailable: disabled in config"));
 }
 
 TEST(SpecializerDump, AspDumpWritesTheTreeAndTheDsir) {

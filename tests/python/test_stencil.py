@@ -378,6 +378,13 @@ def test_aliased_grids_run_as_python_with_the_reason():
     assert_bitwise(grid.data, expected.data)
 
 
+def four_neighbour_sum_reference(a):
+    """FourNeighbourSum in NumPy, in the kernel's order of additions: bitwise what Python computes."""
+    out = np.zeros_like(a)
+    out[1:-1, 1:-1] = 0.0 + a[2:, 1:-1] + a[:-2, 1:-1] + a[1:-1, 2:] + a[1:-1, :-2]
+    return out
+
+
 def test_pure_python_and_asp_disable_run_python():
     kernel = FourNeighbourSum()
     kernel.pure_python = True
@@ -417,6 +424,46 @@ def test_asp_disable_runs_python_everywhere(tmp_path):
     print(k.last_call)
     """, env={"ASP_DISABLE": "1", "ASP_CACHE_DIR": str(tmp_path)})
     assert "backend=None" in result.stdout and "ASP_DISABLE" in result.stdout, result.stdout + result.stderr
+
+
+NO_BACKEND = "".join(f"  {name}:\n    enabled: false\n" for name in ("openmp", "pthreads", "opencl", "cuda"))
+
+
+@pytest.mark.parametrize("backends, forced, reason", [
+    (NO_BACKEND, None, "no backend can run kernel kernel: no backend is available"),
+    ("  pthreads:\n    enabled: false\n", "pthreads",
+     "no backend can run kernel kernel: backend 'pthreads' (environment variable ASP_BACKEND) is unavailable: disabled in config"),
+    ("", "nosuch", "no backend can run kernel kernel: backend 'nosuch' (environment variable ASP_BACKEND) is not configured"),
+])
+def test_without_a_usable_backend_python_runs_after_a_warning_with_the_registry_s_reason(tmp_path, backends, forced,
+                                                                                           reason):
+    config = tmp_path / "backends.yaml"
+    config.write_text("backends:\n" + backends if backends else "{}\n")
+    program = PROGRAM_HEADER.format(tests=os.path.dirname(__file__)) + """
+    warnings.simplefilter("always")
+    values = np.random.default_rng(11).random((5, 6))
+    out = StencilGrid([5, 6])
+    k = FourNeighbourSum()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            k.kernel(StencilGrid.from_array(values.copy()), out)
+    except asp.SpecializationError as error:
+        print("SpecializationError:", error)
+        sys.exit(0)
+    print(k.last_call.backend, out.data.tobytes() == four_neighbour_sum_reference(values).tobytes())
+    warned = [str(w.message) for w in caught if w.category is asp.FallbackWarning]
+    print(len(warned), warned[0] if warned else "")
+    """
+    env = {"ASP_CONFIG": str(config), "ASP_CACHE_DIR": str(tmp_path / "cache"), "ASP_BACKEND": forced}
+    result = run_python(program, env=env)
+    assert result.returncode == 0, result.stderr
+    ran, warned = result.stdout.splitlines()[:2]
+    assert ran == "None True"  # Python ran, correctly
+    assert warned.startswith(f"1 FourNeighbourSum.kernel runs as Python: {reason}"), warned
+
+    result = run_python(program, env=dict(env, ASP_STRICT="1"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"SpecializationError: FourNeighbourSum.kernel: {reason}"), result.stdout
 
 
 def test_a_kernel_that_fails_to_compile_falls_back_with_the_compiler_s_reason(tmp_path):
