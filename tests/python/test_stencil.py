@@ -304,6 +304,22 @@ def test_border_points_loops():
     assert_bitwise(native, python)
 
 
+class InteriorAndBorder(StencilKernel):
+    def kernel(self, in_grid, out_grid):
+        for x in out_grid.interior_points():
+            for y in in_grid.neighbors(x, 1):
+                out_grid[x] = out_grid[x] + in_grid[y]
+        for x in out_grid.border_points():
+            out_grid[x] = 2.0 * in_grid[x]
+
+
+@pytest.mark.parametrize("shape", [(0,), (0, 5), (5, 0), (0, 0, 3), (3, 0, 4)])
+def test_an_empty_grid_runs_natively_and_does_nothing_as_in_python(shape):
+    native, python, _ = run_both(InteriorAndBorder, StencilGrid(list(shape)), StencilGrid(list(shape)))
+    assert native.shape == shape
+    assert_bitwise(native, python)
+
+
 # ---- fallback and errors -----------------------------------------------------------
 
 
