@@ -99,9 +99,12 @@ std::int64_t stride_of(const DLTensor& t, int axis) { return t.strides ? t.strid
 
 bool is_compact(const DLTensor& t) {
   if (!t.strides) return true;
+  // Empty: no element is addressed, whatever the strides (NumPy calls any empty array contiguous).
+  for (int d = 0; d < t.ndim; ++d) {
+    if (t.shape[d] == 0) return true;
+  }
   std::int64_t expected = 1;
   for (int d = t.ndim - 1; d >= 0; --d) {
-    if (t.shape[d] == 0) return true;  // empty: no element is addressed
     // NumPy's own rule: the stride of an axis of length 1 never matters.
     if (t.shape[d] != 1 && t.strides[d] != expected) return false;
     expected *= t.shape[d];

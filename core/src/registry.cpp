@@ -6,6 +6,7 @@
 #include <boost/dll/shared_library.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 // The per-call state behind the opaque handle of the C ABI.
@@ -76,7 +77,17 @@ std::filesystem::path resolve(const std::string& configured, const Origin& origi
   return plugin_dir() / path;
 }
 
-bool known_kind(asp_component_kind kind) {
+// The kind as the plugin stored it. A plugin may store any integer there, and
+// reading one outside the enumeration's values as an asp_component_kind is
+// undefined behaviour, so the core reads the integer and checks it first.
+int raw_kind(const asp_component& c) {
+  int raw = 0;
+  static_assert(sizeof raw == sizeof c.kind);
+  std::memcpy(&raw, &c.kind, sizeof raw);
+  return raw;
+}
+
+bool known_kind(int kind) {
   return kind == ASP_COMPONENT_FRONTEND || kind == ASP_COMPONENT_OPTIMIZER || kind == ASP_COMPONENT_LOWERING ||
          kind == ASP_COMPONENT_BACKEND || kind == ASP_COMPONENT_KERNEL_SOURCE;
 }
@@ -99,8 +110,8 @@ std::string check_component(const asp_component& c, uint32_t abi_version) {
     return "a component's struct_size is too small";
   }
   if (c.name == nullptr || *c.name == '\0') return "a component has no name";
-  if (!known_kind(c.kind)) {
-    return "component '" + std::string(c.name) + "' has unknown kind " + std::to_string(static_cast<int>(c.kind));
+  if (!known_kind(raw_kind(c))) {
+    return "component '" + std::string(c.name) + "' has unknown kind " + std::to_string(raw_kind(c));
   }
   if (c.vtable == nullptr) return "component '" + std::string(c.name) + "' has no function table";
   // Every vtable starts with its struct_size, which must cover the ABI 1.0 fields.

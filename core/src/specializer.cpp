@@ -172,7 +172,8 @@ Specializer::Result Specializer::specialize(const std::string& domain, const std
   }
 
   const BackendSelection selection = registry_.select();
-  if (selection.order.empty()) throw std::runtime_error("no backend can run kernel " + name + ": " + selection.problem);
+  // No backend here is a reason to run the Python function (DESIGN §2), not a failure.
+  if (selection.order.empty()) throw Unsupported("no backend can run kernel " + name + ": " + selection.problem);
   std::optional<CompileError> compile_error;
   std::string failures;
   for (const BackendState* backend : selection.order) {
@@ -203,7 +204,7 @@ Specializer::Result Specializer::specialize(const std::string& domain, const std
     }
   }
   if (compile_error) throw *compile_error;
-  throw std::runtime_error("no backend could compile kernel " + name + ": " + failures);
+  throw Unsupported("no backend could compile kernel " + name + ": " + failures);
 }
 
 }  // namespace asp::core

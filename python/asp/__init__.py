@@ -121,7 +121,9 @@ def specialize(
     ------
     UnsupportedError
         The specializer cannot handle a construct (``line`` says where), the
-        source is not available, or no plugin serves `domain`.
+        source is not available, no plugin serves `domain`, or no backend can
+        run the kernel here (``reason`` says why, e.g. ``ASP_BACKEND`` names an
+        unavailable one).
     CompileError
         The generated code did not compile on any backend.
     ValueError

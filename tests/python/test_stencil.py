@@ -304,6 +304,22 @@ def test_border_points_loops():
     assert_bitwise(native, python)
 
 
+class InteriorAndBorder(StencilKernel):
+    def kernel(self, in_grid, out_grid):
+        for x in out_grid.interior_points():
+            for y in in_grid.neighbors(x, 1):
+                out_grid[x] = out_grid[x] + in_grid[y]
+        for x in out_grid.border_points():
+            out_grid[x] = 2.0 * in_grid[x]
+
+
+@pytest.mark.parametrize("shape", [(0,), (0, 5), (5, 0), (0, 0, 3), (3, 0, 4)])
+def test_an_empty_grid_runs_natively_and_does_nothing_as_in_python(shape):
+    native, python, _ = run_both(InteriorAndBorder, StencilGrid(list(shape)), StencilGrid(list(shape)))
+    assert native.shape == shape
+    assert_bitwise(native, python)
+
+
 # ---- fallback and errors -----------------------------------------------------------
 
 
@@ -353,16 +369,25 @@ def test_a_neighbour_outside_the_ghost_zone_is_a_value_error_before_running():
     assert (out.data == 5.0).all()  # nothing ran
 
 
-def test_a_data_dependent_read_out_of_range_raises_index_error():
+def test_a_data_dependent_read_out_of_range_raises_index_error(monkeypatch):
+    # Strict: a fallback would raise SpecializationError, not Python's own IndexError.
+    monkeypatch.setenv("ASP_STRICT", "1")
+
     class Lookup(StencilKernel):
         def kernel(self, in_grid, table, out_grid):
             for x in out_grid.interior_points():
                 out_grid[x] = table[int(in_grid[x])]
 
-    grid = StencilGrid.from_array(np.full((5, 5), 3.0))
-    table = StencilGrid.from_array(np.arange(3.0))  # index 3 is one past the end
-    with pytest.raises(IndexError):
-        Lookup().kernel(grid, table, StencilGrid([5, 5]))
+    grid = StencilGrid.from_array(np.full((5, 5), 2.0))
+    table = StencilGrid.from_array(10.0 * np.arange(3.0))
+    out = StencilGrid([5, 5])
+    kernel = Lookup()
+    kernel.kernel(grid, table, out)
+    assert kernel.last_call.backend is not None and kernel.last_call.fallback_reason is None, kernel.last_call
+    assert (out.data[1:-1, 1:-1] == 20.0).all() and (out.data[0] == 0.0).all()
+    grid.data[2, 3] = 3.0  # one past the end of the table; the same signature, so the same native code
+    with pytest.raises(IndexError, match="index out of bounds reading 'table'"):  # the native fault's message
+        kernel.kernel(grid, table, out)
 
 
 def test_aliased_grids_run_as_python_with_the_reason():
@@ -378,11 +403,29 @@ def test_aliased_grids_run_as_python_with_the_reason():
     assert_bitwise(grid.data, expected.data)
 
 
-def test_pure_python_and_asp_disable_run_python():
+def four_neighbour_sum_reference(a):
+    """FourNeighbourSum in NumPy, in the kernel's order of additions: bitwise what Python computes."""
+    out = np.zeros_like(a)
+    out[1:-1, 1:-1] = 0.0 + a[2:, 1:-1] + a[:-2, 1:-1] + a[1:-1, 2:] + a[1:-1, :-2]
+    return out
+
+
+def test_pure_python_and_asp_disable_run_python(monkeypatch):
+    values = np.random.default_rng(9).random((6, 7))
     kernel = FourNeighbourSum()
     kernel.pure_python = True
-    kernel.kernel(StencilGrid([4, 4]), StencilGrid([4, 4]))
+    out = StencilGrid([6, 7])
+    kernel.kernel(StencilGrid.from_array(values.copy()), out)
     assert kernel.last_call.backend is None and kernel.last_call.fallback_reason == "pure_python is set"
+    assert_bitwise(out.data, four_neighbour_sum_reference(values))
+
+    monkeypatch.setenv("ASP_DISABLE", "1")  # read at each call
+    kernel = FourNeighbourSum()
+    out = StencilGrid([6, 7])
+    kernel.kernel(StencilGrid.from_array(values.copy()), out)
+    assert kernel.last_call.backend is None and kernel.last_call.fallback_reason == "ASP_DISABLE is set"
+    assert_bitwise(out.data, four_neighbour_sum_reference(values))
+    assert not kernel._specialized  # nothing was specialized
 
 
 def run_python(code, env=None, cwd=None):
@@ -402,21 +445,72 @@ PROGRAM_HEADER = """
 
 def test_asp_strict_turns_fallback_into_an_error(tmp_path):
     result = run_python(PROGRAM_HEADER.format(tests=os.path.dirname(__file__)) + """
+    out = StencilGrid([5, 5])
     try:
-        WithWhile().kernel(StencilGrid([5, 5]), StencilGrid([5, 5]))
-    except Exception as error:
-        print(type(error).__name__, error)
+        WithWhile().kernel(StencilGrid.from_array(np.ones((5, 5))), out)
+    except asp.SpecializationError as error:
+        print("SpecializationError:", error)
+    print("out", out.data.sum())
     """, env={"ASP_STRICT": "1", "ASP_CACHE_DIR": str(tmp_path)})
-    assert "while" in result.stdout, result.stdout + result.stderr
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("SpecializationError: WithWhile.kernel: ") and "while" in lines[0], result.stdout
+    assert lines[1] == "out 0.0"  # Python did not run either
 
 
 def test_asp_disable_runs_python_everywhere(tmp_path):
     result = run_python(PROGRAM_HEADER.format(tests=os.path.dirname(__file__)) + """
+    values = np.random.default_rng(10).random((5, 6))
     k = FourNeighbourSum()
-    k.kernel(StencilGrid([5, 5]), StencilGrid([5, 5]))
+    out = StencilGrid([5, 6])
+    k.kernel(StencilGrid.from_array(values.copy()), out)
     print(k.last_call)
+    print(out.data.tobytes() == four_neighbour_sum_reference(values).tobytes())
     """, env={"ASP_DISABLE": "1", "ASP_CACHE_DIR": str(tmp_path)})
-    assert "backend=None" in result.stdout and "ASP_DISABLE" in result.stdout, result.stdout + result.stderr
+    assert result.returncode == 0, result.stderr
+    last_call, equal = result.stdout.splitlines()[:2]
+    assert last_call == "LastCall(backend=None, variant=None, fallback_reason='ASP_DISABLE is set')", last_call
+    assert equal == "True"
+
+
+NO_BACKEND = "".join(f"  {name}:\n    enabled: false\n" for name in ("openmp", "pthreads", "opencl", "cuda"))
+
+
+@pytest.mark.parametrize("backends, forced, reason", [
+    (NO_BACKEND, None, "no backend can run kernel kernel: no backend is available"),
+    ("  pthreads:\n    enabled: false\n", "pthreads",
+     "no backend can run kernel kernel: backend 'pthreads' (environment variable ASP_BACKEND) is unavailable: disabled in config"),
+    ("", "nosuch", "no backend can run kernel kernel: backend 'nosuch' (environment variable ASP_BACKEND) is not configured"),
+])
+def test_without_a_usable_backend_python_runs_after_a_warning_with_the_registry_s_reason(tmp_path, backends, forced,
+                                                                                           reason):
+    config = tmp_path / "backends.yaml"
+    config.write_text("backends:\n" + backends if backends else "{}\n")
+    program = PROGRAM_HEADER.format(tests=os.path.dirname(__file__)) + """
+    warnings.simplefilter("always")
+    values = np.random.default_rng(11).random((5, 6))
+    out = StencilGrid([5, 6])
+    k = FourNeighbourSum()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            k.kernel(StencilGrid.from_array(values.copy()), out)
+    except asp.SpecializationError as error:
+        print("SpecializationError:", error)
+        sys.exit(0)
+    print(k.last_call.backend, out.data.tobytes() == four_neighbour_sum_reference(values).tobytes())
+    warned = [str(w.message) for w in caught if w.category is asp.FallbackWarning]
+    print(len(warned), warned[0] if warned else "")
+    """
+    env = {"ASP_CONFIG": str(config), "ASP_CACHE_DIR": str(tmp_path / "cache"), "ASP_BACKEND": forced}
+    result = run_python(program, env=env)
+    assert result.returncode == 0, result.stderr
+    ran, warned = result.stdout.splitlines()[:2]
+    assert ran == "None True"  # Python ran, correctly
+    assert warned.startswith(f"1 FourNeighbourSum.kernel runs as Python: {reason}"), warned
+
+    result = run_python(program, env=dict(env, ASP_STRICT="1"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"SpecializationError: FourNeighbourSum.kernel: {reason}"), result.stdout
 
 
 def test_a_kernel_that_fails_to_compile_falls_back_with_the_compiler_s_reason(tmp_path):

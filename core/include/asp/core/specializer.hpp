@@ -39,8 +39,10 @@ class Specializer {
   Specializer(Registry& registry, const CodeCache* cache, TuningDatabase* tuning);
 
   // Specializes `tree_text` (a Tree, see <asp/tree.hpp>) for `args` (their
-  // data is not read). Throws Unsupported when the domain has no frontend or
-  // the frontend cannot specialize a construct, InvalidArgument when a
+  // data is not read). Throws Unsupported when the domain has no frontend,
+  // the frontend cannot specialize a construct, no backend is available (the
+  // reason says why) or no backend could build the kernel for another reason
+  // than its compiler's, InvalidArgument when a
   // component rejects the arguments, CompileError when no backend compiled the
   // kernel and the last one failed in its compiler, std::runtime_error for
   // anything else (a failing component is named).
