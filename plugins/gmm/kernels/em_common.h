@@ -61,6 +61,14 @@ static inline real gmm_exp(real x) {
 }
 #endif
 
+/* How many contiguous ranges of events to split n into: one per thread, and
+ * at least a block of NB events each. */
+static inline int64_t gmm_chunks(int64_t n) {
+  int64_t chunks = gmm_threads();
+  if (chunks > (n + NB - 1) / NB) chunks = (n + NB - 1) / NB;
+  return chunks < 1 ? 1 : chunks;
+}
+
 /* ---- the feature block --------------------------------------------------
  * Z (rows events, kp columns, zero past K and past the last event). */
 static inline void gmm_feature_block(const real* x, int64_t rows, int64_t nb, const double* shift, int64_t d, int64_t kp,

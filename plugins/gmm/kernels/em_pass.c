@@ -50,10 +50,7 @@ int ASP_VARIANT(void* const* args) {
   double* s = (double*)args[3];
   if (!gmm_layout_ok(job.d, job.m, job.kp, job.mp, job.ctype)) return ASP_GMM_BAD_LAYOUT;
   double* ll = (double*)args[4];
-  int64_t chunks = gmm_threads();
-  if (chunks > (job.n + NB - 1) / NB) chunks = (job.n + NB - 1) / NB;
-  if (chunks < 1) chunks = 1;
-  job.chunks = chunks;
+  const int64_t chunks = job.chunks = gmm_chunks(job.n);
   job.partial_s = (double*)malloc((size_t)(chunks * job.kp * job.mp + chunks) * sizeof(double));
   if (!job.partial_s) return ASP_GMM_OUT_OF_MEMORY;
   job.partial_ll = job.partial_s + chunks * job.kp * job.mp;

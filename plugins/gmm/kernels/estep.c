@@ -44,10 +44,7 @@ int ASP_VARIANT(void* const* args) {
                           *(const int64_t*)args[11], 1, 0};
   double* ll = (double*)args[5];
   if (!gmm_layout_ok(job.d, job.m, job.kp, job.mp, job.ctype)) return ASP_GMM_BAD_LAYOUT;
-  int64_t chunks = gmm_threads();
-  if (chunks > (job.n + NB - 1) / NB) chunks = (job.n + NB - 1) / NB;
-  if (chunks < 1) chunks = 1;
-  job.chunks = chunks;
+  const int64_t chunks = job.chunks = gmm_chunks(job.n);
   job.partial_ll = (double*)malloc((size_t)chunks * sizeof(double));
   if (!job.partial_ll) return ASP_GMM_OUT_OF_MEMORY;
   gmm_parallel(chunks, estep_chunk, &job);

@@ -42,10 +42,7 @@ int ASP_VARIANT(void* const* args) {
                           *(const int64_t*)args[7], *(const int64_t*)args[8], *(const int64_t*)args[9], 1, 0};
   double* s = (double*)args[3];
   if (!gmm_layout_ok(job.d, job.m, job.kp, job.mp, job.ctype)) return ASP_GMM_BAD_LAYOUT;
-  int64_t chunks = gmm_threads();
-  if (chunks > (job.n + NB - 1) / NB) chunks = (job.n + NB - 1) / NB;
-  if (chunks < 1) chunks = 1;
-  job.chunks = chunks;
+  const int64_t chunks = job.chunks = gmm_chunks(job.n);
   const int64_t size = job.kp * job.mp;
   job.partial_s = (double*)malloc((size_t)(chunks * size) * sizeof(double));
   if (!job.partial_s) return ASP_GMM_OUT_OF_MEMORY;
