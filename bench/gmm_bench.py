@@ -9,7 +9,7 @@
    kernel) over D = 2..42 and M = 1..101 (N = 10 000, full), read from the tuning database
    the fits filled in, with the variant the tuner chose marked.
 
-Usage: .venv/bin/python bench/gmm_bench.py [--quick] [--out bench/results]
+Usage: .venv/bin/python bench/gmm_bench.py [--quick] [--out bench/results] [--only scikit-learn|variants]
 Writes gmm.json and gmm_variants.png to --out.
 """
 from __future__ import annotations
@@ -93,11 +93,12 @@ def variant_sweep(np, ours_class, cache: pathlib.Path, quick: bool) -> list:
     timings = sqlite3.connect(str(cache / "tuning.sqlite")).execute(
         "SELECT signature, variant, best FROM timings WHERE variant LIKE 'em_pass%'").fetchall()
     rows = []
+    order = len(str(n)) - 1  # the program's tuning key: tune(m, d, covariance type, floor(log10 n))
     for signature, variant, best in timings:
-        shape = re.search(r"X:float64\[(\d+),(\d+)\].*weights:float64\[(\d+)\]", signature)
-        if not shape or int(shape.group(1)) != n:
+        key = re.fullmatch(r"tune\((\d+), (\d+), 0, (\d+)\)", signature)
+        if not key or int(key.group(3)) != order or "f64" not in variant:
             continue
-        d, m = int(shape.group(2)), int(shape.group(3))
+        m, d = int(key.group(1)), int(key.group(2))
         rows.append(dict(d=d, m=m, variant=variant, ms=best * 1e3, chosen=chosen.get((d, m)) == variant))
     print(f"variant sweep: {len(rows)} timings over D {dims} x M {comps}, N = {n}")
     return rows
@@ -133,6 +134,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    parser.add_argument("--only", choices=["scikit-learn", "variants"], help="run one of the two parts")
     options = parser.parse_args()
     out = pathlib.Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -148,10 +150,13 @@ def main() -> None:
 
     warnings.simplefilter("ignore", ConvergenceWarning)
     report = {"machine": os.uname().nodename, "cpus": os.cpu_count()}
-    report["against_scikit_learn"] = against_scikit_learn(np, Ours, Theirs, options.quick)
-    report["variants"] = variant_sweep(np, Ours, cache, options.quick)
+    if options.only != "variants":
+        report["against_scikit_learn"] = against_scikit_learn(np, Ours, Theirs, options.quick)
+    if options.only != "scikit-learn":
+        report["variants"] = variant_sweep(np, Ours, cache, options.quick)
     (out / "gmm.json").write_text(json.dumps(report, indent=1))
-    plot(report["variants"], out)
+    if report.get("variants"):
+        plot(report["variants"], out)
     print(f"wrote {out / 'gmm.json'} and {out / 'gmm_variants.png'}")
 
 
