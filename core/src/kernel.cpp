@@ -11,7 +11,9 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
+#include <cstring>
 #include <limits>
 #include <functional>
 #include <fstream>
@@ -59,11 +61,18 @@ std::string tuning_platform() {
 
 class Kernel::Slot {
  public:
+  static constexpr std::size_t unsettled = static_cast<std::size_t>(-1);
   Slot(std::unique_ptr<Tuner> tuner, std::size_t variants) : tuner(std::move(tuner)), runnable(variants) {}
   std::unique_ptr<Tuner> tuner;
   // Scratch for the run checks of one call, kept here (under the kernel's
   // mutex) so that a call does not allocate.
   std::vector<bool> runnable;
+  // Once the tuner has settled, its choice is final for every call whose run
+  // checks read the same values: `settled_inputs` (written once, under the
+  // mutex, before `settled` is published), so such a call takes no lock and
+  // interprets no run check.
+  std::array<std::uint64_t, Kernel::max_check_inputs> settled_inputs{};
+  std::atomic<std::size_t> settled{unsettled};
 };
 
 namespace {
@@ -172,6 +181,7 @@ Kernel::Kernel(std::string key, std::string backend, std::vector<Variant> varian
       written_(std::move(written)),
       tuning_(tuning) {
   if (!code_.device.empty()) device_ = code_.device.front()->device();
+  find_check_inputs();
 }
 
 namespace {
@@ -212,6 +222,37 @@ Kernel::~Kernel() = default;
 
 bool Kernel::runnable(std::size_t i, void* const* args) const { return evaluate_run_check(variants_.at(i).function, args); }
 
+void Kernel::find_check_inputs() {
+  check_inputs_known_ = true;
+  check_inputs_.clear();
+  for (const Variant& v : variants_) {
+    if (!v.function.requires_) continue;
+    const auto& params = v.function.params;
+    auto visit = [&](const psir::Expr& e) {
+      if (e.kind == psir::Expr::Kind::load) check_inputs_known_ = false;  // reads memory: evaluated on every call
+      if (e.kind != psir::Expr::Kind::var) return;
+      for (std::size_t p = 0; p < params.size(); ++p) {
+        if (params[p].name != e.name || params[p].kind != psir::Param::Kind::scalar) continue;
+        const CheckInput input{p, psir_type_size(params[p].type)};
+        if (std::none_of(check_inputs_.begin(), check_inputs_.end(), [&](const CheckInput& c) { return c.param == p; })) {
+          check_inputs_.push_back(input);
+        }
+      }
+    };
+    psir::for_each_expr(v.function.requires_, visit);
+  }
+  if (check_inputs_.size() > max_check_inputs) check_inputs_known_ = false;
+}
+
+bool Kernel::same_check_inputs(const Slot& slot, void* const* args) const {
+  for (std::size_t k = 0; k < check_inputs_.size(); ++k) {
+    std::uint64_t value = 0;
+    std::memcpy(&value, args[check_inputs_[k].param], check_inputs_[k].bytes);
+    if (value != slot.settled_inputs[k]) return false;
+  }
+  return true;
+}
+
 Kernel::Slot& Kernel::slot(const std::string& signature) {
   std::lock_guard lock(mutex_);
   auto& slot = slots_[signature];
@@ -226,6 +267,11 @@ Kernel::Slot& Kernel::slot(const std::string& signature) {
 }
 
 Kernel::Run Kernel::run(Slot& slot, void* const* args) {
+  if (const std::size_t settled = slot.settled.load(std::memory_order_acquire);
+      settled != Slot::unsettled && same_check_inputs(slot, args)) {
+    const Variant& v = variants_[settled];
+    return {settled, v.device ? v.device->launch(v.device_index, args) : v.entry(args), 0.0};
+  }
   std::size_t chosen;
   bool measure;
   {
@@ -237,6 +283,13 @@ Kernel::Run Kernel::run(Slot& slot, void* const* args) {
     }
     chosen = *choice;
     measure = !slot.tuner->settled(slot.runnable);
+    if (!measure && check_inputs_known_ && slot.settled.load(std::memory_order_relaxed) == Slot::unsettled) {
+      for (std::size_t k = 0; k < check_inputs_.size(); ++k) {
+        slot.settled_inputs[k] = 0;
+        std::memcpy(&slot.settled_inputs[k], args[check_inputs_[k].param], check_inputs_[k].bytes);
+      }
+      slot.settled.store(chosen, std::memory_order_release);
+    }
   }
   const auto start = Clock::now();
   const Variant& v = variants_[chosen];

@@ -115,7 +115,18 @@ class Kernel {
   // A message for a non-zero status of a run of variant i.
   std::string describe_status(std::size_t variant, int status) const;
 
+  // The most scalar parameters the run checks may read for a settled choice to skip them.
+  static constexpr std::size_t max_check_inputs = 16;
+
  private:
+  // The scalar parameters the variants' run checks read (their values decide which variants may run).
+  struct CheckInput {
+    std::size_t param;
+    std::size_t bytes;
+  };
+  void find_check_inputs();
+  bool same_check_inputs(const Slot& slot, void* const* args) const;
+
   std::string key_;
   std::string backend_;
   std::vector<Variant> variants_;
@@ -123,6 +134,8 @@ class Kernel {
   std::shared_ptr<const DeviceRuntime> device_;
   std::vector<bool> written_;
   TuningDatabase* tuning_;
+  std::vector<CheckInput> check_inputs_;
+  bool check_inputs_known_ = false;  // false: a run check reads memory, so none is ever skipped
   std::mutex mutex_;
   std::map<std::string, std::unique_ptr<Slot>> slots_;
 };
