@@ -173,14 +173,22 @@ int DeviceCode::launch(std::size_t variant, void* const* args) const {
 }
 
 Kernel::Kernel(std::string key, std::string backend, std::vector<Variant> variants, Code code, std::vector<bool> written,
-               TuningDatabase* tuning)
+               TuningDatabase* tuning, Builder build)
     : key_(std::move(key)),
       backend_(std::move(backend)),
       variants_(std::move(variants)),
       code_(std::move(code)),
       written_(std::move(written)),
-      tuning_(tuning) {
+      tuning_(tuning),
+      build_(std::move(build)),
+      built_(new std::atomic<bool>[variants_.size()]),
+      failed_(variants_.size()) {
   if (!code_.device.empty()) device_ = code_.device.front()->device();
+  for (std::size_t i = 0; i < variants_.size(); ++i) {
+    const bool has_code = variants_[i].entry || variants_[i].device;
+    if (!has_code && !build_) throw std::runtime_error("kernel " + key_ + ": variant " + variants_[i].function.name + " has no code");
+    built_[i].store(has_code, std::memory_order_relaxed);
+  }
   find_check_inputs();
 }
 
@@ -266,6 +274,35 @@ Kernel::Slot& Kernel::slot(const std::string& signature) {
   return *slot;
 }
 
+std::optional<std::size_t> Kernel::choose_locked(Slot& slot, void* const* args) {
+  for (std::size_t i = 0; i < variants_.size(); ++i) slot.runnable[i] = !failed_[i] && runnable(i, args);
+  return slot.tuner->choose(slot.runnable);
+}
+
+Kernel::Built Kernel::ensure_built(std::size_t i) {
+  Built already;
+  already.cache_hit = true;
+  if (built(i)) return already;
+  std::lock_guard lock(build_mutex_);
+  if (built(i)) return already;
+  Built b = build_(i);
+  variants_[i].entry = b.entry;
+  code_.host.push_back(b.code);
+  built_[i].store(true, std::memory_order_release);
+  b.code.reset();
+  return b;
+}
+
+Kernel::Built Kernel::build_first(const std::string& signature, void* const* args) {
+  std::optional<std::size_t> first;
+  if (args) {
+    Slot& s = slot(signature);
+    std::lock_guard lock(mutex_);
+    first = choose_locked(s, args);
+  }
+  return ensure_built(first.value_or(0));
+}
+
 Kernel::Run Kernel::run(Slot& slot, void* const* args) {
   if (const std::size_t settled = slot.settled.load(std::memory_order_acquire);
       settled != Slot::unsettled && same_check_inputs(slot, args)) {
@@ -274,21 +311,34 @@ Kernel::Run Kernel::run(Slot& slot, void* const* args) {
   }
   std::size_t chosen;
   bool measure;
-  {
-    std::lock_guard lock(mutex_);
-    for (std::size_t i = 0; i < variants_.size(); ++i) slot.runnable[i] = runnable(i, args);
-    const std::optional<std::size_t> choice = slot.tuner->choose(slot.runnable);
-    if (!choice) {
-      throw std::runtime_error("no variant of kernel " + key_ + " can run with these arguments (every run check fails)");
-    }
-    chosen = *choice;
-    measure = !slot.tuner->settled(slot.runnable);
-    if (!measure && check_inputs_known_ && slot.settled.load(std::memory_order_relaxed) == Slot::unsettled) {
-      for (std::size_t k = 0; k < check_inputs_.size(); ++k) {
-        slot.settled_inputs[k] = 0;
-        std::memcpy(&slot.settled_inputs[k], args[check_inputs_[k].param], check_inputs_[k].bytes);
+  for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      const std::optional<std::size_t> choice = choose_locked(slot, args);
+      if (!choice) {
+        throw std::runtime_error("no variant of kernel " + key_ + " can run with these arguments (every run check fails)");
       }
-      slot.settled.store(chosen, std::memory_order_release);
+      chosen = *choice;
+      measure = !slot.tuner->settled(slot.runnable);
+      if (!measure && check_inputs_known_ && built(chosen) &&
+          slot.settled.load(std::memory_order_relaxed) == Slot::unsettled) {
+        for (std::size_t k = 0; k < check_inputs_.size(); ++k) {
+          slot.settled_inputs[k] = 0;
+          std::memcpy(&slot.settled_inputs[k], args[check_inputs_[k].param], check_inputs_[k].bytes);
+        }
+        slot.settled.store(chosen, std::memory_order_release);
+      }
+    }
+    try {
+      ensure_built(chosen);
+      break;
+    } catch (const std::exception& e) {
+      // Another variant may still build: this one is left out from now on.
+      log(LogLevel::warning, "kernel", "variant " + variants_[chosen].function.name + " of kernel " + key_ +
+                                           " did not build and is left out: " + e.what());
+      std::lock_guard lock(mutex_);
+      failed_[chosen] = true;
+      if (std::all_of(failed_.begin(), failed_.end(), [](bool f) { return f; })) throw;
     }
   }
   const auto start = Clock::now();
@@ -315,7 +365,7 @@ std::string Kernel::describe_status(std::size_t variant, int status) const {
 KernelCompiler::KernelCompiler(Registry& registry, const CodeCache* cache, TuningDatabase* tuning)
     : registry_(registry), cache_(cache), tuning_(tuning) {}
 
-const JitDriver& KernelCompiler::driver_for(const std::string& backend) {
+std::shared_ptr<const JitDriver> KernelCompiler::driver_for(const std::string& backend) {
   std::lock_guard lock(mutex_);
   auto& driver = drivers_[backend];
   if (!driver) {
@@ -328,7 +378,7 @@ const JitDriver& KernelCompiler::driver_for(const std::string& backend) {
       driver = make_orc_driver();
     }
   }
-  return *driver;
+  return driver;
 }
 
 std::shared_ptr<const DeviceRuntime> KernelCompiler::device_for(const std::string& backend, const asp_backend* vtable) {
@@ -391,7 +441,7 @@ struct KernelCompiler::Target {
   const asp_backend* vtable;
   std::string language;
   std::shared_ptr<const DeviceRuntime> device{};  // a device backend
-  const JitDriver* driver = nullptr;              // a host backend
+  std::shared_ptr<const JitDriver> driver{};      // a host backend
   std::string identity{};                         // what its binaries depend on besides the source
   std::optional<std::filesystem::path> dump{};    // ASP_DUMP
   std::filesystem::path save_dir{};               // where failing sources are kept
@@ -408,7 +458,7 @@ KernelCompiler::Target KernelCompiler::target_for(const std::string& backend) {
     t.device = device_for(backend, vtable);
     t.identity = t.device->target();
   } else {
-    t.driver = &driver_for(backend);
+    t.driver = driver_for(backend);
     t.identity = t.driver->identity();
   }
   t.identity = std::to_string(ASP_ABI_VERSION) + " " + backend + " " + state->library->version + " " + t.language + " " + t.identity;
@@ -423,7 +473,7 @@ KernelCompiler::Target KernelCompiler::target_for(const std::string& backend) {
   return t;
 }
 
-std::shared_ptr<LoadedCode> KernelCompiler::build_host(const Target& t, const std::string& source,
+std::shared_ptr<LoadedCode> KernelCompiler::build_host(const Target& t, const CodeCache* cache, const std::string& source,
                                                        const std::string& name, Stats& s) {
   const JitDriver& driver = *t.driver;
   const std::string key = cache_key({t.identity, source});
@@ -432,13 +482,13 @@ std::shared_ptr<LoadedCode> KernelCompiler::build_host(const Target& t, const st
   std::filesystem::path file;
   // A shared library is loaded from its (verified) cache file, an object from memory.
   const bool needs_file = driver.artifact_kind() == "shared-library";
-  if (cache_ && needs_file) {
-    if (auto path = cache_->load_file(key)) {
+  if (cache && needs_file) {
+    if (auto path = cache->load_file(key)) {
       artifact.emplace();
       file = *path;
     }
-  } else if (cache_) {
-    artifact = cache_->load(key);
+  } else if (cache) {
+    artifact = cache->load(key);
   }
   const bool hit = artifact.has_value();
   s.cache_hit = s.cache_hit && hit;
@@ -450,10 +500,10 @@ std::shared_ptr<LoadedCode> KernelCompiler::build_host(const Target& t, const st
     request.save_dir = t.save_dir;
     artifact = driver.compile(request);
     s.compile_seconds += seconds_since(start);
-    if (cache_) {
-      cache_->store(key, *artifact, driver.artifact_kind());
+    if (cache) {
+      cache->store(key, *artifact, driver.artifact_kind());
       if (needs_file) {
-        if (auto path = cache_->load_file(key)) file = *path;
+        if (auto path = cache->load_file(key)) file = *path;
       }
     }
   }
@@ -496,29 +546,53 @@ asp_device_module* KernelCompiler::build_device(const Target& t, const std::stri
   return module;
 }
 
-std::pair<Kernel::Code, std::vector<psir::Function>> KernelCompiler::build_generated(const Target& t,
-                                                                                      psir::Module module, Stats& s) {
+std::pair<psir::Module, std::string> KernelCompiler::generate(const Target& t, psir::Module module, Stats& s) {
   auto start = Clock::now();
   module = psir::parse(optimize_for(t.backend, psir::print(module)));
   const std::string canonical = psir::print(module);
-  const std::string source = text_from_sink(
+  std::string source = text_from_sink(
       [&](const asp_text_sink* sink, asp_host_context* ctx) {
         return t.vtable->generate(t.vtable->self, ctx, canonical.c_str(), sink);
       },
       "backends." + t.backend);
   s.generate_seconds += seconds_since(start);
-  const std::string name = module.functions.front().name;
   if (t.dump) {
     // ASP_DUMP: what ran, readable by the user (DESIGN.md §2).
-    const std::string stem = name + "." + t.backend;
+    const std::string stem = module.functions.front().name + "." + t.backend;
     std::ofstream(*t.dump / (stem + ".psir")) << canonical;
     std::ofstream(*t.dump / (stem + source_extension(t.language))) << source;
   }
+  return {std::move(module), std::move(source)};
+}
+
+Kernel::Built KernelCompiler::build_variant(const Target& t, const CodeCache* cache, const psir::Function& function) {
+  // The function alone: what the backend's optimizers left is generated as it is.
+  const std::string text = psir::print(psir::Module{{function}});
+  const std::string source = text_from_sink(
+      [&](const asp_text_sink* sink, asp_host_context* ctx) { return t.vtable->generate(t.vtable->self, ctx, text.c_str(), sink); },
+      "backends." + t.backend);
+  Stats s;
+  s.cache_hit = true;
+  Kernel::Built b;
+  b.code = build_host(t, cache, source, function.name, s);
+  b.entry = reinterpret_cast<Kernel::Entry>(b.code->symbol(ASP_C_ENTRY_PREFIX + function.name));
+  if (!b.entry) throw std::runtime_error("the compiled kernel lacks its entry point " ASP_C_ENTRY_PREFIX + function.name);
+  b.cache_hit = s.cache_hit;
+  b.compile_seconds = s.compile_seconds;
+  b.load_seconds = s.load_seconds;
+  return b;
+}
+
+std::pair<Kernel::Code, std::vector<psir::Function>> KernelCompiler::build_generated(const Target& t,
+                                                                                      psir::Module module, Stats& s) {
+  auto [optimized, source] = generate(t, std::move(module), s);
+  module = std::move(optimized);
+  const std::string name = module.functions.front().name;
   Kernel::Code code;
   if (t.device) {
     code.device.push_back(std::make_unique<DeviceCode>(t.device, build_device(t, source, name, s), module.functions));
   } else {
-    code.host.push_back(build_host(t, source, name, s));
+    code.host.push_back(build_host(t, cache_, source, name, s));
   }
   return {std::move(code), std::move(module.functions)};
 }
@@ -654,7 +728,8 @@ std::vector<std::vector<std::int64_t>> combinations(const asp_kernel_source& k) 
 
 }  // namespace
 
-std::shared_ptr<Kernel> KernelCompiler::compile(std::string_view psir_text, const std::string& backend, Stats* stats) {
+std::shared_ptr<Kernel> KernelCompiler::compile(std::string_view psir_text, const std::string& backend, Stats* stats,
+                                                bool on_demand) {
   Stats local;
   Stats& s = stats ? *stats : local;
   s = {};
@@ -664,6 +739,18 @@ std::shared_ptr<Kernel> KernelCompiler::compile(std::string_view psir_text, cons
   if (module.functions.empty()) throw std::runtime_error("the PSIR module has no function");
   if (!module.is_version_1()) throw std::runtime_error("a PSIR program is compiled by compile_program()");
   const Target target = target_for(backend);
+  if (on_demand && !target.device) {
+    // Each variant in a binary of its own, built when first needed: LLVM
+    // optimises only what runs, and a warm start loads only that.
+    auto functions = std::make_shared<const std::vector<psir::Function>>(generate(target, std::move(module), s).first.functions);
+    std::vector<Kernel::Variant> variants;
+    for (const psir::Function& f : *functions) variants.push_back({f, nullptr});
+    Kernel::Builder build = [target, cache = cache_, functions](std::size_t i) {
+      return build_variant(target, cache, functions->at(i));
+    };
+    return std::make_shared<Kernel>(cache_key({target.identity, psir_text}), backend, std::move(variants), Kernel::Code{},
+                                    written_params(*functions), tuning_, std::move(build));
+  }
   auto [code, functions] = build_generated(target, std::move(module), s);
   std::vector<Kernel::Variant> variants;
   add_generated(variants, code, std::move(functions));
@@ -716,7 +803,7 @@ std::vector<std::shared_ptr<Kernel>> KernelCompiler::compile_program(const psir:
           variants.push_back({std::move(inst.function), nullptr, module.get(), 0});
           code.device.push_back(std::move(module));
         } else {
-          std::shared_ptr<LoadedCode> loaded = build_host(target, source, inst.name, s);
+          std::shared_ptr<LoadedCode> loaded = build_host(target, cache_, source, inst.name, s);
           auto entry = reinterpret_cast<Kernel::Entry>(loaded->symbol(ASP_C_ENTRY_PREFIX + inst.name));
           if (!entry) {
             throw std::runtime_error("kernel source '" + std::string(c.description->name) + "' defines no " +

@@ -95,6 +95,23 @@ void dump(const std::filesystem::path& file, const std::string& text) {
   if (!out) log(LogLevel::warning, "specializer", "cannot write " + file.string());
 }
 
+// Builds the variant that the first call with `args` runs, and adds how to `stats`.
+void build_first(Kernel& kernel, const Binding& binding, const std::vector<asp_arg>& args, KernelCompiler::Stats& stats) {
+  Binding::Frame frame;
+  std::string signature;
+  bool bound = true;
+  try {
+    binding.bind(args.data(), args.size(), frame);
+    signature = binding.signature(args.data());
+  } catch (const std::runtime_error&) {
+    bound = false;  // the call will say what is wrong; build the first variant meanwhile
+  }
+  const Kernel::Built built = kernel.build_first(signature, bound ? frame.entry.data() : nullptr);
+  stats.cache_hit = stats.cache_hit && built.cache_hit;
+  stats.compile_seconds += built.compile_seconds;
+  stats.load_seconds += built.load_seconds;
+}
+
 }  // namespace
 
 Specializer::Specializer(Registry& registry, const CodeCache* cache, TuningDatabase* tuning)
@@ -188,7 +205,9 @@ Specializer::Result Specializer::specialize(const std::string& domain, const std
         result.kernel = result.kernels.front();
         result.program = module;
       } else {
-        result.kernel = compiler_.compile(psir_text, backend->name, &result.stats);
+        // Only the variant the first call runs is built now (the others when the tuner needs them).
+        result.kernel = compiler_.compile(psir_text, backend->name, &result.stats, true);
+        build_first(*result.kernel, binding, args, result.stats);
       }
       return result;
     } catch (const CompileError& e) {
