@@ -742,7 +742,13 @@ std::shared_ptr<Kernel> KernelCompiler::compile(std::string_view psir_text, cons
   if (on_demand && !target.device) {
     // Each variant in a binary of its own, built when first needed: LLVM
     // optimises only what runs, and a warm start loads only that.
-    auto functions = std::make_shared<const std::vector<psir::Function>>(generate(target, std::move(module), s).first.functions);
+    // The backend's optimizers now (they may add variants); the source of all the variants only for ASP_DUMP.
+    if (target.dump) {
+      module = generate(target, std::move(module), s).first;
+    } else {
+      module = psir::parse(optimize_for(target.backend, psir::print(module)));
+    }
+    auto functions = std::make_shared<const std::vector<psir::Function>>(std::move(module.functions));
     std::vector<Kernel::Variant> variants;
     for (const psir::Function& f : *functions) variants.push_back({f, nullptr});
     Kernel::Builder build = [target, cache = cache_, functions](std::size_t i) {
