@@ -13,11 +13,14 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <limits>
 #include <functional>
 #include <fstream>
 #include <stdexcept>
+#include <thread>
 #include <unistd.h>
 
 namespace asp::core {
@@ -291,6 +294,77 @@ Kernel::Built Kernel::ensure_built(std::size_t i) {
   built_[i].store(true, std::memory_order_release);
   b.code.reset();
   return b;
+}
+
+bool Kernel::settled(const std::string& signature, void* const* args) {
+  Slot& s = slot(signature);
+  std::lock_guard lock(mutex_);
+  choose_locked(s, args);
+  return s.tuner->settled(s.runnable);
+}
+
+void Kernel::build_all(const std::atomic<bool>& stop) {
+  for (std::size_t i = 0; i < variants_.size() && !stop.load(std::memory_order_relaxed); ++i) {
+    try {
+      ensure_built(i);
+    } catch (const std::exception& e) {
+      log(LogLevel::debug, "kernel", "building variant " + variants_[i].function.name + " of kernel " + key_ +
+                                         " in the background failed (the tuner will say so if it chooses it): " + e.what());
+    }
+  }
+}
+
+// One thread for every kernel's background builds, started at the first and
+// stopped (after the build in progress) when the process exits: it is a
+// static created after the runtime, so it goes before the runtime and LLVM.
+class Kernel::BackgroundBuilds {
+ public:
+  static BackgroundBuilds& instance() {
+    static BackgroundBuilds builds;
+    return builds;
+  }
+  void add(std::weak_ptr<Kernel> kernel) {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(kernel));
+    if (!thread_.joinable()) thread_ = std::thread([this] { work(); });
+    ready_.notify_one();
+  }
+  ~BackgroundBuilds() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    ready_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void work() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      ready_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (stop_) return;
+      std::weak_ptr<Kernel> next = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      if (std::shared_ptr<Kernel> kernel = next.lock()) kernel->build_all(stop_);
+      lock.lock();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::weak_ptr<Kernel>> queue_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+void Kernel::build_in_background(const std::shared_ptr<Kernel>& kernel) {
+  for (std::size_t i = 0; i < kernel->variants_.size(); ++i) {
+    if (!kernel->built(i)) {
+      BackgroundBuilds::instance().add(kernel);
+      return;
+    }
+  }
 }
 
 Kernel::Built Kernel::build_first(const std::string& signature, void* const* args) {

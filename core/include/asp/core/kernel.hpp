@@ -137,6 +137,13 @@ class Kernel {
   Built build_first(const std::string& signature, void* const* args);
   // Whether variant i has its code (always, unless the kernel builds on demand).
   bool built(std::size_t i) const { return built_[i].load(std::memory_order_acquire); }
+  // Whether the tuner has measured every variant that may run with these arguments.
+  bool settled(const std::string& signature, void* const* args);
+  // Builds the variants without code on a background thread, in order, so that
+  // the tuner finds them built (or half built) when it first chooses them.
+  // The thread holds the kernel only while it builds; it stops, after the
+  // build in progress, when the process exits.
+  static void build_in_background(const std::shared_ptr<Kernel>& kernel);
 
   // The most scalar parameters the run checks may read for a settled choice to skip them.
   static constexpr std::size_t max_check_inputs = 16;
@@ -151,6 +158,9 @@ class Kernel {
   bool same_check_inputs(const Slot& slot, void* const* args) const;
   // Builds variant i unless it has its code (then returns a Built with cache_hit and no code).
   Built ensure_built(std::size_t i);
+  // Builds every variant without code, in order, until `stop`; a failure is left for run() to meet.
+  void build_all(const std::atomic<bool>& stop);
+  class BackgroundBuilds;
   // The variant to run for these arguments (under mutex_); nullopt when none may run.
   std::optional<std::size_t> choose_locked(Slot& slot, void* const* args);
 
