@@ -358,15 +358,6 @@ class Kernel::BackgroundBuilds {
   std::thread thread_;
 };
 
-void Kernel::build_in_background(const std::shared_ptr<Kernel>& kernel) {
-  for (std::size_t i = 0; i < kernel->variants_.size(); ++i) {
-    if (!kernel->built(i)) {
-      BackgroundBuilds::instance().add(kernel);
-      return;
-    }
-  }
-}
-
 Kernel::Built Kernel::build_first(const std::string& signature, void* const* args) {
   std::optional<std::size_t> first;
   if (args) {
@@ -422,6 +413,10 @@ Kernel::Run Kernel::run(Slot& slot, void* const* args) {
   if (status == ASP_C_OK && measure) {
     std::lock_guard lock(mutex_);
     slot.tuner->report(chosen, elapsed);
+  }
+  if (background_.load(std::memory_order_relaxed) && background_.exchange(false)) {
+    const bool missing = !std::all_of(built_.get(), built_.get() + variants_.size(), [](const std::atomic<bool>& b) { return b.load(); });
+    if (missing) BackgroundBuilds::instance().add(weak_from_this());
   }
   return {chosen, status, elapsed};
 }

@@ -97,8 +97,9 @@ void dump(const std::filesystem::path& file, const std::string& text) {
 
 // Builds the variant that the first call with `args` runs, and adds how to
 // `stats`; while the tuner still has variants to try, the others are built in
-// the background (a warm start, whose tuning record has settled, builds nothing more).
-void build_first(const std::shared_ptr<Kernel>& kernel, const Binding& binding, const std::vector<asp_arg>& args,
+// the background after the first run (a warm start, whose tuning record has
+// settled, builds nothing more).
+void build_first(Kernel* kernel, const Binding& binding, const std::vector<asp_arg>& args,
                  KernelCompiler::Stats& stats) {
   Binding::Frame frame;
   std::string signature;
@@ -113,7 +114,7 @@ void build_first(const std::shared_ptr<Kernel>& kernel, const Binding& binding, 
   stats.cache_hit = stats.cache_hit && built.cache_hit;
   stats.compile_seconds += built.compile_seconds;
   stats.load_seconds += built.load_seconds;
-  if (!bound || !kernel->settled(signature, frame.entry.data())) Kernel::build_in_background(kernel);
+  if (!bound || !kernel->settled(signature, frame.entry.data())) kernel->build_rest_in_background();
 }
 
 }  // namespace
@@ -211,7 +212,7 @@ Specializer::Result Specializer::specialize(const std::string& domain, const std
       } else {
         // Only the variant the first call runs is built now (the others when the tuner needs them).
         result.kernel = compiler_.compile(psir_text, backend->name, &result.stats, true);
-        build_first(result.kernel, binding, args, result.stats);
+        build_first(result.kernel.get(), binding, args, result.stats);
       }
       return result;
     } catch (const CompileError& e) {

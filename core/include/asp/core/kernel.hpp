@@ -59,7 +59,7 @@ class DeviceCode {
 // A compiled kernel: its variants, each an entry point of a binary on the
 // host or a kernel of a module on a device (all of one backend). Generated
 // variants share one binary; each hand-written instantiation has its own.
-class Kernel {
+class Kernel : public std::enable_shared_from_this<Kernel> {
  public:
   using Entry = int (*)(void* const* args);
   struct Variant {
@@ -139,11 +139,13 @@ class Kernel {
   bool built(std::size_t i) const { return built_[i].load(std::memory_order_acquire); }
   // Whether the tuner has measured every variant that may run with these arguments.
   bool settled(const std::string& signature, void* const* args);
-  // Builds the variants without code on a background thread, in order, so that
-  // the tuner finds them built (or half built) when it first chooses them.
-  // The thread holds the kernel only while it builds; it stops, after the
-  // build in progress, when the process exits.
-  static void build_in_background(const std::shared_ptr<Kernel>& kernel);
+  // After the next run returns, builds the variants without code on a
+  // background thread, in order, so that the tuner finds them built (or half
+  // built) when it first chooses them; the run itself does not share the
+  // machine with a compiler. The thread holds the kernel (made by
+  // make_shared) only while it builds; it stops, after the build in
+  // progress, when the process exits.
+  void build_rest_in_background() { background_.store(true, std::memory_order_relaxed); }
 
   // The most scalar parameters the run checks may read for a settled choice to skip them.
   static constexpr std::size_t max_check_inputs = 16;
@@ -174,6 +176,7 @@ class Kernel {
   std::vector<CheckInput> check_inputs_;
   bool check_inputs_known_ = false;  // false: a run check reads memory, so none is ever skipped
   Builder build_;
+  std::atomic<bool> background_{false};  // build_rest_in_background() was asked for
   std::unique_ptr<std::atomic<bool>[]> built_;  // per variant: entry (or device) is set
   std::vector<bool> failed_;                    // per variant: its build failed (under mutex_)
   std::mutex build_mutex_;                      // held while a variant is built
