@@ -22,6 +22,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -274,53 +275,86 @@ def run_kernel(kernel: str, n: int, lib, numba_fns, repeat: int, cache_dir: str)
 # ---- specialization and dispatch overhead, scaling -------------------------------------------
 
 
-def specialization_overhead(repeat: int) -> dict:
-    """Cold (empty cache) and warm (new process, disk cache) first-call cost of Asp, next to Numba's compile."""
-    out = {}
-    with tempfile.TemporaryDirectory(prefix="asp-bench-spec-") as cache_dir:
-        for state in ("cold", "warm"):
-            firsts = []
-            for _ in range(repeat):
-                if state == "cold":
-                    for entry in Path(cache_dir).glob("*.bin"):
-                        entry.unlink()
-                timing = asp_in_subprocess("laplacian3d", 16, {"ASP_BACKEND": "openmp", "ASP_BENCH_JIT": "orc"}, 3, cache_dir)
-                if "first_call" not in timing:
-                    return {"error": timing.get("error", "failed")}
-                # The first call's own kernel time is negligible on a 16^3 grid.
-                firsts.append(timing["first_call"])
-            out[f"asp_{state}"] = {"median": statistics.median(firsts), "min": min(firsts), "max": max(firsts), "runs": repeat}
-    numba_script = textwrap.dedent("""
-        import time, numpy as np, numba
-        @numba.njit(parallel=True)
-        def lap(a, out):
-            n0, n1, n2 = a.shape
-            for i in numba.prange(1, n0 - 1):
-                for j in range(1, n1 - 1):
-                    for k in range(1, n2 - 1):
-                        out[i, j, k] = (-6.0 * a[i, j, k] + a[i + 1, j, k] + a[i - 1, j, k] + a[i, j + 1, k]
-                                        + a[i, j - 1, k] + a[i, j, k + 1] + a[i, j, k - 1])
-        a = np.random.random((16, 16, 16)); out = np.zeros_like(a)
-        start = time.perf_counter(); lap(a, out); print(time.perf_counter() - start)
-    """)
+def _first_calls(kernel: str, n: int, repeat: int, cache_dir: str, cold: bool) -> dict:
+    """First call of an Asp kernel in `repeat` new processes (openmp, ORC), inside the process."""
     firsts = []
     for _ in range(repeat):
-        result = subprocess.run([sys.executable, "-c", numba_script], capture_output=True, text=True,
+        if cold:
+            # Nothing of an earlier run: no binary and no tuning record.
+            for entry in Path(cache_dir).iterdir():
+                if entry.is_file():
+                    entry.unlink()
+        timing = asp_in_subprocess(kernel, n, {"ASP_BACKEND": "openmp", "ASP_BENCH_JIT": "orc"}, 3, cache_dir)
+        if "first_call" not in timing:
+            return {"error": timing.get("error", "failed")}
+        # The first call's own kernel time is negligible on these grids.
+        firsts.append(timing["first_call"])
+    return {"median": statistics.median(firsts), "min": min(firsts), "max": max(firsts), "runs": repeat}
+
+
+NUMBA_FIRST_CALL = textwrap.dedent("""
+    import sys, time, numpy as np, numba
+    @numba.njit(parallel=True)
+    def lap3(a, out):
+        n0, n1, n2 = a.shape
+        for i in numba.prange(1, n0 - 1):
+            for j in range(1, n1 - 1):
+                for k in range(1, n2 - 1):
+                    out[i, j, k] = (-6.0 * a[i, j, k] + a[i + 1, j, k] + a[i - 1, j, k] + a[i, j + 1, k]
+                                    + a[i, j - 1, k] + a[i, j, k + 1] + a[i, j, k - 1])
+    @numba.njit(parallel=True)
+    def lap2(a, out):
+        n0, n1 = a.shape
+        for i in numba.prange(1, n0 - 1):
+            for j in range(1, n1 - 1):
+                out[i, j] = -4.0 * a[i, j] + a[i + 1, j] + a[i - 1, j] + a[i, j + 1] + a[i, j - 1]
+    shape = (16, 16, 16) if sys.argv[1] == "laplacian3d" else (8, 8)
+    a = np.random.random(shape); out = np.zeros_like(a)
+    function = lap3 if len(shape) == 3 else lap2
+    start = time.perf_counter(); function(a, out); print(time.perf_counter() - start)
+""")
+
+
+def _numba_first_calls(kernel: str, repeat: int) -> Optional[dict]:
+    firsts = []
+    for _ in range(repeat):
+        result = subprocess.run([sys.executable, "-c", NUMBA_FIRST_CALL, kernel], capture_output=True, text=True,
                                 env=dict(os.environ, NUMBA_CACHE_DIR=tempfile.mkdtemp(prefix="numba-")))
         if result.returncode != 0:
-            break
+            return None
         firsts.append(float(result.stdout))
-    if firsts:
-        out["numba_first_call"] = {"median": statistics.median(firsts), "min": min(firsts), "max": max(firsts), "runs": len(firsts)}
+    return {"median": statistics.median(firsts), "min": min(firsts), "max": max(firsts), "runs": len(firsts)}
+
+
+def specialization_overhead(repeat: int) -> dict:
+    """First-call cost of Asp in a new process, next to Numba's (DESIGN.md §9, issue 10's table).
+
+    asp_cold: 16^3 3-D Laplacian, empty cache; asp_cold_8x8: 8x8 2-D Laplacian, empty cache;
+    asp_warm: 16^3 3-D Laplacian, the disk cache (and tuning record) of an earlier process.
+    """
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="asp-bench-spec-") as cache_dir:
+        out["asp_cold"] = _first_calls("laplacian3d", 16, repeat, cache_dir, cold=True)
+        out["asp_warm"] = _first_calls("laplacian3d", 16, repeat, cache_dir, cold=False)
+    with tempfile.TemporaryDirectory(prefix="asp-bench-spec-") as cache_dir:
+        out["asp_cold_8x8"] = _first_calls("laplacian2d", 8, repeat, cache_dir, cold=True)
+    for name, kernel in (("numba_first_call", "laplacian3d"), ("numba_first_call_8x8", "laplacian2d")):
+        timing = _numba_first_calls(kernel, repeat)
+        if timing:
+            out[name] = timing
     return out
 
 
 def dispatch_overhead(numba_fns, calls: int) -> dict:
-    """Per-call cost on an 8x8 grid: Asp's dispatch, a Numba call, an empty nanobind call."""
+    """Per-call cost on an 8x8 grid: Asp's dispatch, the native call alone, an empty nanobind call
+    with the same arguments, Numba calls."""
     from asp import _core
     grid, out = StencilGrid.from_array(np.random.default_rng(0).random((8, 8))), StencilGrid([8, 8])
     kernel = Laplacian2D()
     kernel.kernel(grid, out)
+    specialized = next(iter(kernel._specialized.values()))
+    for _ in range(_core.tuner_runs_per_variant * len(specialized.variants)):
+        kernel.kernel(grid, out)  # the tuner has settled
 
     def per_call(function):
         function()
@@ -333,13 +367,14 @@ def dispatch_overhead(numba_fns, calls: int) -> dict:
         return {"median": statistics.median(samples), "min": min(samples), "max": max(samples), "runs": 7}
 
     result = {"asp_kernel_call": per_call(lambda: kernel.kernel(grid, out))}
-    specialized = next(iter(kernel._specialized.values()))
-    result["asp_native_call"] = per_call(lambda: specialized(grid.data, out.data))
-    if hasattr(_core, "noop"):
-        result["nanobind_empty_call"] = per_call(_core.noop)
+    a, b = grid._native_argument(), out._native_argument()
+    result["asp_native_call"] = per_call(lambda: specialized(a, b))
+    result["nanobind_empty_call"] = per_call(lambda: _core._nop(grid, out))
+    result["asp_overhead"] = {k: result["asp_kernel_call"][k] - result["nanobind_empty_call"]["median"]
+                              for k in ("median", "min", "max")}
     if numba_fns:
-        a, b = grid.data, out.data
-        result["numba_call"] = per_call(lambda: numba_fns["tiny"](a, b))
+        result["numba_call"] = per_call(lambda: numba_fns["tiny"](grid.data, out.data))
+        result["numba_laplacian2d_call"] = per_call(lambda: numba_fns["lap2_prange"](grid.data, out.data))
     return result
 
 
@@ -364,8 +399,18 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small grids and few repetitions (a smoke test)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"), help="where results.json and the plots go")
+    parser.add_argument("--overhead", action="store_true",
+                        help="only the specialization and dispatch overheads (results in DIR/overhead.json)")
     args = parser.parse_args(argv)
     repeat = 3 if args.quick else 7
+    if args.overhead:
+        out_dir = Path(args.out)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        report = {"specialization": specialization_overhead(repeat),
+                  "dispatch": dispatch_overhead(numba_kernels(), 2000 if args.quick else 20000)}
+        (out_dir / "overhead.json").write_text(json.dumps(report, indent=2))
+        print_overhead(report)
+        return 0
     lib = ctypes.CDLL(str(YARDSTICKS))
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -465,6 +510,16 @@ def ratio_rows(report: dict):
         }
 
 
+def print_overhead(report: dict) -> None:
+    print("\nfirst call in a new process, inside the process (median ms; cold = empty cache, warm = disk cache;"
+          " 16^3 3-D Laplacian unless 8x8):")
+    for name, t in report.get("specialization", {}).items():
+        print(f"  {name:<24} {t['median'] * 1e3:8.1f}  ({t['min'] * 1e3:.1f}..{t['max'] * 1e3:.1f})" if "median" in t else f"  {name}: {t}")
+    print("\nper call on an 8x8 grid, tuner settled (median µs; overhead = StencilKernel call - empty nanobind call):")
+    for name, t in report.get("dispatch", {}).items():
+        print(f"  {name:<24} {t['median'] * 1e6:8.2f}  ({t['min'] * 1e6:.2f}..{t['max'] * 1e6:.2f})")
+
+
 def print_table(report: dict) -> None:
     print(report["machine"])
     print("\nRatios (Asp = best Asp backend; > 1 means Asp is faster)")
@@ -484,12 +539,7 @@ def print_table(report: dict) -> None:
                 continue
             print(f"{kernel:<12} {label:<24} {t['median'] * 1e3:10.2f} {t['min'] * 1e3:7.2f}..{t['max'] * 1e3:7.2f} "
                   f"{t['GBs']:7.1f} {t['fraction_of_copy']:6.2f}")
-    print("\nspecialization (first call of a 16^3 Laplacian in a new process, median ms):")
-    for name, t in report.get("specialization", {}).items():
-        print(f"  {name:<22} {t['median'] * 1e3:8.1f}  ({t['min'] * 1e3:.1f}..{t['max'] * 1e3:.1f})" if isinstance(t, dict) else f"  {name}: {t}")
-    print("\nper-call overhead on an 8x8 grid (median µs):")
-    for name, t in report.get("dispatch", {}).items():
-        print(f"  {name:<22} {t['median'] * 1e6:8.2f}")
+    print_overhead(report)
     print("\nscaling, 3-D Laplacian, openmp/orc (ms per sweep):")
     for row in report.get("scaling", {}).get("rows", []):
         if "median" in row:

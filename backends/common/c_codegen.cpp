@@ -36,6 +36,20 @@ const char* pthreads_runtime_decl =
     "static const struct asp_pthreads_runtime* asp_rt;\n"
     "void " ASP_C_RUNTIME_INIT_SYMBOL "(const void* runtime) { asp_rt = (const struct asp_pthreads_runtime*)runtime; }\n";
 
+const char* openmp_share_decl =
+    "\nint omp_get_num_threads(void);\n"
+    "int omp_get_thread_num(void);\n"
+    "/* This thread's share of [*begin, *end) in steps of `step`, as schedule(static) shares it out:\n"
+    "   contiguous, the first (iterations % threads) threads one iteration more. */\n"
+    "static inline void asp_omp_share(asp_i64* begin, asp_i64* end, asp_i64 step) {\n"
+    "  const asp_i64 threads = omp_get_num_threads();\n"
+    "  if (threads == 1) return;\n"
+    "  const asp_i64 trips = *end > *begin ? (*end - *begin + step - 1) / step : 0;\n"
+    "  const asp_i64 t = omp_get_thread_num(), q = trips / threads, r = trips % threads;\n"
+    "  *begin += (t * q + (t < r ? t : r)) * step;\n"
+    "  *end = *begin + (q + (t < r)) * step;\n"
+    "}\n";
+
 }  // namespace
 
 std::string c_entry_symbol(const std::string& function) { return ASP_C_ENTRY_PREFIX + function; }
@@ -47,6 +61,7 @@ std::string generate_c(const psir::Module& module, ParallelStrategy strategy) {
                     (strategy == ParallelStrategy::openmp ? "openmp" : "pthreads") + " backend). */\n" + prelude +
                     status_helpers(dialect);
   if (strategy == ParallelStrategy::pthreads) out += pthreads_runtime_decl;
+  if (strategy == ParallelStrategy::openmp) out += openmp_share_decl;
   if (!emitted.helpers.empty()) out += "\n" + emitted.helpers;
   return out + emitted.functions;
 }

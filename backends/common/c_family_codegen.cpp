@@ -495,12 +495,8 @@ class FunctionEmitter {
     return s && s->kind == Symbol::Kind::scalar;
   }
 
-  // The pragma, if any, that says how a loop runs; C shares out only the outermost parallel loop.
-  std::string loop_pragma(const Loop& l, bool parallel, int parallel_depth, const std::string& hi) {
-    if (dialect_ == Dialect::c_openmp && parallel && parallel_depth == 0) {
-      return "#pragma omp parallel for schedule(static) if(" + work_estimate(l, hi) + " >= ASP_PARALLEL_MIN_WORK)" +
-             reduction_clauses(l);
-    }
+  // The pragma, if any, that says how a loop runs (C shares out only the outermost parallel loop, see loop()).
+  std::string loop_pragma(const Loop& l) {
     if (dialect_ == Dialect::c_openmp && l.kind == LoopKind::vectorized) return "#pragma omp simd" + reduction_clauses(l);
     // A device thread runs its loops in order; unrolling is the one hint that cannot change what they compute.
     if (l.kind == LoopKind::unrolled) return is_device(dialect_) ? "#pragma unroll" : "#pragma GCC unroll 16";
@@ -531,7 +527,28 @@ class FunctionEmitter {
       out << pad << "}\n";
       return;
     }
-    if (const std::string pragma = loop_pragma(l, parallel, parallel_depth, hi); !pragma.empty()) {
+    if (parallel && parallel_depth == 0 && dialect_ == Dialect::c_openmp) {
+      // A parallel region that shares out the iterations itself, as
+      // schedule(static) would: `omp for` enters the runtime's worksharing on
+      // every call, also when the region runs on the calling thread alone, and
+      // that entry costs a small loop more than the loop (Debian's libomp
+      // formats a trace line there each time).
+      const std::string begin = "asp_b" + hi.substr(6), end = "asp_e" + hi.substr(6);
+      out << pad << "  #pragma omp parallel if(" << work_estimate(l, hi) << " >= ASP_PARALLEL_MIN_WORK)"
+          << reduction_clauses(l) << "\n"
+          << pad << "  {\n"
+          << pad << "    asp_i64 " << begin << " = " << expr(l.lower) << ", " << end << " = " << hi << ";\n"
+          << pad << "    asp_omp_share(&" << begin << ", &" << end << ", " << l.step << ");\n"
+          << pad << "    for (asp_i64 " << v << " = " << begin << "; " << v << " < " << end << "; " << v << " += " << l.step
+          << ") {\n";
+      scopes_.emplace_back();
+      declare(l.var, Type::i64, Symbol::Kind::loop_var);
+      block(out, l.body, depth + 3, parallel_depth + 1);
+      scopes_.pop_back();
+      out << pad << "    }\n" << pad << "  }\n" << pad << "}\n";
+      return;
+    }
+    if (const std::string pragma = loop_pragma(l); !pragma.empty()) {
       out << pad << "  " << pragma << "\n";
     }
     out << pad << "  " << header << " {\n";

@@ -431,24 +431,33 @@ Callable::Callable(std::vector<std::shared_ptr<Kernel>> kernels, const psir::Mod
 Callable::~Callable() = default;
 
 Callable::Slots Callable::slots_for(const Binding::Frame& frame, const asp_arg* values) {
+  if (program_ && program_->has_tuning_key()) {
+    // The key may read scalars, which the cache below (by extents) does not see.
+    Slots slots{};
+    const std::string signature = program_->tuning_signature(frame);
+    for (std::size_t k = 0; k < kernels_.size(); ++k) slots[k] = &kernels_[k]->slot(signature);
+    return slots;
+  }
   const auto key_begin = frame.extents.begin();
   const auto key_end = key_begin + static_cast<std::ptrdiff_t>(frame.extent_count);
-  {
-    std::lock_guard lock(mutex_);
-    for (std::size_t k = 0; k < cache_used_; ++k) {
-      if (std::equal(key_begin, key_end, cache_[k].extents.begin())) return cache_[k].slots;
-    }
+  const std::size_t used = cache_used_.load(std::memory_order_acquire);
+  for (std::size_t k = 0; k < used; ++k) {
+    if (std::equal(key_begin, key_end, cache_[k].extents.begin())) return cache_[k].slots;
   }
   Slots slots{};
-  std::string signature = program_ ? program_->tuning_signature(frame) : std::string();
-  if (signature.empty()) signature = binding_.signature(values);
+  const std::string signature = binding_.signature(values);
   for (std::size_t k = 0; k < kernels_.size(); ++k) slots[k] = &kernels_[k]->slot(signature);
   std::lock_guard lock(mutex_);
-  CachedSlot& entry = cache_[cache_next_];
-  std::copy(key_begin, key_end, entry.extents.begin());
-  entry.slots = slots;
-  cache_next_ = (cache_next_ + 1) % cached_slots;
-  cache_used_ = std::max(cache_used_, cache_next_ == 0 ? cached_slots : cache_next_);
+  const std::size_t now = cache_used_.load(std::memory_order_relaxed);
+  for (std::size_t k = 0; k < now; ++k) {
+    if (std::equal(key_begin, key_end, cache_[k].extents.begin())) return slots;  // another thread cached it
+  }
+  if (now < cached_slots) {
+    CachedSlot& entry = cache_[now];
+    std::copy(key_begin, key_end, entry.extents.begin());
+    entry.slots = slots;
+    cache_used_.store(now + 1, std::memory_order_release);
+  }
   return slots;
 }
 

@@ -115,6 +115,7 @@ asp_device_buffer* Mirror::on_device(const std::shared_ptr<const DeviceRuntime>&
   }
   host_ = host;
   if (!buffer_) buffer_ = std::make_unique<DeviceBuffer>(device, device->allocate(bytes), bytes);
+  on_a_device_.store(true, std::memory_order_release);
   if (state_ == State::host_newer) {
     device->copy_in(buffer_->handle(), host, bytes);
     state_ = State::same;
@@ -139,6 +140,8 @@ void Mirror::sync() {
 }
 
 void Mirror::release_to_host() {
+  // Without a device copy the host copy is the only one (state_ is host_newer).
+  if (!on_a_device_.load(std::memory_order_acquire)) return;
   std::lock_guard lock(mutex_);
   sync_locked();
   state_ = State::host_newer;

@@ -11,11 +11,16 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
 #include <limits>
 #include <functional>
 #include <fstream>
 #include <stdexcept>
+#include <thread>
 #include <unistd.h>
 
 namespace asp::core {
@@ -59,11 +64,18 @@ std::string tuning_platform() {
 
 class Kernel::Slot {
  public:
+  static constexpr std::size_t unsettled = static_cast<std::size_t>(-1);
   Slot(std::unique_ptr<Tuner> tuner, std::size_t variants) : tuner(std::move(tuner)), runnable(variants) {}
   std::unique_ptr<Tuner> tuner;
   // Scratch for the run checks of one call, kept here (under the kernel's
   // mutex) so that a call does not allocate.
   std::vector<bool> runnable;
+  // Once the tuner has settled, its choice is final for every call whose run
+  // checks read the same values: `settled_inputs` (written once, under the
+  // mutex, before `settled` is published), so such a call takes no lock and
+  // interprets no run check.
+  std::array<std::uint64_t, Kernel::max_check_inputs> settled_inputs{};
+  std::atomic<std::size_t> settled{unsettled};
 };
 
 namespace {
@@ -164,14 +176,23 @@ int DeviceCode::launch(std::size_t variant, void* const* args) const {
 }
 
 Kernel::Kernel(std::string key, std::string backend, std::vector<Variant> variants, Code code, std::vector<bool> written,
-               TuningDatabase* tuning)
+               TuningDatabase* tuning, Builder build)
     : key_(std::move(key)),
       backend_(std::move(backend)),
       variants_(std::move(variants)),
       code_(std::move(code)),
       written_(std::move(written)),
-      tuning_(tuning) {
+      tuning_(tuning),
+      build_(std::move(build)),
+      built_(new std::atomic<bool>[variants_.size()]),
+      failed_(variants_.size()) {
   if (!code_.device.empty()) device_ = code_.device.front()->device();
+  for (std::size_t i = 0; i < variants_.size(); ++i) {
+    const bool has_code = variants_[i].entry || variants_[i].device;
+    if (!has_code && !build_) throw std::runtime_error("kernel " + key_ + ": variant " + variants_[i].function.name + " has no code");
+    built_[i].store(has_code, std::memory_order_relaxed);
+  }
+  find_check_inputs();
 }
 
 namespace {
@@ -212,6 +233,37 @@ Kernel::~Kernel() = default;
 
 bool Kernel::runnable(std::size_t i, void* const* args) const { return evaluate_run_check(variants_.at(i).function, args); }
 
+void Kernel::find_check_inputs() {
+  check_inputs_known_ = true;
+  check_inputs_.clear();
+  for (const Variant& v : variants_) {
+    if (!v.function.requires_) continue;
+    const auto& params = v.function.params;
+    auto visit = [&](const psir::Expr& e) {
+      if (e.kind == psir::Expr::Kind::load) check_inputs_known_ = false;  // reads memory: evaluated on every call
+      if (e.kind != psir::Expr::Kind::var) return;
+      for (std::size_t p = 0; p < params.size(); ++p) {
+        if (params[p].name != e.name || params[p].kind != psir::Param::Kind::scalar) continue;
+        const CheckInput input{p, psir_type_size(params[p].type)};
+        if (std::none_of(check_inputs_.begin(), check_inputs_.end(), [&](const CheckInput& c) { return c.param == p; })) {
+          check_inputs_.push_back(input);
+        }
+      }
+    };
+    psir::for_each_expr(v.function.requires_, visit);
+  }
+  if (check_inputs_.size() > max_check_inputs) check_inputs_known_ = false;
+}
+
+bool Kernel::same_check_inputs(const Slot& slot, void* const* args) const {
+  for (std::size_t k = 0; k < check_inputs_.size(); ++k) {
+    std::uint64_t value = 0;
+    std::memcpy(&value, args[check_inputs_[k].param], check_inputs_[k].bytes);
+    if (value != slot.settled_inputs[k]) return false;
+  }
+  return true;
+}
+
 Kernel::Slot& Kernel::slot(const std::string& signature) {
   std::lock_guard lock(mutex_);
   auto& slot = slots_[signature];
@@ -225,18 +277,134 @@ Kernel::Slot& Kernel::slot(const std::string& signature) {
   return *slot;
 }
 
+std::optional<std::size_t> Kernel::choose_locked(Slot& slot, void* const* args) {
+  for (std::size_t i = 0; i < variants_.size(); ++i) slot.runnable[i] = !failed_[i] && runnable(i, args);
+  return slot.tuner->choose(slot.runnable);
+}
+
+Kernel::Built Kernel::ensure_built(std::size_t i) {
+  Built already;
+  already.cache_hit = true;
+  if (built(i)) return already;
+  std::lock_guard lock(build_mutex_);
+  if (built(i)) return already;
+  Built b = build_(i);
+  variants_[i].entry = b.entry;
+  code_.host.push_back(b.code);
+  built_[i].store(true, std::memory_order_release);
+  b.code.reset();
+  return b;
+}
+
+bool Kernel::settled(const std::string& signature, void* const* args) {
+  Slot& s = slot(signature);
+  std::lock_guard lock(mutex_);
+  choose_locked(s, args);
+  return s.tuner->settled(s.runnable);
+}
+
+void Kernel::build_all(const std::atomic<bool>& stop) {
+  for (std::size_t i = 0; i < variants_.size() && !stop.load(std::memory_order_relaxed); ++i) {
+    try {
+      ensure_built(i);
+    } catch (const std::exception& e) {
+      log(LogLevel::debug, "kernel", "building variant " + variants_[i].function.name + " of kernel " + key_ +
+                                         " in the background failed (the tuner will say so if it chooses it): " + e.what());
+    }
+  }
+}
+
+// One thread for every kernel's background builds, started at the first and
+// stopped (after the build in progress) when the process exits: it is a
+// static created after the runtime, so it goes before the runtime and LLVM.
+class Kernel::BackgroundBuilds {
+ public:
+  static BackgroundBuilds& instance() {
+    static BackgroundBuilds builds;
+    return builds;
+  }
+  void add(std::weak_ptr<Kernel> kernel) {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(kernel));
+    if (!thread_.joinable()) thread_ = std::thread([this] { work(); });
+    ready_.notify_one();
+  }
+  ~BackgroundBuilds() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    ready_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void work() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      ready_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (stop_) return;
+      std::weak_ptr<Kernel> next = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      if (std::shared_ptr<Kernel> kernel = next.lock()) kernel->build_all(stop_);
+      lock.lock();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::weak_ptr<Kernel>> queue_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+Kernel::Built Kernel::build_first(const std::string& signature, void* const* args) {
+  std::optional<std::size_t> first;
+  if (args) {
+    Slot& s = slot(signature);
+    std::lock_guard lock(mutex_);
+    first = choose_locked(s, args);
+  }
+  return ensure_built(first.value_or(0));
+}
+
 Kernel::Run Kernel::run(Slot& slot, void* const* args) {
+  if (const std::size_t settled = slot.settled.load(std::memory_order_acquire);
+      settled != Slot::unsettled && same_check_inputs(slot, args)) {
+    const Variant& v = variants_[settled];
+    return {settled, v.device ? v.device->launch(v.device_index, args) : v.entry(args), 0.0};
+  }
   std::size_t chosen;
   bool measure;
-  {
-    std::lock_guard lock(mutex_);
-    for (std::size_t i = 0; i < variants_.size(); ++i) slot.runnable[i] = runnable(i, args);
-    const std::optional<std::size_t> choice = slot.tuner->choose(slot.runnable);
-    if (!choice) {
-      throw std::runtime_error("no variant of kernel " + key_ + " can run with these arguments (every run check fails)");
+  for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      const std::optional<std::size_t> choice = choose_locked(slot, args);
+      if (!choice) {
+        throw std::runtime_error("no variant of kernel " + key_ + " can run with these arguments (every run check fails)");
+      }
+      chosen = *choice;
+      measure = !slot.tuner->settled(slot.runnable);
+      if (!measure && check_inputs_known_ && built(chosen) &&
+          slot.settled.load(std::memory_order_relaxed) == Slot::unsettled) {
+        for (std::size_t k = 0; k < check_inputs_.size(); ++k) {
+          slot.settled_inputs[k] = 0;
+          std::memcpy(&slot.settled_inputs[k], args[check_inputs_[k].param], check_inputs_[k].bytes);
+        }
+        slot.settled.store(chosen, std::memory_order_release);
+      }
     }
-    chosen = *choice;
-    measure = !slot.tuner->settled(slot.runnable);
+    try {
+      ensure_built(chosen);
+      break;
+    } catch (const std::exception& e) {
+      // Another variant may still build: this one is left out from now on.
+      log(LogLevel::warning, "kernel", "variant " + variants_[chosen].function.name + " of kernel " + key_ +
+                                           " did not build and is left out: " + e.what());
+      std::lock_guard lock(mutex_);
+      failed_[chosen] = true;
+      if (std::all_of(failed_.begin(), failed_.end(), [](bool f) { return f; })) throw;
+    }
   }
   const auto start = Clock::now();
   const Variant& v = variants_[chosen];
@@ -245,6 +413,10 @@ Kernel::Run Kernel::run(Slot& slot, void* const* args) {
   if (status == ASP_C_OK && measure) {
     std::lock_guard lock(mutex_);
     slot.tuner->report(chosen, elapsed);
+  }
+  if (background_.load(std::memory_order_relaxed) && background_.exchange(false)) {
+    const bool missing = !std::all_of(built_.get(), built_.get() + variants_.size(), [](const std::atomic<bool>& b) { return b.load(); });
+    if (missing) BackgroundBuilds::instance().add(weak_from_this());
   }
   return {chosen, status, elapsed};
 }
@@ -262,7 +434,7 @@ std::string Kernel::describe_status(std::size_t variant, int status) const {
 KernelCompiler::KernelCompiler(Registry& registry, const CodeCache* cache, TuningDatabase* tuning)
     : registry_(registry), cache_(cache), tuning_(tuning) {}
 
-const JitDriver& KernelCompiler::driver_for(const std::string& backend) {
+std::shared_ptr<const JitDriver> KernelCompiler::driver_for(const std::string& backend) {
   std::lock_guard lock(mutex_);
   auto& driver = drivers_[backend];
   if (!driver) {
@@ -275,7 +447,7 @@ const JitDriver& KernelCompiler::driver_for(const std::string& backend) {
       driver = make_orc_driver();
     }
   }
-  return *driver;
+  return driver;
 }
 
 std::shared_ptr<const DeviceRuntime> KernelCompiler::device_for(const std::string& backend, const asp_backend* vtable) {
@@ -338,7 +510,7 @@ struct KernelCompiler::Target {
   const asp_backend* vtable;
   std::string language;
   std::shared_ptr<const DeviceRuntime> device{};  // a device backend
-  const JitDriver* driver = nullptr;              // a host backend
+  std::shared_ptr<const JitDriver> driver{};      // a host backend
   std::string identity{};                         // what its binaries depend on besides the source
   std::optional<std::filesystem::path> dump{};    // ASP_DUMP
   std::filesystem::path save_dir{};               // where failing sources are kept
@@ -355,7 +527,7 @@ KernelCompiler::Target KernelCompiler::target_for(const std::string& backend) {
     t.device = device_for(backend, vtable);
     t.identity = t.device->target();
   } else {
-    t.driver = &driver_for(backend);
+    t.driver = driver_for(backend);
     t.identity = t.driver->identity();
   }
   t.identity = std::to_string(ASP_ABI_VERSION) + " " + backend + " " + state->library->version + " " + t.language + " " + t.identity;
@@ -370,7 +542,7 @@ KernelCompiler::Target KernelCompiler::target_for(const std::string& backend) {
   return t;
 }
 
-std::shared_ptr<LoadedCode> KernelCompiler::build_host(const Target& t, const std::string& source,
+std::shared_ptr<LoadedCode> KernelCompiler::build_host(const Target& t, const CodeCache* cache, const std::string& source,
                                                        const std::string& name, Stats& s) {
   const JitDriver& driver = *t.driver;
   const std::string key = cache_key({t.identity, source});
@@ -379,13 +551,13 @@ std::shared_ptr<LoadedCode> KernelCompiler::build_host(const Target& t, const st
   std::filesystem::path file;
   // A shared library is loaded from its (verified) cache file, an object from memory.
   const bool needs_file = driver.artifact_kind() == "shared-library";
-  if (cache_ && needs_file) {
-    if (auto path = cache_->load_file(key)) {
+  if (cache && needs_file) {
+    if (auto path = cache->load_file(key)) {
       artifact.emplace();
       file = *path;
     }
-  } else if (cache_) {
-    artifact = cache_->load(key);
+  } else if (cache) {
+    artifact = cache->load(key);
   }
   const bool hit = artifact.has_value();
   s.cache_hit = s.cache_hit && hit;
@@ -397,10 +569,10 @@ std::shared_ptr<LoadedCode> KernelCompiler::build_host(const Target& t, const st
     request.save_dir = t.save_dir;
     artifact = driver.compile(request);
     s.compile_seconds += seconds_since(start);
-    if (cache_) {
-      cache_->store(key, *artifact, driver.artifact_kind());
+    if (cache) {
+      cache->store(key, *artifact, driver.artifact_kind());
       if (needs_file) {
-        if (auto path = cache_->load_file(key)) file = *path;
+        if (auto path = cache->load_file(key)) file = *path;
       }
     }
   }
@@ -443,29 +615,53 @@ asp_device_module* KernelCompiler::build_device(const Target& t, const std::stri
   return module;
 }
 
-std::pair<Kernel::Code, std::vector<psir::Function>> KernelCompiler::build_generated(const Target& t,
-                                                                                      psir::Module module, Stats& s) {
+std::pair<psir::Module, std::string> KernelCompiler::generate(const Target& t, psir::Module module, Stats& s) {
   auto start = Clock::now();
   module = psir::parse(optimize_for(t.backend, psir::print(module)));
   const std::string canonical = psir::print(module);
-  const std::string source = text_from_sink(
+  std::string source = text_from_sink(
       [&](const asp_text_sink* sink, asp_host_context* ctx) {
         return t.vtable->generate(t.vtable->self, ctx, canonical.c_str(), sink);
       },
       "backends." + t.backend);
   s.generate_seconds += seconds_since(start);
-  const std::string name = module.functions.front().name;
   if (t.dump) {
     // ASP_DUMP: what ran, readable by the user (DESIGN.md §2).
-    const std::string stem = name + "." + t.backend;
+    const std::string stem = module.functions.front().name + "." + t.backend;
     std::ofstream(*t.dump / (stem + ".psir")) << canonical;
     std::ofstream(*t.dump / (stem + source_extension(t.language))) << source;
   }
+  return {std::move(module), std::move(source)};
+}
+
+Kernel::Built KernelCompiler::build_variant(const Target& t, const CodeCache* cache, const psir::Function& function) {
+  // The function alone: what the backend's optimizers left is generated as it is.
+  const std::string text = psir::print(psir::Module{{function}});
+  const std::string source = text_from_sink(
+      [&](const asp_text_sink* sink, asp_host_context* ctx) { return t.vtable->generate(t.vtable->self, ctx, text.c_str(), sink); },
+      "backends." + t.backend);
+  Stats s;
+  s.cache_hit = true;
+  Kernel::Built b;
+  b.code = build_host(t, cache, source, function.name, s);
+  b.entry = reinterpret_cast<Kernel::Entry>(b.code->symbol(ASP_C_ENTRY_PREFIX + function.name));
+  if (!b.entry) throw std::runtime_error("the compiled kernel lacks its entry point " ASP_C_ENTRY_PREFIX + function.name);
+  b.cache_hit = s.cache_hit;
+  b.compile_seconds = s.compile_seconds;
+  b.load_seconds = s.load_seconds;
+  return b;
+}
+
+std::pair<Kernel::Code, std::vector<psir::Function>> KernelCompiler::build_generated(const Target& t,
+                                                                                      psir::Module module, Stats& s) {
+  auto [optimized, source] = generate(t, std::move(module), s);
+  module = std::move(optimized);
+  const std::string name = module.functions.front().name;
   Kernel::Code code;
   if (t.device) {
     code.device.push_back(std::make_unique<DeviceCode>(t.device, build_device(t, source, name, s), module.functions));
   } else {
-    code.host.push_back(build_host(t, source, name, s));
+    code.host.push_back(build_host(t, cache_, source, name, s));
   }
   return {std::move(code), std::move(module.functions)};
 }
@@ -601,7 +797,8 @@ std::vector<std::vector<std::int64_t>> combinations(const asp_kernel_source& k) 
 
 }  // namespace
 
-std::shared_ptr<Kernel> KernelCompiler::compile(std::string_view psir_text, const std::string& backend, Stats* stats) {
+std::shared_ptr<Kernel> KernelCompiler::compile(std::string_view psir_text, const std::string& backend, Stats* stats,
+                                                bool on_demand) {
   Stats local;
   Stats& s = stats ? *stats : local;
   s = {};
@@ -611,6 +808,24 @@ std::shared_ptr<Kernel> KernelCompiler::compile(std::string_view psir_text, cons
   if (module.functions.empty()) throw std::runtime_error("the PSIR module has no function");
   if (!module.is_version_1()) throw std::runtime_error("a PSIR program is compiled by compile_program()");
   const Target target = target_for(backend);
+  if (on_demand && !target.device) {
+    // Each variant in a binary of its own, built when first needed: LLVM
+    // optimises only what runs, and a warm start loads only that.
+    // The backend's optimizers now (they may add variants); the source of all the variants only for ASP_DUMP.
+    if (target.dump) {
+      module = generate(target, std::move(module), s).first;
+    } else {
+      module = psir::parse(optimize_for(target.backend, psir::print(module)));
+    }
+    auto functions = std::make_shared<const std::vector<psir::Function>>(std::move(module.functions));
+    std::vector<Kernel::Variant> variants;
+    for (const psir::Function& f : *functions) variants.push_back({f, nullptr});
+    Kernel::Builder build = [target, cache = cache_, functions](std::size_t i) {
+      return build_variant(target, cache, functions->at(i));
+    };
+    return std::make_shared<Kernel>(cache_key({target.identity, psir_text}), backend, std::move(variants), Kernel::Code{},
+                                    written_params(*functions), tuning_, std::move(build));
+  }
   auto [code, functions] = build_generated(target, std::move(module), s);
   std::vector<Kernel::Variant> variants;
   add_generated(variants, code, std::move(functions));
@@ -663,7 +878,7 @@ std::vector<std::shared_ptr<Kernel>> KernelCompiler::compile_program(const psir:
           variants.push_back({std::move(inst.function), nullptr, module.get(), 0});
           code.device.push_back(std::move(module));
         } else {
-          std::shared_ptr<LoadedCode> loaded = build_host(target, source, inst.name, s);
+          std::shared_ptr<LoadedCode> loaded = build_host(target, cache_, source, inst.name, s);
           auto entry = reinterpret_cast<Kernel::Entry>(loaded->symbol(ASP_C_ENTRY_PREFIX + inst.name));
           if (!entry) {
             throw std::runtime_error("kernel source '" + std::string(c.description->name) + "' defines no " +

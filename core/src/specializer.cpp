@@ -95,6 +95,28 @@ void dump(const std::filesystem::path& file, const std::string& text) {
   if (!out) log(LogLevel::warning, "specializer", "cannot write " + file.string());
 }
 
+// Builds the variant that the first call with `args` runs, and adds how to
+// `stats`; while the tuner still has variants to try, the others are built in
+// the background after the first run (a warm start, whose tuning record has
+// settled, builds nothing more).
+void build_first(Kernel* kernel, const Binding& binding, const std::vector<asp_arg>& args,
+                 KernelCompiler::Stats& stats) {
+  Binding::Frame frame;
+  std::string signature;
+  bool bound = true;
+  try {
+    binding.bind(args.data(), args.size(), frame);
+    signature = binding.signature(args.data());
+  } catch (const std::runtime_error&) {
+    bound = false;  // the call will say what is wrong; build the first variant meanwhile
+  }
+  const Kernel::Built built = kernel->build_first(signature, bound ? frame.entry.data() : nullptr);
+  stats.cache_hit = stats.cache_hit && built.cache_hit;
+  stats.compile_seconds += built.compile_seconds;
+  stats.load_seconds += built.load_seconds;
+  if (!bound || !kernel->settled(signature, frame.entry.data())) kernel->build_rest_in_background();
+}
+
 }  // namespace
 
 Specializer::Specializer(Registry& registry, const CodeCache* cache, TuningDatabase* tuning)
@@ -189,7 +211,9 @@ Specializer::Result Specializer::specialize(const std::string& domain, const std
         result.kernel = result.kernels.front();
         result.program = module;
       } else {
-        result.kernel = compiler_.compile(psir_text, backend->name, &result.stats);
+        // Only the variant the first call runs is built now (the others when the tuner needs them).
+        result.kernel = compiler_.compile(psir_text, backend->name, &result.stats, true);
+        build_first(result.kernel.get(), binding, args, result.stats);
       }
       return result;
     } catch (const CompileError& e) {

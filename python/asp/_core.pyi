@@ -38,6 +38,31 @@ class Resident:
     @property
     def device_newer(self) -> bool: ...
 
+class Dispatcher:
+    """The dispatcher of one kernel object: signature check, dispatch cache, variant choice and call."""
+
+    def __init__(
+        self,
+        owner: Any,
+        parameters: int,
+        argument_type: type,
+        resident: str,
+        native: str,
+        properties: Sequence[str],
+        python_flag: str,
+        owner_numbers: Sequence[str],
+        function: Any,
+        prepare: Any,
+        specialize: Any,
+        fall_back: Any,
+    ) -> None: ...
+    def __call__(self, *args: Any) -> None: ...
+    def ran_python(self, reason: str) -> None: ...
+    @property
+    def last(self) -> Optional[Tuple[Optional[str], Optional[str], Optional[str]]]: ...
+    @property
+    def specializations(self) -> dict: ...
+
 def specialize(domain: str, tree: str, args: Sequence[Tuple[str, Any]]) -> Specialized: ...
 def setting(name: str, environment: bool = True) -> Optional[Any]: ...
 def flag(name: str) -> bool: ...

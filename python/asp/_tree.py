@@ -9,10 +9,11 @@ from __future__ import annotations
 import ast
 import builtins
 import inspect
+import linecache
 import math
 import sys
 import types
-from typing import Any, Callable, Iterable, List, Sequence, Set, Tuple
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Set, Tuple
 
 from asp._errors import UnsupportedError
 
@@ -109,21 +110,68 @@ class _Writer:
         self.parts.append(")")
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _definition_lines(function: Callable) -> Optional[Tuple[List[str], int]]:
+    """The lines of the function's definition found by indentation alone, or None.
+
+    inspect.getsourcelines finds the end of a definition with the tokenizer,
+    whose regular expressions take a new process several milliseconds to
+    compile (a fifth of a warm first call). The definition ends at the first
+    line, after its decorators and its ``def`` line, indented no deeper than
+    it; where that cut is wrong (a dedented line inside brackets or a string)
+    the text does not parse and the caller asks inspect instead.
+    """
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return None
+    lines = linecache.getlines(code.co_filename, getattr(function, "__globals__", None))
+    first = code.co_firstlineno - 1
+    if not 0 <= first < len(lines):
+        return None
+    base = _indent(lines[first])
+    end = first
+    while end < len(lines) and lines[end].lstrip().startswith("@") and _indent(lines[end]) == base:
+        end += 1
+    while end < len(lines) and not lines[end].lstrip().startswith(("def ", "async def ")):
+        end += 1  # a decorator's continuation lines
+    end += 1
+    while end < len(lines):
+        stripped = lines[end].strip()
+        if stripped and not stripped.startswith("#") and _indent(lines[end]) <= base:
+            break
+        end += 1
+    return lines[first:end], first + 1
+
+
 def _source(function: Callable) -> Tuple[ast.AST, int]:
     """The function's definition, and what to add to its line numbers to make them the file's."""
+    found = _definition_lines(function)
+    if found is not None:
+        try:
+            return _parse_definition(function, *found)
+        except (SyntaxError, UnsupportedError):
+            pass  # cut in the wrong place: inspect finds the definition
     try:
         lines, first_line = inspect.getsourcelines(function)
     except (OSError, TypeError) as error:
         raise UnsupportedError(f"the source of {getattr(function, '__qualname__', function)!r} is not available: {error}")
+    try:
+        return _parse_definition(function, lines, first_line)
+    except SyntaxError as error:
+        raise UnsupportedError(f"the source of {function.__qualname__} does not parse on its own: {error.msg}", first_line)
+
+
+def _parse_definition(function: Callable, lines: List[str], first_line: int) -> Tuple[ast.AST, int]:
+    """The definition in `lines` (from line `first_line` of its file). Raises SyntaxError."""
     source = "".join(lines)
     indented = source[:1] in (" ", "\t")
     # An indented definition (a method) parses as the body of an `if`: unlike
     # dedenting, this keeps every column and every string literal as in the file.
     text = "if True:\n" + source if indented else source
-    try:
-        module = ast.parse(text)
-    except SyntaxError as error:
-        raise UnsupportedError(f"the source of {function.__qualname__} does not parse on its own: {error.msg}", first_line)
+    module = ast.parse(text)
     body = module.body[0].body if indented and isinstance(module.body[0], ast.If) else module.body
     if len(body) != 1 or not isinstance(body[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
         raise UnsupportedError(f"{function.__qualname__} is not a function defined with def", first_line)

@@ -199,6 +199,13 @@ class _Fallback:
 class StencilKernel:
     """Base class of stencil kernels: subclass it and define ``kernel(self, *grids)``.
 
+    Calls go through a dispatcher in the core (``asp._core.Dispatcher``) that
+    owns the argument signature check, the cache of specializations and the
+    call; this class declares what the signature is made of (each grid's
+    array, ghost depth and neighbour definition, the numbers in
+    ``self.constants`` and among the method's free names) and what runs when
+    native code cannot: the checks, the specializer and the Python fallback.
+
     Attributes
     ----------
     pure_python : bool
@@ -218,15 +225,28 @@ class StencilKernel:
         self._parameters = list(inspect.signature(method).parameters)[1:]
         self.pure_python = False
         self.constants: dict = {}
-        self.last_call: Optional[LastCall] = None
-        self._specialized: dict = {}
         self._warned: set = set()
-        # The instance attribute shadows the method: calls go through dispatch.
-        self.kernel = self._dispatch
+        self._dispatcher = _core.Dispatcher(
+            self, len(self._parameters), StencilGrid, "_resident", "_native_argument",
+            ["ghost_depth", "neighbor_definition"], "pure_python", ["constants"], method,
+            StencilKernel._prepare, StencilKernel._specialize, StencilKernel._run_fallback,
+        )
+        # The instance attribute shadows the method: calls go to the dispatcher.
+        self.kernel = self._dispatcher
+
+    @property
+    def last_call(self) -> Optional[LastCall]:
+        last = self._dispatcher.last
+        return None if last is None else LastCall(*last)
+
+    @property
+    def _specialized(self) -> dict:
+        """The dispatch cache: signature key -> Specialized or _Fallback."""
+        return self._dispatcher.specializations
 
     def _run_python(self, grids: tuple, reason: str) -> None:
         self._method(self, *grids)
-        self.last_call = LastCall(None, None, reason)
+        self._dispatcher.ran_python(reason)
 
     def _fall_back(self, grids: tuple, reason: str) -> None:
         """Runs Python after warning once per reason, or raises under ASP_STRICT."""
@@ -234,8 +254,12 @@ class StencilKernel:
             raise asp.SpecializationError(f"{type(self).__name__}.kernel: {reason}")
         if reason not in self._warned:
             self._warned.add(reason)
+            # The frames: this method, its caller here, the user's call (the dispatcher is not a Python frame).
             warnings.warn(f"{type(self).__name__}.kernel runs as Python: {reason}", asp.FallbackWarning, stacklevel=3)
         self._run_python(grids, reason)
+
+    def _run_fallback(self, grids: tuple, fallback: "_Fallback") -> None:
+        self._fall_back(grids, fallback.reason)
 
     def _check_arguments(self, grids: tuple) -> None:
         if len(grids) != len(self._parameters):
@@ -247,14 +271,19 @@ class StencilKernel:
             if not isinstance(grid, StencilGrid):
                 raise TypeError(f"argument '{name}' must be a StencilGrid, got {type(grid).__name__}")
 
-    def _signature(self, grids: tuple) -> tuple:
-        grid_part = tuple(
-            (g._data.dtype.str, g._data.shape, g._data.strides, g.ghost_depth,
-             tuple(tuple(map(tuple, s)) for s in g.neighbor_definition))
-            for g in grids
-        )
-        constants = tuple(sorted((k, v) for k, v in self.constants.items() if _is_number(v)))
-        return grid_part + (constants, _free_numbers(self._method))
+    def _prepare(self, grids: tuple) -> bool:
+        """The dispatcher's slow path: checks the arguments; True when the call ran here (as Python)."""
+        self._check_arguments(grids)
+        if self.pure_python or asp.disabled():
+            self._run_python(grids, "pure_python is set" if self.pure_python else "ASP_DISABLE is set")
+            return True
+        # Native code assumes distinct grids (it parallelises and keeps values in registers);
+        # Python's sequential semantics for aliased grids are kept by running Python.
+        for (i, a), (j, b) in itertools.combinations(enumerate(grids), 2):
+            if np.may_share_memory(a._data, b._data):
+                self._fall_back(grids, f"grids '{self._parameters[i]}' and '{self._parameters[j]}' share memory")
+                return True
+        return False
 
     def _tree_constants(self, grids: tuple) -> list:
         constants = [("self.constants", [[k, v] for k, v in self.constants.items() if _is_number(v)])]
@@ -264,6 +293,7 @@ class StencilKernel:
         return constants
 
     def _specialize(self, grids: tuple) -> Any:
+        """The dispatcher's builder for a new signature: a Specialized, or a _Fallback with the reason."""
         for name, grid in zip(self._parameters, grids):
             if grid._data.dtype not in _SUPPORTED_DTYPES:
                 return _Fallback(f"grid '{name}' has dtype {grid._data.dtype}; specialized grids are float32, float64, int32 or int64")
@@ -283,46 +313,6 @@ class StencilKernel:
                 raise
             return _Fallback(f"the generated code did not compile: {error}")
 
-    def _dispatch(self, *grids: StencilGrid) -> None:
-        self._check_arguments(grids)
-        if self.pure_python or asp.disabled():
-            self._run_python(grids, "pure_python is set" if self.pure_python else "ASP_DISABLE is set")
-            return
-        # Native code assumes distinct grids (it parallelises and keeps values in registers);
-        # Python's sequential semantics for aliased grids are kept by running Python.
-        for (i, a), (j, b) in itertools.combinations(enumerate(grids), 2):
-            if np.may_share_memory(a._data, b._data):
-                self._fall_back(grids, f"grids '{self._parameters[i]}' and '{self._parameters[j]}' share memory")
-                return
-        key = self._signature(grids)
-        specialized = self._specialized.get(key)
-        if specialized is None:
-            specialized = self._specialized[key] = self._specialize(grids)
-        if isinstance(specialized, _Fallback):
-            self._fall_back(grids, specialized.reason)
-            return
-        variant = specialized(*(grid._native_argument() for grid in grids))
-        self.last_call = LastCall(specialized.backend, specialized.variants[variant], None)
-
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (bool, int, float, np.integer, np.floating))
-
-
-def _free_numbers(function: Callable) -> tuple:
-    """The numbers among the function's globals and closure it names: part of the specialization key."""
-    code = function.__code__
-    found = []
-    for name in code.co_names:
-        value = function.__globals__.get(name)
-        if _is_number(value):
-            found.append((name, value))
-    if function.__closure__:
-        for name, cell in zip(code.co_freevars, function.__closure__):
-            try:
-                value = cell.cell_contents
-            except ValueError:  # an empty cell: the variable is not bound yet
-                continue
-            if _is_number(value):
-                found.append((name, value))
-    return tuple(found)

@@ -3,6 +3,9 @@
 // descriptions of its arguments to the core's specializer, and calls the
 // kernel that comes back with arrays (any DLPack or buffer-protocol producer,
 // never copied) and Python scalars, the GIL released while native code runs.
+#include "dispatcher.hpp"
+#include "specialized.hpp"
+
 #include "asp/core/binding.hpp"
 #include "asp/core/config.hpp"
 #include "asp/core/device.hpp"
@@ -26,6 +29,7 @@
 
 namespace nb = nanobind;
 using namespace asp::core;
+using namespace asp::python;
 
 namespace {
 
@@ -60,59 +64,6 @@ void translate(const std::exception_ptr& exception, void*) {
     PyErr_SetString(type, e.what());
   }
 }
-
-constexpr DLDataType int64_type{kDLInt, 64, 1};
-constexpr DLDataType float64_type{kDLFloat, 64, 1};
-constexpr DLDataType bool_type{dl_bool, 8, 1};
-
-bool is_numpy_scalar(PyObject* o, const char* prefix) {
-  return std::strncmp(Py_TYPE(o)->tp_name, prefix, std::strlen(prefix)) == 0;
-}
-
-// A Python scalar as an argument description, or std::nullopt when `o` is not one.
-// NumPy's scalar types count as what they hold (numpy.float32 is a float).
-std::optional<asp_arg> scalar_of(PyObject* o, const std::string& name) {
-  asp_arg a{};
-  a.struct_size = sizeof a;
-  a.kind = ASP_ARG_SCALAR;
-  if (PyBool_Check(o) || is_numpy_scalar(o, "numpy.bool")) {
-    a.scalar_type = bool_type;
-    a.scalar.i = PyObject_IsTrue(o);
-  } else if (PyLong_Check(o) || is_numpy_scalar(o, "numpy.int") || is_numpy_scalar(o, "numpy.uint")) {
-    int overflow = 0;
-    a.scalar_type = int64_type;
-    a.scalar.i = PyLong_AsLongLongAndOverflow(o, &overflow);
-    if (overflow) {
-      PyErr_SetString(PyExc_OverflowError, ("argument '" + name + "' does not fit in 64 bits").c_str());
-      throw nb::python_error();
-    }
-    if (a.scalar.i == -1 && PyErr_Occurred()) throw nb::python_error();
-  } else if (PyFloat_Check(o) || is_numpy_scalar(o, "numpy.float")) {
-    a.scalar_type = float64_type;
-    a.scalar.f = PyFloat_AsDouble(o);
-    if (a.scalar.f == -1.0 && PyErr_Occurred()) throw nb::python_error();
-  } else {
-    return std::nullopt;
-  }
-  return a;
-}
-
-template <class Array>
-asp_arg tensor_of(const Array& array) {
-  asp_arg a{};
-  a.struct_size = sizeof a;
-  a.kind = ASP_ARG_TENSOR;
-  a.tensor.data = const_cast<void*>(array.data());
-  a.tensor.device = {static_cast<DLDeviceType>(array.device_type()), array.device_id()};
-  a.tensor.ndim = static_cast<int>(array.ndim());
-  const nb::dlpack::dtype t = array.dtype();
-  a.tensor.dtype = {t.code, t.bits, t.lanes};
-  a.tensor.shape = const_cast<std::int64_t*>(array.shape_ptr());
-  a.tensor.strides = const_cast<std::int64_t*>(array.stride_ptr());
-  return a;
-}
-
-std::string python_type_name(nb::handle o) { return nb::type_name(o.type()).c_str(); }
 
 // What specialize() keeps alive while the core reads the argument descriptions.
 struct Descriptions {
@@ -150,95 +101,6 @@ Descriptions describe(const std::vector<std::pair<std::string, nb::object>>& arg
   for (std::size_t i = 0; i < d.args.size(); ++i) d.args[i].name = d.names[i].c_str();
   return d;
 }
-
-// A host array with its device copy (asp/core/device.hpp: residency), held
-// by an owner such as asp.stencil.StencilGrid that calls host() before Python
-// reads the array. Passed to a Specialized in place of the array.
-struct Resident {
-  explicit Resident(nb::ndarray<> a) : array(std::move(a)) {}
-  nb::ndarray<> array;
-  Mirror mirror;
-};
-PyTypeObject* resident_type = nullptr;
-
-// A specialized kernel, called like the Python function it came from.
-class Specialized {
- public:
-  Specialized(Specializer::Result result)
-      : callable_(result.callable()),
-        backend_(std::move(result.backend)),
-        dsir_(std::move(result.dsir)),
-        psir_(std::move(result.psir)),
-        cache_hit_(result.stats.cache_hit) {
-    for (const auto& kernel : callable_->kernels()) {
-      for (const auto& v : kernel->variants()) variants_.push_back(v.function.name);
-    }
-    const Binding& b = callable_->binding();
-    for (std::size_t i = 0; i < b.arg_count(); ++i) names_.push_back(b.arg_name(i));
-  }
-
-  // The fast path: no allocation of ours, and no Python object created but the result.
-  std::size_t call(nb::args values) {
-    const Binding& binding = callable_->binding();
-    const std::size_t count = values.size();
-    if (count != binding.arg_count()) return (*callable_)(nullptr, count);  // the core's message names them all
-    std::array<asp_arg, Binding::max_args> args;
-    std::array<std::optional<nb::ndarray<>>, Binding::max_args> arrays;
-    std::array<Mirror*, Binding::max_args> mirrors{};
-    bool resident = false;
-    for (std::size_t i = 0; i < count; ++i) {
-      PyObject* value = values[i].ptr();
-      if (Py_TYPE(value) == resident_type) {
-        Resident& r = nb::cast<Resident&>(values[i]);
-        args[i] = tensor_of(r.array);
-        mirrors[i] = &r.mirror;
-        resident = true;
-        continue;
-      }
-      if (binding.arg_kind(i) == ASP_ARG_SCALAR) {
-        std::optional<asp_arg> a = scalar_of(value, binding.arg_name(i));
-        if (!a) {
-          const DLDataType t = binding.arg_type(i);
-          const char* kind = t.code == kDLFloat ? "a float" : t.code == dl_bool ? "a bool" : "an int";
-          throw nb::type_error(("argument '" + binding.arg_name(i) + "' must be " + kind + ", got " +
-                                python_type_name(values[i])).c_str());
-        }
-        args[i] = *a;
-        continue;
-      }
-      nb::ndarray<>& array = arrays[i].emplace();
-      if (!nb::try_cast(values[i], array, false)) {
-        nb::ndarray<nb::ro> readonly;
-        if (nb::try_cast(values[i], readonly, false)) {
-          throw nb::value_error(("argument '" + binding.arg_name(i) + "' is a read-only array").c_str());
-        }
-        if (std::optional<asp_arg> a = scalar_of(value, binding.arg_name(i))) {
-          args[i] = *a;  // the core's message says what was expected
-          continue;
-        }
-        throw nb::type_error(("argument '" + binding.arg_name(i) + "' must be an array of " +
-                              dtype_name(binding.arg_type(i)) + ", got " + python_type_name(values[i])).c_str());
-      }
-      args[i] = tensor_of(array);
-    }
-    nb::gil_scoped_release release;
-    return (*callable_)(args.data(), count, resident ? mirrors.data() : nullptr);
-  }
-
-  const std::string& backend() const { return backend_; }
-  const std::string& key() const { return callable_->kernel().key(); }
-  const std::string& dsir() const { return dsir_; }
-  const std::string& psir() const { return psir_; }
-  const std::vector<std::string>& variants() const { return variants_; }
-  const std::vector<std::string>& arguments() const { return names_; }
-  bool cache_hit() const { return cache_hit_; }
-
- private:
-  std::unique_ptr<Callable> callable_;
-  std::string backend_, dsir_, psir_;
-  bool cache_hit_;
-  std::vector<std::string> variants_, names_;
-};
 
 Specialized* specialize(const std::string& domain, const std::string& tree,
                         const std::vector<std::pair<std::string, nb::object>>& args) {
@@ -325,7 +187,7 @@ NB_MODULE(_core, m) {
   nb::class_<Specialized>(m, "Specialized",
                           "A kernel compiled for one argument signature. Call it with the values of its arguments, in "
                           "the order given to specialize(); it returns the index of the variant that ran.")
-      .def("__call__", &Specialized::call, "Runs the kernel (the GIL is released while it runs).")
+      .def("__call__", nb::overload_cast<nb::args>(&Specialized::call), "Runs the kernel (the GIL is released while it runs).")
       .def_prop_ro("backend", &Specialized::backend, "The backend that compiled the kernel.")
       .def_prop_ro("key", &Specialized::key, "The kernel's code-cache key.")
       .def_prop_ro("dsir", &Specialized::dsir, "The domain IR the lowering read.")
@@ -375,5 +237,6 @@ NB_MODULE(_core, m) {
   m.def("flag", &flag, nb::arg("name"),
         "A boolean setting (disable, strict) with its environment variable read at this call, so a running "
         "program can switch it; without the variable, the configuration files' value.");
+  define_dispatcher(m);
   m.def("_nop", [](nb::args) {}, "Does nothing: the cost of a call into this module, for bench/dispatch_bench.py.");
 }

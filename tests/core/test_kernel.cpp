@@ -276,6 +276,48 @@ TEST(KernelCompiler, TheNextProcessStartsOnTheBestVariant) {
   EXPECT_EQ(kernel->variants()[kernel->run("8x8x8", args).variant].function.name, best);
 }
 
+// Built on demand, a kernel compiles only the variant it runs first, the others
+// when the tuner first chooses them, each in a binary of its own; a new process
+// whose tuning record has settled builds (and loads from the cache) only the best.
+TEST(KernelCompiler, OnDemandBuildsOnlyWhatRuns) {
+  asp::test::TempDir dir;
+  auto registry = registry_with(dir, "orc");
+  CodeCache cache(dir.path() / "cache");
+  auto unrolled = asp::psir::unroll(asp::test::laplacian3d("unrolled2"), "k", 2);
+  const std::string psir = text_of({asp::test::laplacian3d("plain"), unrolled});
+  std::vector<double> in(8 * 8 * 8, 1.0), out(in.size());
+  std::int64_t n = 8;
+  void* args[] = {in.data(), out.data(), &n, &n, &n};
+  {
+    TuningDatabase db(dir.path() / "tuning.sqlite");
+    KernelCompiler compiler(*registry, &cache, &db);
+    auto kernel = compiler.compile(psir, "openmp", nullptr, true);
+    EXPECT_FALSE(kernel->built(0) || kernel->built(1));
+    const Kernel::Built first = kernel->build_first("f64[8,8,8]", args);
+    EXPECT_FALSE(first.cache_hit);
+    EXPECT_TRUE(kernel->built(0));
+    EXPECT_FALSE(kernel->built(1));
+    EXPECT_EQ(cache.list().size(), 1u);
+    for (std::int64_t round = 0; round < Tuner::runs_to_settle; ++round) {
+      EXPECT_TRUE(laplacian_matches(*kernel, 8, 8, 8, -6.0));
+      EXPECT_TRUE(laplacian_matches(*kernel, 8, 8, 8, -6.0));
+    }
+    EXPECT_TRUE(kernel->built(1));
+    EXPECT_EQ(cache.list().size(), 2u);
+  }
+  TuningDatabase db(dir.path() / "tuning.sqlite");
+  KernelCompiler compiler(*registry, &cache, &db);
+  auto kernel = compiler.compile(psir, "openmp", nullptr, true);
+  const auto stats = db.stats({kernel->key(), "f64[8,8,8]", tuning_platform()});
+  ASSERT_EQ(stats.size(), 2u);
+  const std::size_t best = stats.at("plain").best <= stats.at("unrolled2").best ? 0 : 1;
+  EXPECT_TRUE(kernel->build_first("f64[8,8,8]", args).cache_hit);
+  EXPECT_TRUE(kernel->built(best));
+  EXPECT_FALSE(kernel->built(1 - best));
+  EXPECT_TRUE(laplacian_matches(*kernel, 8, 8, 8, -6.0));
+  EXPECT_FALSE(kernel->built(1 - best));
+}
+
 TEST(KernelCompiler, AspDumpWritesThePsirAndTheSource) {
   asp::test::TempDir dir;
   const auto dump = dir.path() / "dump";

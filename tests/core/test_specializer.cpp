@@ -173,6 +173,31 @@ TEST_F(SpecializerTest, OnceEveryVariantIsMeasuredCallsRecordNothing) {
   for (const auto& [variant, s] : stats) EXPECT_EQ(s.runs, Tuner::runs_to_settle) << variant;
 }
 
+// A specialization builds the variant the first call runs; once the tuning
+// record has settled, a new specialization (a warm start) builds that one only.
+TEST_F(SpecializerTest, AWarmStartBuildsOnlyTheVariantItRuns) {
+  TuningDatabase db(dir_.path() / "tuning.sqlite");
+  Array a("a", f64, {8, 8}), out("out", f64, {8, 8});
+  const asp_arg values[] = {out.arg, a.arg, scalar("c", 2)};
+  {
+    const auto result = Specializer(*registry_, nullptr, &db).specialize("scale", scale_tree, {out.arg, a.arg, scalar("c", 2)});
+    ASSERT_EQ(result.kernel->variants().size(), 2u);
+    EXPECT_TRUE(result.kernel->built(0));  // the tuner tries variant 0 first
+    Callable call(result.kernel, result.binding);
+    for (int i = 0; i < 2 * Tuner::runs_to_settle; ++i) call(values, 3);  // the other is built when chosen, if not before
+    EXPECT_TRUE(result.kernel->built(1));
+  }
+  const auto result = Specializer(*registry_, nullptr, &db).specialize("scale", scale_tree, {out.arg, a.arg, scalar("c", 2)});
+  const auto stats = db.stats({result.kernel->key(), result.binding.signature(values), tuning_platform()});
+  const auto& names = result.kernel->variants();
+  const std::size_t best = stats.at(names[0].function.name).best <= stats.at(names[1].function.name).best ? 0 : 1;
+  EXPECT_TRUE(result.kernel->built(best));
+  EXPECT_FALSE(result.kernel->built(1 - best));
+  Callable call(result.kernel, result.binding);
+  EXPECT_EQ(call(values, 3), best);
+  EXPECT_FALSE(result.kernel->built(1 - best));
+}
+
 TEST_F(SpecializerTest, TheDomainOptimizerRuns) {
   Array a("a", f64, {4}), out("out", f64, {4});
   const auto times_one = binop(binop(element("a", 11), "Mult", "(Constant @4:18 value=1.0)"), "Mult", name("c", 24));

@@ -558,3 +558,16 @@ def test_a_second_process_hits_the_cache_and_starts_on_the_best_variant(tmp_path
     variant, second_hit = second.stdout.split()
     assert second_hit == "True"
     assert variant == best
+
+
+class DedentedContinuation(StencilKernel):
+    def kernel(self, in_grid, out_grid):
+        for x in out_grid.interior_points():
+            out_grid[x] = (in_grid[x] +
+1.5)  # noqa: E128 (a continuation line left of the method: its end is found by the tokenizer)
+
+
+def test_a_definition_with_a_dedented_continuation_line_still_specializes():
+    grid = StencilGrid.from_array(np.random.default_rng(3).random((5, 6)))
+    native, python, _ = run_both(DedentedContinuation, grid, StencilGrid([5, 6]))
+    assert_bitwise(native, python)

@@ -21,6 +21,19 @@ static inline asp_i64 asp_check_ok(asp_i64 i, asp_i64 n, int* status, int code, 
   return i;
 }
 
+int omp_get_num_threads(void);
+int omp_get_thread_num(void);
+/* This thread's share of [*begin, *end) in steps of `step`, as schedule(static) shares it out:
+   contiguous, the first (iterations % threads) threads one iteration more. */
+static inline void asp_omp_share(asp_i64* begin, asp_i64* end, asp_i64 step) {
+  const asp_i64 threads = omp_get_num_threads();
+  if (threads == 1) return;
+  const asp_i64 trips = *end > *begin ? (*end - *begin + step - 1) / step : 0;
+  const asp_i64 t = omp_get_thread_num(), q = trips / threads, r = trips % threads;
+  *begin += (t * q + (t < r ? t : r)) * step;
+  *end = *begin + (q + (t < r)) * step;
+}
+
 static int asp_body_gather(float* table_, asp_i32* index_, float* out_, float scale_, asp_i64 m_, asp_i64 n_) {
   int asp_status = 0;
   int* const asp_status_p = &asp_status;
@@ -29,10 +42,14 @@ static int asp_body_gather(float* table_, asp_i32* index_, float* out_, float sc
   const asp_i64 asp_s2_0 = 1;
   {
     const asp_i64 asp_hi0 = n_;
-    #pragma omp parallel for schedule(static) if(((asp_hi0 - ((asp_i64)0LL)) / 1) >= ASP_PARALLEL_MIN_WORK)
-    for (asp_i64 i_ = ((asp_i64)0LL); i_ < asp_hi0; i_ += 1) {
-      const float t_ = table_[(asp_check(((asp_i64)(index_[(i_)])), m_, asp_status_p, 2))];
-      out_[(i_)] = (t_ * scale_);
+    #pragma omp parallel if(((asp_hi0 - ((asp_i64)0LL)) / 1) >= ASP_PARALLEL_MIN_WORK)
+    {
+      asp_i64 asp_b0 = ((asp_i64)0LL), asp_e0 = asp_hi0;
+      asp_omp_share(&asp_b0, &asp_e0, 1);
+      for (asp_i64 i_ = asp_b0; i_ < asp_e0; i_ += 1) {
+        const float t_ = table_[(asp_check(((asp_i64)(index_[(i_)])), m_, asp_status_p, 2))];
+        out_[(i_)] = (t_ * scale_);
+      }
     }
   }
   return asp_status;

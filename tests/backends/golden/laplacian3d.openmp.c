@@ -21,6 +21,19 @@ static inline asp_i64 asp_check_ok(asp_i64 i, asp_i64 n, int* status, int code, 
   return i;
 }
 
+int omp_get_num_threads(void);
+int omp_get_thread_num(void);
+/* This thread's share of [*begin, *end) in steps of `step`, as schedule(static) shares it out:
+   contiguous, the first (iterations % threads) threads one iteration more. */
+static inline void asp_omp_share(asp_i64* begin, asp_i64* end, asp_i64 step) {
+  const asp_i64 threads = omp_get_num_threads();
+  if (threads == 1) return;
+  const asp_i64 trips = *end > *begin ? (*end - *begin + step - 1) / step : 0;
+  const asp_i64 t = omp_get_thread_num(), q = trips / threads, r = trips % threads;
+  *begin += (t * q + (t < r ? t : r)) * step;
+  *end = *begin + (q + (t < r)) * step;
+}
+
 static int asp_body_laplacian3d(double* in_, double* out_, asp_i64 n0_, asp_i64 n1_, asp_i64 n2_) {
   int asp_status = 0;
   int* const asp_status_p = &asp_status;
@@ -32,16 +45,20 @@ static int asp_body_laplacian3d(double* in_, double* out_, asp_i64 n0_, asp_i64 
   const asp_i64 asp_s1_0 = asp_s1_1 * n1_;
   {
     const asp_i64 asp_hi0 = (n0_ - ((asp_i64)1LL));
-    #pragma omp parallel for schedule(static) if(((asp_hi0 - ((asp_i64)1LL)) / 1) * (((n1_ - ((asp_i64)1LL)) - ((asp_i64)1LL)) / 1) * (((n2_ - ((asp_i64)1LL)) - ((asp_i64)1LL)) / 1) >= ASP_PARALLEL_MIN_WORK)
-    for (asp_i64 i_ = ((asp_i64)1LL); i_ < asp_hi0; i_ += 1) {
-      {
-        const asp_i64 asp_hi1 = (n1_ - ((asp_i64)1LL));
-        for (asp_i64 j_ = ((asp_i64)1LL); j_ < asp_hi1; j_ += 1) {
-          {
-            const asp_i64 asp_hi2 = (n2_ - ((asp_i64)1LL));
-            #pragma omp simd
-            for (asp_i64 k_ = ((asp_i64)1LL); k_ < asp_hi2; k_ += 1) {
-              out_[(i_) * asp_s1_0 + (j_) * asp_s1_1 + (k_)] = (((((((-0x1.8p+2 * in_[(i_) * asp_s0_0 + (j_) * asp_s0_1 + (k_)]) + in_[((i_ + ((asp_i64)-1LL))) * asp_s0_0 + (j_) * asp_s0_1 + (k_)]) + in_[((i_ + ((asp_i64)1LL))) * asp_s0_0 + (j_) * asp_s0_1 + (k_)]) + in_[(i_) * asp_s0_0 + ((j_ + ((asp_i64)-1LL))) * asp_s0_1 + (k_)]) + in_[(i_) * asp_s0_0 + ((j_ + ((asp_i64)1LL))) * asp_s0_1 + (k_)]) + in_[(i_) * asp_s0_0 + (j_) * asp_s0_1 + ((k_ + ((asp_i64)-1LL)))]) + in_[(i_) * asp_s0_0 + (j_) * asp_s0_1 + ((k_ + ((asp_i64)1LL)))]);
+    #pragma omp parallel if(((asp_hi0 - ((asp_i64)1LL)) / 1) * (((n1_ - ((asp_i64)1LL)) - ((asp_i64)1LL)) / 1) * (((n2_ - ((asp_i64)1LL)) - ((asp_i64)1LL)) / 1) >= ASP_PARALLEL_MIN_WORK)
+    {
+      asp_i64 asp_b0 = ((asp_i64)1LL), asp_e0 = asp_hi0;
+      asp_omp_share(&asp_b0, &asp_e0, 1);
+      for (asp_i64 i_ = asp_b0; i_ < asp_e0; i_ += 1) {
+        {
+          const asp_i64 asp_hi1 = (n1_ - ((asp_i64)1LL));
+          for (asp_i64 j_ = ((asp_i64)1LL); j_ < asp_hi1; j_ += 1) {
+            {
+              const asp_i64 asp_hi2 = (n2_ - ((asp_i64)1LL));
+              #pragma omp simd
+              for (asp_i64 k_ = ((asp_i64)1LL); k_ < asp_hi2; k_ += 1) {
+                out_[(i_) * asp_s1_0 + (j_) * asp_s1_1 + (k_)] = (((((((-0x1.8p+2 * in_[(i_) * asp_s0_0 + (j_) * asp_s0_1 + (k_)]) + in_[((i_ + ((asp_i64)-1LL))) * asp_s0_0 + (j_) * asp_s0_1 + (k_)]) + in_[((i_ + ((asp_i64)1LL))) * asp_s0_0 + (j_) * asp_s0_1 + (k_)]) + in_[(i_) * asp_s0_0 + ((j_ + ((asp_i64)-1LL))) * asp_s0_1 + (k_)]) + in_[(i_) * asp_s0_0 + ((j_ + ((asp_i64)1LL))) * asp_s0_1 + (k_)]) + in_[(i_) * asp_s0_0 + (j_) * asp_s0_1 + ((k_ + ((asp_i64)-1LL)))]) + in_[(i_) * asp_s0_0 + (j_) * asp_s0_1 + ((k_ + ((asp_i64)1LL)))]);
+              }
             }
           }
         }

@@ -18,6 +18,7 @@
 #include <asp/psir.hpp>
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -186,8 +187,11 @@ class Callable {
   using Slots = std::array<Kernel::Slot*, max_kernels>;
   Slots slots_for(const Binding::Frame& frame, const asp_arg* values);
 
-  // The tuning slots of the shapes seen last, so that a call with a shape seen
-  // before neither builds a signature string nor searches the kernels' maps.
+  // The tuning slots of the first shapes seen, so that a call with one of them
+  // neither builds a signature string nor searches the kernels' maps, nor
+  // takes a lock: an entry is written once, under the mutex, before
+  // `cache_used_` publishes it. (A domain that specializes per shape, as the
+  // stencil domain does, sees one shape per Callable.)
   struct CachedSlot {
     std::array<std::int64_t, Binding::max_params> extents;
     Slots slots{};
@@ -200,7 +204,7 @@ class Callable {
   std::vector<bool> written_;  // per parameter: whether a call may store into it
   std::mutex mutex_;
   std::array<CachedSlot, cached_slots> cache_{};
-  std::size_t cache_used_ = 0, cache_next_ = 0;
+  std::atomic<std::size_t> cache_used_{0};
 };
 
 }  // namespace asp::core

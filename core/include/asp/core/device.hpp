@@ -14,6 +14,7 @@
 
 #include <asp/plugin.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -98,6 +99,9 @@ class Mirror {
 
   mutable std::mutex mutex_;
   std::unique_ptr<DeviceBuffer> buffer_;
+  // Whether buffer_ is set, read without the lock: a mirror that never went to
+  // a device (every grid a host kernel takes) costs a host kernel's call nothing.
+  std::atomic<bool> on_a_device_{false};
   void* host_ = nullptr;
   State state_ = State::host_newer;
 };

@@ -12,6 +12,8 @@
 
 #include <asp/psir.hpp>
 
+#include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -57,7 +59,7 @@ class DeviceCode {
 // A compiled kernel: its variants, each an entry point of a binary on the
 // host or a kernel of a module on a device (all of one backend). Generated
 // variants share one binary; each hand-written instantiation has its own.
-class Kernel {
+class Kernel : public std::enable_shared_from_this<Kernel> {
  public:
   using Entry = int (*)(void* const* args);
   struct Variant {
@@ -77,9 +79,21 @@ class Kernel {
     double seconds;  // wall time of the native call
   };
 
+  // What building one variant on demand gave: its host code (kept loaded by
+  // the kernel), its entry point, and where the binary came from.
+  struct Built {
+    std::shared_ptr<LoadedCode> code;
+    Entry entry = nullptr;
+    bool cache_hit = false;
+    double compile_seconds = 0, load_seconds = 0;
+  };
+  // Builds variant i of a kernel whose variants are built on demand. Throws CompileError.
+  using Builder = std::function<Built(std::size_t variant)>;
+
   // `written[i]`: whether a variant may store into parameter i (all variants write the same buffers).
+  // With `build`, variants without an entry point are built when they are first chosen.
   Kernel(std::string key, std::string backend, std::vector<Variant> variants, Code code, std::vector<bool> written,
-         TuningDatabase* tuning);
+         TuningDatabase* tuning, Builder build = nullptr);
   // A host kernel whose variants are all generated: what they write is read from their stores.
   Kernel(std::string key, std::string backend, std::vector<Variant> variants, std::shared_ptr<LoadedCode> code,
          TuningDatabase* tuning);
@@ -107,15 +121,51 @@ class Kernel {
   // Runs the variant the tuner picks for this argument signature. Until every
   // runnable variant has a measured time, the run is timed and recorded;
   // after that the choice is settled and calls cost no bookkeeping (no
-  // tuning-database write per call). Throws std::runtime_error when no
-  // variant's run check holds.
+  // tuning-database write per call). A variant built on demand is built when
+  // first chosen; one that fails to build is never chosen again. Throws
+  // std::runtime_error when no variant's run check holds.
   Run run(Slot& slot, void* const* args);
   Run run(const std::string& signature, void* const* args) { return run(slot(signature), args); }
 
   // A message for a non-zero status of a run of variant i.
   std::string describe_status(std::size_t variant, int status) const;
 
+  // Builds the variant the tuner would run first for this signature and these
+  // arguments (variant 0 without arguments): the only one built before a call
+  // needs it. Returns how it was built (cache_hit true and no times when it
+  // had its code already). Throws CompileError.
+  Built build_first(const std::string& signature, void* const* args);
+  // Whether variant i has its code (always, unless the kernel builds on demand).
+  bool built(std::size_t i) const { return built_[i].load(std::memory_order_acquire); }
+  // Whether the tuner has measured every variant that may run with these arguments.
+  bool settled(const std::string& signature, void* const* args);
+  // After the next run returns, builds the variants without code on a
+  // background thread, in order, so that the tuner finds them built (or half
+  // built) when it first chooses them; the run itself does not share the
+  // machine with a compiler. The thread holds the kernel (made by
+  // make_shared) only while it builds; it stops, after the build in
+  // progress, when the process exits.
+  void build_rest_in_background() { background_.store(true, std::memory_order_relaxed); }
+
+  // The most scalar parameters the run checks may read for a settled choice to skip them.
+  static constexpr std::size_t max_check_inputs = 16;
+
  private:
+  // The scalar parameters the variants' run checks read (their values decide which variants may run).
+  struct CheckInput {
+    std::size_t param;
+    std::size_t bytes;
+  };
+  void find_check_inputs();
+  bool same_check_inputs(const Slot& slot, void* const* args) const;
+  // Builds variant i unless it has its code (then returns a Built with cache_hit and no code).
+  Built ensure_built(std::size_t i);
+  // Builds every variant without code, in order, until `stop`; a failure is left for run() to meet.
+  void build_all(const std::atomic<bool>& stop);
+  class BackgroundBuilds;
+  // The variant to run for these arguments (under mutex_); nullopt when none may run.
+  std::optional<std::size_t> choose_locked(Slot& slot, void* const* args);
+
   std::string key_;
   std::string backend_;
   std::vector<Variant> variants_;
@@ -123,6 +173,13 @@ class Kernel {
   std::shared_ptr<const DeviceRuntime> device_;
   std::vector<bool> written_;
   TuningDatabase* tuning_;
+  std::vector<CheckInput> check_inputs_;
+  bool check_inputs_known_ = false;  // false: a run check reads memory, so none is ever skipped
+  Builder build_;
+  std::atomic<bool> background_{false};  // build_rest_in_background() was asked for
+  std::unique_ptr<std::atomic<bool>[]> built_;  // per variant: entry (or device) is set
+  std::vector<bool> failed_;                    // per variant: its build failed (under mutex_)
+  std::mutex build_mutex_;                      // held while a variant is built
   std::mutex mutex_;
   std::map<std::string, std::unique_ptr<Slot>> slots_;
 };
@@ -146,7 +203,11 @@ class KernelCompiler {
 
   // Verifies the PSIR module (a kernel and its variants), then generates, compiles (or loads from the cache) and binds it.
   // Throws CompileError when the compiler rejects the generated source, std::runtime_error otherwise.
-  std::shared_ptr<Kernel> compile(std::string_view psir, const std::string& backend, Stats* stats = nullptr);
+  // With `on_demand`, a host backend's variants are left to be built one by
+  // one, each in its own binary, when the kernel first needs them
+  // (Kernel::build_first(), Kernel::run()); the kernel must not outlive the registry and the code cache.
+  std::shared_ptr<Kernel> compile(std::string_view psir, const std::string& backend, Stats* stats = nullptr,
+                                  bool on_demand = false);
 
   // The kernels of a program (a version-2 module), in the order of its
   // declarations: the generated variants of each, and the instantiations of
@@ -161,10 +222,15 @@ class KernelCompiler {
   Target target_for(const std::string& backend);
   // One binary of generated variants (a version-1 module) for the target, with the functions it holds after the backend's optimizers.
   std::pair<Kernel::Code, std::vector<psir::Function>> build_generated(const Target& target, psir::Module module, Stats& stats);
+  // The backend's optimizers and code generation for a version-1 module: the module they leave and its source.
+  std::pair<psir::Module, std::string> generate(const Target& target, psir::Module module, Stats& stats);
+  // One variant (an optimized function) in a binary of its own, for a kernel built on demand.
+  static Kernel::Built build_variant(const Target& target, const CodeCache* cache, const psir::Function& function);
   // The host binary or device module of one translation unit, from the code cache or the compiler.
-  std::shared_ptr<LoadedCode> build_host(const Target& target, const std::string& source, const std::string& name, Stats& stats);
+  static std::shared_ptr<LoadedCode> build_host(const Target& target, const CodeCache* cache, const std::string& source,
+                                                const std::string& name, Stats& stats);
   asp_device_module* build_device(const Target& target, const std::string& source, const std::string& name, Stats& stats);
-  const JitDriver& driver_for(const std::string& backend);
+  std::shared_ptr<const JitDriver> driver_for(const std::string& backend);
   std::shared_ptr<const DeviceRuntime> device_for(const std::string& backend, const asp_backend* vtable);
   // The backend's own PSIR optimizers (asp_optimizer.backend), in registration order.
   std::string optimize_for(const std::string& backend, std::string psir);
@@ -173,7 +239,7 @@ class KernelCompiler {
   const CodeCache* cache_;
   TuningDatabase* tuning_;
   std::mutex mutex_;
-  std::map<std::string, std::unique_ptr<JitDriver>> drivers_;
+  std::map<std::string, std::shared_ptr<const JitDriver>> drivers_;  // shared with kernels built on demand
   std::map<std::string, std::shared_ptr<const DeviceRuntime>> devices_;
 };
 

@@ -43,6 +43,7 @@ class ProgramRunner {
   // tuning key (`tune(...)`): its values for these arguments, e.g.
   // "tune(32, 24, 5)"; empty when it declares none (then the arguments' shapes count).
   std::string tuning_signature(const Binding::Frame& frame) const;
+  bool has_tuning_key() const { return !program_.tuning_key.empty(); }
 
   // Runs the schedule for one call: `frame` as `binding` bound the program's
   // parameters, `slots` the tuning slot of each kernel for this signature,
