@@ -280,15 +280,13 @@ def _from_full(values: np.ndarray, ctype: int) -> np.ndarray:
 
 
 def _events(X: Any, dtype: Any = None) -> np.ndarray:
-    """X as a writable C-contiguous float32 or float64 array (copied where it is not)."""
+    """X as a C-contiguous float32 or float64 array (copied where it is not)."""
     X = np.asarray(X)
     if dtype is not None:
         X = X.astype(dtype, copy=False)
     elif X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
-    X = np.ascontiguousarray(X)
-    # The binding takes writable arrays only, even where the program only reads them (a memory map opened read-only).
-    return X if X.flags.writeable else X.copy()
+    return np.ascontiguousarray(X)
 
 
 # ---- the original API --------------------------------------------------------------------------

@@ -88,18 +88,19 @@ inline PyTypeObject* resident_type = nullptr;
 
 // The arrays one call converted, kept until it returns. Only those it made
 // are constructed and destroyed (a call has up to Binding::max_args).
+template <typename Array>
 class Converted {
  public:
   Converted() = default;
   Converted(const Converted&) = delete;
   Converted& operator=(const Converted&) = delete;
   ~Converted() {
-    for (std::size_t k = 0; k < used_; ++k) std::launder(reinterpret_cast<nb::ndarray<>*>(slots_[k]))->~ndarray();
+    for (std::size_t k = 0; k < used_; ++k) std::launder(reinterpret_cast<Array*>(slots_[k]))->~Array();
   }
-  nb::ndarray<>& make() { return *new (slots_[used_++]) nb::ndarray<>(); }
+  Array& make() { return *new (slots_[used_++]) Array(); }
 
  private:
-  alignas(nb::ndarray<>) unsigned char slots_[Binding::max_args][sizeof(nb::ndarray<>)];
+  alignas(Array) unsigned char slots_[Binding::max_args][sizeof(Array)];
   std::size_t used_ = 0;
 };
 
@@ -131,7 +132,8 @@ class Specialized {
     const Binding& binding = callable_->binding();
     if (count != binding.arg_count()) return (*callable_)(nullptr, count);  // the core's message names them all
     std::array<asp_arg, Binding::max_args> args;
-    Converted arrays;
+    Converted<nb::ndarray<>> arrays;
+    Converted<nb::ndarray<nb::ro>> readonly_arrays;  // for arguments no kernel writes
     std::array<Mirror*, Binding::max_args> mirrors;
     bool resident = false;
     for (std::size_t i = 0; i < count; ++i) {
@@ -157,9 +159,13 @@ class Specialized {
       }
       nb::ndarray<>& array = arrays.make();
       if (!nb::try_cast(values[i], array, false)) {
-        nb::ndarray<nb::ro> readonly;
+        nb::ndarray<nb::ro>& readonly = readonly_arrays.make();
         if (nb::try_cast(values[i], readonly, false)) {
-          throw nb::value_error(("argument '" + binding.arg_name(i) + "' is a read-only array").c_str());
+          if (callable_->writes_arg(i)) {
+            throw nb::value_error(("argument '" + binding.arg_name(i) + "' is a read-only array, and the kernel writes it").c_str());
+          }
+          args[i] = tensor_of(readonly);
+          continue;
         }
         if (std::optional<asp_arg> a = scalar_of(value, binding.arg_name(i))) {
           args[i] = *a;  // the core's message says what was expected

@@ -155,6 +155,14 @@ def test_a_mismatched_shape_is_a_value_error_naming_the_argument(scale_kernel):
         scale_kernel(np.zeros((4, 6)), np.zeros(24), 2.0)
 
 
+def test_a_read_only_array_is_taken_where_the_kernel_only_reads(scale_kernel):
+    a = np.arange(24.0).reshape(4, 6)
+    a.flags.writeable = False
+    out = np.zeros((4, 6))
+    scale_kernel(out, a, 2.0)
+    np.testing.assert_array_equal(out, a * 2.0)
+
+
 def test_arrays_the_kernel_cannot_take_are_rejected_before_it_runs(scale_kernel):
     out = np.zeros((4, 6))
     with pytest.raises(TypeError, match="argument 'a' has dtype float32; the kernel was specialized for float64"):
@@ -163,8 +171,8 @@ def test_arrays_the_kernel_cannot_take_are_rejected_before_it_runs(scale_kernel)
         scale_kernel(out, np.zeros((4, 12))[:, ::2], 2.0)
     readonly = np.zeros((4, 6))
     readonly.flags.writeable = False
-    with pytest.raises(ValueError, match="argument 'a' is a read-only array"):
-        scale_kernel(out, readonly, 2.0)
+    with pytest.raises(ValueError, match="argument 'out' is a read-only array, and the kernel writes it"):
+        scale_kernel(readonly, np.zeros((4, 6)), 2.0)
     with pytest.raises(TypeError, match="argument 'a' must be an array of float64, got a scalar"):
         scale_kernel(out, 1.0, 2.0)
     with pytest.raises(TypeError, match="argument 'a' must be an array of float64, got list"):

@@ -171,6 +171,14 @@ class Callable {
   const Kernel& kernel() const { return *kernels_.front(); }
   const std::vector<std::shared_ptr<Kernel>>& kernels() const { return kernels_; }
   const Binding& binding() const { return binding_; }
+  // Whether a call may store into argument `arg` (an array some kernel writes):
+  // a read-only array is fine for any other.
+  bool writes_arg(std::size_t arg) const {
+    for (std::size_t p = 0; p < written_.size(); ++p) {
+      if (written_[p] && binding_.buffer_arg(p) == arg) return true;
+    }
+    return false;
+  }
 
   // Binds the arguments, runs the variant the tuner picks for their shapes (in a
   // program: the schedule, each launch with the variant its kernel's tuner picks)
