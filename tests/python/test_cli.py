@@ -6,6 +6,8 @@ import re
 import stat
 import struct
 
+import pytest
+
 BACKENDS = ("openmp", "pthreads", "cuda", "opencl")
 
 
@@ -234,6 +236,17 @@ def test_cache_refuses_a_directory_others_can_write(asp, tmp_path):
     assert result.returncode == 2
     assert f"asp: error: refusing the code cache directory {cache}: it is writable by group or others (mode 0777)" in result.stderr
     assert f"run `chmod go-w {cache}`" in result.stderr
+
+
+@pytest.mark.parametrize("subcommand", ["list", "clear"])
+def test_cache_list_and_clear_refuse_a_directory_others_can_write_and_touch_nothing(asp, tmp_path, subcommand):
+    cache = filled_cache(tmp_path)
+    cache.chmod(0o777)
+    before = sorted(p.name for p in cache.iterdir())
+    result = asp("cache", subcommand, env={"ASP_CACHE_DIR": str(cache)})
+    assert result.returncode == 2
+    assert f"refusing the code cache directory {cache}: it is writable by group or others" in result.stderr
+    assert sorted(p.name for p in cache.iterdir()) == before
 
 
 def test_cache_needs_a_subcommand(asp):

@@ -337,6 +337,9 @@ class Translator {
       const bool module = s->rfind("module:", 0) == 0;
       unsupported(at, "'" + what + "' is " + (module ? "a module" : "a function") + ", not a number");
     }
+    if (const Node* n = v.node(); n && n->kind == "BigInt") {
+      unsupported(at, "'" + what + "' is an integer wider than 64 bits (Python's integers of any size are not specialized)");
+    }
     unsupported(at, "'" + what + "' is not a number (only numbers and bools are constants a kernel can read)");
   }
 
