@@ -516,7 +516,7 @@ struct KernelCompiler::Target {
   std::filesystem::path save_dir{};               // where failing sources are kept
 };
 
-KernelCompiler::Target KernelCompiler::target_for(const std::string& backend) {
+KernelCompiler::Target KernelCompiler::target_for(const std::string& backend, const std::filesystem::path* dump) {
   const BackendState* state = registry_.backend(backend);
   if (!state) throw std::runtime_error("backend '" + backend + "' is not configured");
   if (!state->available) throw std::runtime_error("backend '" + backend + "' is unavailable: " + state->reason);
@@ -531,10 +531,12 @@ KernelCompiler::Target KernelCompiler::target_for(const std::string& backend) {
     t.identity = t.driver->identity();
   }
   t.identity = std::to_string(ASP_ABI_VERSION) + " " + backend + " " + state->library->version + " " + t.language + " " + t.identity;
-  if (const Setting* dump = registry_.config().find("dump")) {
-    t.dump = std::get<std::string>(dump->value);
-    std::filesystem::create_directories(*t.dump);
+  if (dump) {
+    t.dump = *dump;
+  } else if (const Setting* setting = registry_.config().find("dump")) {
+    t.dump = std::get<std::string>(setting->value);
   }
+  if (t.dump) std::filesystem::create_directories(*t.dump);
   // Failing sources are kept where the user looks: the dump directory, else beside the cache.
   t.save_dir = t.dump     ? *t.dump
                : cache_ ? cache_->dir() / "failed"
@@ -798,7 +800,7 @@ std::vector<std::vector<std::int64_t>> combinations(const asp_kernel_source& k) 
 }  // namespace
 
 std::shared_ptr<Kernel> KernelCompiler::compile(std::string_view psir_text, const std::string& backend, Stats* stats,
-                                                bool on_demand) {
+                                                bool on_demand, const std::filesystem::path* dump) {
   Stats local;
   Stats& s = stats ? *stats : local;
   s = {};
@@ -807,7 +809,7 @@ std::shared_ptr<Kernel> KernelCompiler::compile(std::string_view psir_text, cons
   psir::verify(module);
   if (module.functions.empty()) throw std::runtime_error("the PSIR module has no function");
   if (!module.is_version_1()) throw std::runtime_error("a PSIR program is compiled by compile_program()");
-  const Target target = target_for(backend);
+  const Target target = target_for(backend, dump);
   if (on_demand && !target.device) {
     // Each variant in a binary of its own, built when first needed: LLVM
     // optimises only what runs, and a warm start loads only that.
@@ -836,14 +838,15 @@ std::shared_ptr<Kernel> KernelCompiler::compile(std::string_view psir_text, cons
 
 std::vector<std::shared_ptr<Kernel>> KernelCompiler::compile_program(const psir::Module& program,
                                                                      const std::string& backend,
-                                                                     const std::string& domain, Stats* stats) {
+                                                                     const std::string& domain, Stats* stats,
+                                                                     const std::filesystem::path* dump) {
   Stats local;
   Stats& s = stats ? *stats : local;
   s = {};
   s.cache_hit = true;
   psir::verify(program);
   if (!program.program) throw std::runtime_error("the PSIR module is not a program");
-  const Target target = target_for(backend);
+  const Target target = target_for(backend, dump);
   const std::string text = psir::print(program);
   std::vector<std::shared_ptr<Kernel>> kernels;
   for (const psir::KernelDecl& decl : program.kernels) {
@@ -871,6 +874,7 @@ std::vector<std::shared_ptr<Kernel>> KernelCompiler::compile_program(const psir:
           throw std::runtime_error("kernel " + decl.name + " has two variants named " + inst.name);
         }
         const std::string source = inst.prelude + k->source;
+        if (target.dump) std::ofstream(*target.dump / (inst.name + "." + backend + source_extension(target.language))) << source;
         sources += source;
         if (target.device) {
           auto module = std::make_unique<DeviceCode>(target.device, build_device(target, source, inst.name, s),

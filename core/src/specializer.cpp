@@ -1,5 +1,6 @@
 #include "asp/core/specializer.hpp"
 
+#include "asp/core/code_cache.hpp"
 #include "asp/core/log.hpp"
 
 #include <asp/ir_text.hpp>
@@ -9,6 +10,9 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
+#include <sstream>
+#include <mutex>
 #include <optional>
 
 namespace asp::core {
@@ -58,23 +62,6 @@ bool serves(const Component& c, asp_component_kind kind, const std::string& doma
   return c.description->kind == kind && c.description->domain && domain == c.description->domain;
 }
 
-// Runs every optimizer of the domain that reads `dialect`, in registration order.
-std::string optimize(const Registry& registry, const std::string& domain, const std::string& dialect, std::string ir) {
-  for (const Component& c : registry.components()) {
-    if (!serves(c, ASP_COMPONENT_OPTIMIZER, domain)) continue;
-    const auto* optimizer = static_cast<const asp_optimizer*>(c.description->vtable);
-    if (!optimizer->reads || dialect != optimizer->reads) continue;
-    if (!optimizer->run) throw std::runtime_error(label(c) + " provides no run function");
-    ir = run_component(c, [&](asp_host_context* ctx, const asp_text_sink* sink) {
-      return optimizer->run(optimizer->self, ctx, ir.c_str(), sink);
-    });
-    if (const std::string out = dialect_of(ir, c); out != dialect) {
-      throw std::runtime_error(label(c) + " read " + dialect + " but wrote " + out);
-    }
-  }
-  return ir;
-}
-
 psir::Module parse_psir(const std::string& text, const std::string& producer) {
   try {
     psir::Module module = psir::parse(text);
@@ -94,6 +81,86 @@ void dump(const std::filesystem::path& file, const std::string& text) {
   out << text;
   if (!out) log(LogLevel::warning, "specializer", "cannot write " + file.string());
 }
+
+// The arguments as a specialization sees them: names, dtypes, shapes, strides.
+std::string describe(const std::vector<asp_arg>& args) {
+  std::ostringstream out;
+  for (const asp_arg& a : args) {
+    out << (a.name ? a.name : "?") << ":";
+    if (a.kind == ASP_ARG_SCALAR) {
+      out << int(a.scalar_type.code) << "/" << int(a.scalar_type.bits) << " ";
+      continue;
+    }
+    out << int(a.tensor.dtype.code) << "/" << int(a.tensor.dtype.bits) << "[";
+    for (int d = 0; d < a.tensor.ndim; ++d) out << (d ? "," : "") << a.tensor.shape[d];
+    if (a.tensor.strides) {
+      out << ";";
+      for (int d = 0; d < a.tensor.ndim; ++d) out << (d ? "," : "") << a.tensor.strides[d];
+    }
+    out << "] ";
+  }
+  return out.str();
+}
+
+}  // namespace
+
+// ASP_DUMP=DIR: one directory per specialization, DIR/<domain>-<key>/, named
+// by a hash of the domain, the Tree and the arguments' descriptions, holding
+// every stage in order (the Tree, the frontend's and each optimizer's DSIR,
+// the lowering's and each optimizer's PSIR, each backend's PSIR and sources)
+// and, when a step failed, error.txt with what it said (a compiler's whole
+// log included). DIR/index.txt maps directories to domain, kernel and arguments.
+class Specializer::Dump {
+ public:
+  Dump(const std::filesystem::path& base, const std::string& domain, const std::string& tree, const std::vector<asp_arg>& args) {
+    const std::string arguments = describe(args);
+    dir = base / (domain + "-" + cache_key({domain, tree, arguments}).substr(0, 16));
+    std::filesystem::create_directories(dir);
+    const std::string line = dir.filename().string() + "\t" + domain + "\t" + arguments + "\n";
+    std::lock_guard lock(index_mutex());
+    std::ifstream existing(base / "index.txt");
+    const std::string index((std::istreambuf_iterator<char>(existing)), std::istreambuf_iterator<char>());
+    if (index.find(line) == std::string::npos) std::ofstream(base / "index.txt", std::ios::app) << line;
+  }
+  // Writes the next stage, numbered in order: "03-stencil-fold-constants.dsir".
+  void stage(const std::string& name, const std::string& text) {
+    const std::string number = std::to_string(++stages_);
+    dump(dir / ((number.size() < 2 ? "0" : "") + number + "-" + name), text);
+  }
+  void error(const std::string& text) {
+    std::ofstream(dir / "error.txt", std::ios::app) << text << "\n";
+  }
+  std::filesystem::path dir;
+
+ private:
+  static std::mutex& index_mutex() {
+    static std::mutex m;
+    return m;
+  }
+  int stages_ = 0;
+};
+
+namespace {
+
+// Runs every optimizer of the domain that reads `dialect`, in registration order.
+std::string optimize(const Registry& registry, const std::string& domain, const std::string& dialect, std::string ir,
+                     Specializer::Dump* dump) {
+  for (const Component& c : registry.components()) {
+    if (!serves(c, ASP_COMPONENT_OPTIMIZER, domain)) continue;
+    const auto* optimizer = static_cast<const asp_optimizer*>(c.description->vtable);
+    if (!optimizer->reads || dialect != optimizer->reads) continue;
+    if (!optimizer->run) throw std::runtime_error(label(c) + " provides no run function");
+    ir = run_component(c, [&](asp_host_context* ctx, const asp_text_sink* sink) {
+      return optimizer->run(optimizer->self, ctx, ir.c_str(), sink);
+    });
+    if (const std::string out = dialect_of(ir, c); out != dialect) {
+      throw std::runtime_error(label(c) + " read " + dialect + " but wrote " + out);
+    }
+    if (dump) dump->stage(std::string(c.description->name) + (dialect == psir::dialect ? ".psir" : ".dsir"), ir);
+  }
+  return ir;
+}
+
 
 // Builds the variant that the first call with `args` runs, and adds how to
 // `stats`; while the tuner still has variants to try, the others are built in
@@ -124,6 +191,23 @@ Specializer::Specializer(Registry& registry, const CodeCache* cache, TuningDatab
 
 Specializer::Result Specializer::specialize(const std::string& domain, const std::string& tree_text,
                                             const std::vector<asp_arg>& args) {
+  const Setting* setting = registry_.config().find("dump");
+  if (!setting) return specialize(domain, tree_text, args, nullptr);
+  Dump dump(std::get<std::string>(setting->value), domain, tree_text, args);
+  try {
+    return specialize(domain, tree_text, args, &dump);
+  } catch (const CompileError& e) {
+    dump.error(std::string(e.what()) + "\n" + e.log());
+    throw;
+  } catch (const std::exception& e) {
+    dump.error(e.what());
+    throw;
+  }
+}
+
+Specializer::Result Specializer::specialize(const std::string& domain, const std::string& tree_text,
+                                            const std::vector<asp_arg>& args, Dump* dump) {
+  if (dump) dump->stage("tree", tree_text);
   const auto& components = registry_.components();
   const Component* frontend = nullptr;
   for (const Component& c : components) {
@@ -141,7 +225,8 @@ Specializer::Result Specializer::specialize(const std::string& domain, const std
     return translator->translate(translator->self, ctx, tree_text.c_str(), args.data(), args.size(), sink);
   });
   const std::string dialect = dialect_of(dsir, *frontend);
-  dsir = optimize(registry_, domain, dialect, std::move(dsir));
+  if (dump) dump->stage(std::string(frontend->description->name) + ".dsir", dsir);
+  dsir = optimize(registry_, domain, dialect, std::move(dsir), dump);
 
   const Component* lowering = nullptr;
   for (const Component& c : components) {
@@ -162,7 +247,8 @@ Specializer::Result Specializer::specialize(const std::string& domain, const std
   }
   // The domain's own PSIR optimizers, each checked like the lowering.
   psir::Module module = parse_psir(psir_text, label(*lowering));
-  psir_text = optimize(registry_, domain, std::string(psir::dialect), psir::print(module));
+  if (dump) dump->stage(std::string(lowering->description->name) + ".psir", psir_text);
+  psir_text = optimize(registry_, domain, std::string(psir::dialect), psir::print(module), dump);
   module = parse_psir(psir_text, "the PSIR optimizers of domain " + domain);
   if (module.functions.empty() && !module.program) throw std::runtime_error(label(*lowering) + " produced no function");
   // What the caller's arguments feed: a single kernel's parameters (every
@@ -186,13 +272,6 @@ Specializer::Result Specializer::specialize(const std::string& domain, const std
   Binding binding(signature, args);
   psir_text = psir::print(module);
 
-  if (const Setting* setting = registry_.config().find("dump")) {
-    const std::filesystem::path dir = std::get<std::string>(setting->value);
-    std::filesystem::create_directories(dir);
-    dump(dir / (name + ".tree"), tree_text);
-    dump(dir / (name + ".dsir"), dsir);
-  }
-
   const BackendSelection selection = registry_.select();
   // No backend here is a reason to run the Python function (DESIGN §2), not a failure.
   if (selection.order.empty()) throw Unsupported("no backend can run kernel " + name + ": " + selection.problem);
@@ -207,12 +286,12 @@ Specializer::Result Specializer::specialize(const std::string& domain, const std
     try {
       Result result{nullptr, backend->name, dsir, psir_text, binding, {}};
       if (module.program) {
-        result.kernels = compiler_.compile_program(module, backend->name, domain, &result.stats);
+        result.kernels = compiler_.compile_program(module, backend->name, domain, &result.stats, dump ? &dump->dir : nullptr);
         result.kernel = result.kernels.front();
         result.program = module;
       } else {
         // Only the variant the first call runs is built now (the others when the tuner needs them).
-        result.kernel = compiler_.compile(psir_text, backend->name, &result.stats, true);
+        result.kernel = compiler_.compile(psir_text, backend->name, &result.stats, true, dump ? &dump->dir : nullptr);
         build_first(result.kernel.get(), binding, args, result.stats);
       }
       return result;
@@ -221,10 +300,12 @@ Specializer::Result Specializer::specialize(const std::string& domain, const std
           "backend " + backend->name + " did not compile " + name + " (" + e.what() + "); trying the next one");
       compile_error = e;
       failures += (failures.empty() ? "" : "; ") + backend->name + ": " + e.what();
+      if (dump) dump->error("backend " + backend->name + ": " + e.what() + "\n" + e.log());
     } catch (const std::runtime_error& e) {
       log(LogLevel::warning, "specializer",
           "backend " + backend->name + " failed on " + name + " (" + e.what() + "); trying the next one");
       failures += (failures.empty() ? "" : "; ") + backend->name + ": " + e.what();
+      if (dump) dump->error("backend " + backend->name + ": " + e.what());
     }
   }
   if (compile_error) throw *compile_error;

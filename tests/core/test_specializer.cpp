@@ -296,20 +296,52 @@ TEST(SpecializerBackends, AnUnavailableForcedBackendIsUnsupportedWithTheRegistry
   EXPECT_THAT(e.what(), HasSubstr("is unavailable: disabled in config"));
 }
 
-TEST(SpecializerDump, AspDumpWritesTheTreeAndTheDsir) {
+TEST(SpecializerDump, AspDumpKeepsEachSpecializationInADirectoryOfItsOwn) {
   asp::test::TempDir dir;
   const auto where = dir.path() / "dump";
   auto registry = registry_with(dir, "dump: " + where.string() + "\n");
-  Array a("a", f64, {5}), out("out", f64, {5});
-  const auto result = Specializer(*registry, nullptr, nullptr).specialize("scale", scale_tree, {out.arg, a.arg, scalar("c", 3)});
   auto read = [](const std::filesystem::path& file) {
     std::stringstream text;
     text << std::ifstream(file).rdbuf();
     return text.str();
   };
-  EXPECT_EQ(read(where / "scale.tree"), scale_tree);
-  EXPECT_EQ(read(where / "scale.dsir"), result.dsir);
-  EXPECT_TRUE(std::filesystem::exists(where / ("scale." + result.backend + ".c")));
+  auto directories = [&] {
+    std::vector<std::filesystem::path> found;
+    for (const auto& e : std::filesystem::directory_iterator(where)) {
+      if (e.is_directory()) found.push_back(e.path());
+    }
+    std::sort(found.begin(), found.end());
+    return found;
+  };
+  Array a("a", f64, {5}), out("out", f64, {5});
+  const auto result = Specializer(*registry, nullptr, nullptr).specialize("scale", scale_tree, {out.arg, a.arg, scalar("c", 3)});
+  ASSERT_EQ(directories().size(), 1u);
+  const auto first = directories().front();
+  EXPECT_THAT(first.filename().string(), testing::StartsWith("scale-"));
+  EXPECT_EQ(read(first / "01-tree"), scale_tree);
+  std::vector<std::string> stages;
+  for (const auto& e : std::filesystem::directory_iterator(first)) stages.push_back(e.path().filename().string());
+  std::sort(stages.begin(), stages.end());
+  EXPECT_THAT(stages, testing::Contains(testing::MatchesRegex("02-.*\\.dsir")));
+  EXPECT_THAT(stages, testing::Contains(testing::MatchesRegex("[0-9][0-9]-.*\\.psir")));
+  EXPECT_THAT(stages, testing::Contains(testing::EndsWith("." + result.backend + ".c")));
+  EXPECT_EQ(read(first / stages[1]), result.dsir);
+
+  // Other arguments: another directory, the first one untouched; the index lists both.
+  Array b("a", f64, {7}), out7("out", f64, {7});
+  Specializer(*registry, nullptr, nullptr).specialize("scale", scale_tree, {out7.arg, b.arg, scalar("c", 3)});
+  EXPECT_EQ(directories().size(), 2u);
+  EXPECT_EQ(read(first / "01-tree"), scale_tree);
+  const std::string index = read(where / "index.txt");
+  for (const auto& d : directories()) EXPECT_THAT(index, HasSubstr(d.filename().string() + "\tscale\t"));
+  EXPECT_THAT(index, HasSubstr("[7]"));
+
+  // A failure leaves what it said next to the stages that ran.
+  EXPECT_THROW(Specializer(*registry, nullptr, nullptr).specialize("scale", "asp-ir 1 tree\n(Nonsense)", {out.arg, a.arg}),
+               std::exception);
+  bool recorded = false;
+  for (const auto& d : directories()) recorded = recorded || std::filesystem::exists(d / "error.txt");
+  EXPECT_TRUE(recorded);
 }
 
 // ---- calls: faults and binding errors ---------------------------------------------

@@ -101,3 +101,39 @@ def test_grid_data_with_zero_or_more_than_four_axes_is_refused(shape):
 def test_grid_data_must_be_an_ndarray():
     with pytest.raises(TypeError, match="numpy.ndarray"):
         StencilGrid((2, 2)).data = [[1.0, 2.0], [3.0, 4.0]]
+
+
+def test_asp_dump_writes_one_directory_per_specialization(tmp_path):
+    """ASP_DUMP=DIR (read when the core starts, so in a new process): each signature gets its own
+    directory with every stage and the generated source; index.txt lists them."""
+    import os
+    import subprocess
+    import sys
+
+    script = textwrap.dedent("""
+        import numpy as np
+        from asp.stencil import StencilGrid, StencilKernel
+
+        class Blur(StencilKernel):
+            def kernel(self, in_grid, out_grid):
+                for x in out_grid.interior_points():
+                    out_grid[x] = 0.5 * in_grid[x]
+                    for y in in_grid.neighbors(x, 1):
+                        out_grid[x] = out_grid[x] + 0.125 * in_grid[y]
+
+        for n in (8, 12):
+            Blur().kernel(StencilGrid.from_array(np.ones((n, n))), StencilGrid((n, n)))
+    """)
+    (tmp_path / "blur.py").write_text(script)
+    dump = tmp_path / "dump"
+    env = dict(os.environ, ASP_DUMP=str(dump), ASP_CACHE_DIR=str(tmp_path / "cache"))
+    subprocess.run([sys.executable, str(tmp_path / "blur.py")], check=True, env=env, cwd=tmp_path)
+    directories = sorted(p for p in dump.iterdir() if p.is_dir())
+    assert len(directories) == 2, directories
+    for directory in directories:
+        names = sorted(p.name for p in directory.iterdir())
+        assert names[0] == "01-tree"
+        assert any(n.endswith(".dsir") for n in names) and any(n.endswith(".psir") for n in names), names
+        assert any(n.endswith(".c") for n in names), names
+    index = (dump / "index.txt").read_text()
+    assert all(d.name in index for d in directories)

@@ -13,6 +13,7 @@
 #include <asp/psir.hpp>
 
 #include <atomic>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -206,8 +207,11 @@ class KernelCompiler {
   // With `on_demand`, a host backend's variants are left to be built one by
   // one, each in its own binary, when the kernel first needs them
   // (Kernel::build_first(), Kernel::run()); the kernel must not outlive the registry and the code cache.
+  // `dump`: the directory ASP_DUMP keeps this specialization's PSIR and
+  // sources in (the specializer gives one per specialization); null: the
+  // `dump` setting's directory itself, when it is set.
   std::shared_ptr<Kernel> compile(std::string_view psir, const std::string& backend, Stats* stats = nullptr,
-                                  bool on_demand = false);
+                                  bool on_demand = false, const std::filesystem::path* dump = nullptr);
 
   // The kernels of a program (a version-2 module), in the order of its
   // declarations: the generated variants of each, and the instantiations of
@@ -215,11 +219,12 @@ class KernelCompiler {
   // program in a language this backend runs. Throws as compile() does, and
   // std::runtime_error when a kernel has no variant for this backend.
   std::vector<std::shared_ptr<Kernel>> compile_program(const psir::Module& program, const std::string& backend,
-                                                       const std::string& domain, Stats* stats = nullptr);
+                                                       const std::string& domain, Stats* stats = nullptr,
+                                                       const std::filesystem::path* dump = nullptr);
 
  private:
   struct Target;
-  Target target_for(const std::string& backend);
+  Target target_for(const std::string& backend, const std::filesystem::path* dump = nullptr);
   // One binary of generated variants (a version-1 module) for the target, with the functions it holds after the backend's optimizers.
   std::pair<Kernel::Code, std::vector<psir::Function>> build_generated(const Target& target, psir::Module module, Stats& stats);
   // The backend's optimizers and code generation for a version-1 module: the module they leave and its source.

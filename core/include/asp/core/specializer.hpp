@@ -48,6 +48,12 @@ class Specializer {
   // anything else (a failing component is named).
   Result specialize(const std::string& domain, const std::string& tree_text, const std::vector<asp_arg>& args);
 
+  class Dump;  // ASP_DUMP's directory of one specialization
+
+ private:
+  Result specialize(const std::string& domain, const std::string& tree_text, const std::vector<asp_arg>& args,
+                    Dump* dump);
+
  private:
   Registry& registry_;
   KernelCompiler compiler_;
