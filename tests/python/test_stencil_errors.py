@@ -1,6 +1,7 @@
 """Error paths of the stencil API (issue 15, point 4; DESIGN.md §8): each one
 either runs Python after a FallbackWarning that says why, or raises the
 exception Python raises, never a crash and never a silent wrong result."""
+import math
 import textwrap
 
 import numpy as np
@@ -137,3 +138,31 @@ def test_asp_dump_writes_one_directory_per_specialization(tmp_path):
         assert any(n.endswith(".c") for n in names), names
     index = (dump / "index.txt").read_text()
     assert all(d.name in index for d in directories)
+
+
+class MixedMin(StencilKernel):
+    def kernel(self, g, out):
+        for x in out.interior_points():
+            out[x] = math.sin(min(1.5, g[x]) + math.exp(min(g[x], 4.0)))
+
+
+class ConvertedMin(StencilKernel):
+    def kernel(self, g, out):
+        for x in out.interior_points():
+            out[x] = math.sin(min(1.5, float(g[x])) + math.exp(min(float(g[x]), 4.0)))
+
+
+def test_min_of_a_float32_value_and_a_python_float_falls_back_and_equals_python():
+    """The fuzzer's float32 case (issue 15): min returns either argument as it is, so the sum after it is
+    float32 or double depending on the values. Native code cannot follow that; Python runs, bitwise right."""
+    values = (np.random.default_rng(3).standard_normal((9, 9)) * 3).astype(np.float32)
+    a, b = StencilGrid.from_array(values.copy()), StencilGrid((9, 9), dtype=np.float32)
+    kernel = MixedMin()
+    with pytest.warns(asp.FallbackWarning, match="32-bit grid value"):
+        kernel.kernel(a, b)
+    assert b.data.tobytes() == run_as_python(MixedMin, a, b, {}).tobytes()
+    converted = ConvertedMin()  # one type: native, and still Python's result
+    c = StencilGrid((9, 9), dtype=np.float32)
+    converted.kernel(a, c)
+    assert converted.last_call.backend is not None
+    assert c.data.tobytes() == run_as_python(ConvertedMin, a, c, {}).tobytes()

@@ -961,9 +961,20 @@ class Translator {
     if (f == "builtins.min" || f == "builtins.max") {
       if (values.size() < 2) unsupported(n, "'" + source(func) + "' of fewer than two numbers is not supported");
       Type t = values[0]->type;
+      bool narrow = false, mixed = false;
       for (const ExprPtr& v : values) {
         if (v->type == Type::bool_) unsupported(n, "'" + source(func) + "' of truth values is not supported");
+        narrow = narrow || v->type == Type::f32 || v->type == Type::i32;
+        mixed = mixed || v->type != values[0]->type;
         t = promote(t, v->type);
+      }
+      // Python's min and max return one of their arguments as it is, so with a
+      // 32-bit NumPy number among others the result's type (and what later
+      // arithmetic rounds to) depends on which one wins: not a static type.
+      if (narrow && mixed) {
+        unsupported(n, "'" + source(func) + "' of a 32-bit grid value and a number of another type returns either one "
+                       "as it is, so what later arithmetic computes in depends on the values; convert them to one "
+                       "type first, e.g. with float(...)");
       }
       // min(a, b, c) keeps the first of the smallest: min(min(a, b), c).
       ExprPtr result = convert(values[0], t);
