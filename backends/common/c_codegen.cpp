@@ -18,6 +18,10 @@ const char* prelude =
     "typedef __UINT32_TYPE__ asp_u32;\n"
     "typedef __UINT64_TYPE__ asp_u64;\n"
     "typedef _Bool asp_bool;\n"
+    "/* libm's pow, called as Python's ** calls it: not __builtin_pow, which the compiler may replace\n"
+    "   (pow(x, 2) by x * x: libm's pow is not correctly rounded, so the two can differ in the last bit). */\n"
+    "double pow(double, double);\n"
+    "float powf(float, float);\n"
     "\n"
     "/* Fewer iterations than this run on the calling thread: sharing them out costs more than it saves. */\n"
     "#define ASP_PARALLEL_MIN_WORK 16384\n";

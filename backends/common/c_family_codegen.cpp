@@ -55,7 +55,8 @@ std::string math(const std::string& name, Type t, Dialect d) {
   const std::string f = t == Type::f32 ? "f" : "";
   switch (d) {
     case Dialect::c_openmp:
-    case Dialect::c_pthreads: return "__builtin_" + name + f;  // the compiler's builtins call libm where they must
+    // The compiler's builtins call libm where they must; pow is libm's own (see the C prelude).
+    case Dialect::c_pthreads: return (name == "pow" ? "" : "__builtin_") + name + f;
     case Dialect::opencl: return name;                         // overloaded for float and double
     case Dialect::cuda: return name + f;
   }

@@ -41,9 +41,13 @@ using jit_detail::host_target;
 
 // The flags every compile gets, before request.flags (so a request may
 // override them, e.g. to opt in to contraction). -ffp-contract=off and no
-// fast-math keep float64 results bitwise equal to Python's.
+// fast-math keep float64 results bitwise equal to Python's; so does calling
+// libm's pow and powf as written, which Python's ** does, instead of letting
+// clang turn pow(x, 2) into x * x (libm's pow is not correctly rounded: the
+// two differ in the last bit for some x).
 const std::vector<std::string>& base_flags() {
-  static const std::vector<std::string> flags = {"-std=c11", "-O3", "-ffp-contract=off", "-fno-math-errno"};
+  static const std::vector<std::string> flags = {"-std=c11", "-O3", "-ffp-contract=off", "-fno-math-errno",
+                                                 "-fno-builtin-pow", "-fno-builtin-powf"};
   return flags;
 }
 

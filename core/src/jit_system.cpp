@@ -249,12 +249,16 @@ class SystemDriver : public JitDriver {
  private:
   // The configured flags, the request's, then what bitwise equality with
   // Python needs unless the flags say otherwise: gcc contracts a*b+c into an
-  // FMA by default in its GNU C modes.
+  // FMA by default in its GNU C modes, and turns pow(x, 2) into x * x.
   std::vector<std::string> command_flags(const CompileRequest& request) const {
     auto flags = flags_;
     flags.insert(flags.end(), request.flags.begin(), request.flags.end());
     if (request.openmp && !has_flag(flags, "-fopenmp")) flags.push_back("-fopenmp");
     if (!has_flag(flags, "-ffp-contract")) flags.push_back("-ffp-contract=off");
+    // Python's ** calls libm's pow: keep the compiler from replacing pow(x, 2) by x * x (see jit_orc.cpp).
+    for (const char* f : {"-fno-builtin-pow", "-fno-builtin-powf"}) {
+      if (!has_flag(flags, f)) flags.push_back(f);
+    }
     return flags;
   }
 

@@ -8,6 +8,10 @@ typedef __UINT16_TYPE__ asp_u16;
 typedef __UINT32_TYPE__ asp_u32;
 typedef __UINT64_TYPE__ asp_u64;
 typedef _Bool asp_bool;
+/* libm's pow, called as Python's ** calls it: not __builtin_pow, which the compiler may replace
+   (pow(x, 2) by x * x: libm's pow is not correctly rounded, so the two can differ in the last bit). */
+double pow(double, double);
+float powf(float, float);
 
 /* Fewer iterations than this run on the calling thread: sharing them out costs more than it saves. */
 #define ASP_PARALLEL_MIN_WORK 16384
