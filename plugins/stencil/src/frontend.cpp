@@ -817,6 +817,7 @@ class Translator {
       if ((a->type == Type::bool_) != (b->type == Type::bool_)) {
         unsupported(n, "a conditional expression mixes a truth value and a number");
       }
+      one_of_them(n, "a conditional expression", {a, b});
       const Type t = a->type == Type::bool_ ? Type::bool_ : promote(a->type, b->type);
       return select(c, convert(a, t), convert(b, t));
     }
@@ -883,6 +884,23 @@ class Translator {
     // True division of integers gives a float: Python's float, or NumPy's float64.
     if (op == "/" && is_integral(t)) t = t == Type::int_ ? Type::float_ : Type::f64;
     return binary(op, convert(a, t), convert(b, t));
+  }
+
+  // min, max and a conditional expression give one of their operands as it
+  // is, so with a 32-bit NumPy number among operands of another type the
+  // result's type (and what later arithmetic rounds to) depends on the values:
+  // no static type, so Python runs.
+  void one_of_them(const Node& at, const std::string& what, const std::vector<ExprPtr>& operands) const {
+    bool narrow = false, mixed = false;
+    for (const ExprPtr& v : operands) {
+      narrow = narrow || v->type == Type::f32 || v->type == Type::i32;
+      mixed = mixed || v->type != operands.front()->type;
+    }
+    if (narrow && mixed) {
+      unsupported(at, what + " of a 32-bit grid value and a number of another type gives either one as it is, so "
+                            "what later arithmetic computes in depends on the values; convert them to one type "
+                            "first, e.g. with float(...)");
+    }
   }
 
   ExprPtr power(const Node& at, const ExprPtr& a, const ExprPtr& b) {
@@ -961,21 +979,11 @@ class Translator {
     if (f == "builtins.min" || f == "builtins.max") {
       if (values.size() < 2) unsupported(n, "'" + source(func) + "' of fewer than two numbers is not supported");
       Type t = values[0]->type;
-      bool narrow = false, mixed = false;
       for (const ExprPtr& v : values) {
         if (v->type == Type::bool_) unsupported(n, "'" + source(func) + "' of truth values is not supported");
-        narrow = narrow || v->type == Type::f32 || v->type == Type::i32;
-        mixed = mixed || v->type != values[0]->type;
         t = promote(t, v->type);
       }
-      // Python's min and max return one of their arguments as it is, so with a
-      // 32-bit NumPy number among others the result's type (and what later
-      // arithmetic rounds to) depends on which one wins: not a static type.
-      if (narrow && mixed) {
-        unsupported(n, "'" + source(func) + "' of a 32-bit grid value and a number of another type returns either one "
-                       "as it is, so what later arithmetic computes in depends on the values; convert them to one "
-                       "type first, e.g. with float(...)");
-      }
+      one_of_them(n, "'" + source(func) + "'", values);
       // min(a, b, c) keeps the first of the smallest: min(min(a, b), c).
       ExprPtr result = convert(values[0], t);
       for (std::size_t i = 1; i < values.size(); ++i) result = call(f.substr(9), {result, convert(values[i], t)});
