@@ -180,6 +180,13 @@ def _e_step(X, weights, means, pchol) -> Tuple[np.ndarray, np.ndarray]:
     return lse, resp
 
 
+def _precision_factor(covariance: np.ndarray) -> np.ndarray:
+    """The upper triangular P with P P^T = covariance^-1, as scikit-learn's precisions_cholesky_
+    (numpy.linalg.LinAlgError when the covariance is not positive definite)."""
+    d = covariance.shape[0]
+    return np.triu(np.linalg.solve(np.linalg.cholesky(covariance), np.eye(d)).T)
+
+
 def _m_step(X, resp, ctype, reg, original):
     """scikit-learn's M-step (and the original's zero covariance for a count below 1):
     (weights, means, covars (M, D, D), pchol (M, D, D), failed component + 1 or 0)."""
@@ -211,9 +218,7 @@ def _m_step(X, resp, ctype, reg, original):
                     raise np.linalg.LinAlgError
                 pchol[c] = np.diag(1 / np.sqrt(np.diag(covars[c])))
             else:
-                lower = np.linalg.cholesky(covars[c])
-                pchol[c] = np.linalg.solve(lower, np.eye(d)).T
-                pchol[c] = np.triu(pchol[c])
+                pchol[c] = _precision_factor(covars[c])
         except np.linalg.LinAlgError:
             return None, None, None, None, c + 1
     return nk / nk.sum(), means, covars, pchol, 0
@@ -370,7 +375,7 @@ class GMM:
         pchol = np.empty_like(covars)
         for c in range(self.M):
             try:
-                pchol[c] = np.triu(np.linalg.solve(np.linalg.cholesky(covars[c]), np.eye(self.D)).T)
+                pchol[c] = _precision_factor(covars[c])
             except np.linalg.LinAlgError:
                 raise ValueError(f"the covariance of component {c} is not positive definite") from None
         return pchol

@@ -88,3 +88,20 @@ GMM_FN real gmm_event(GMM_GLOBAL const real* x, GMM_GLOBAL const double* shift, 
   for (int64_t j = 0; j < m; ++j) r[j] *= inverse;
   return norm;
 }
+
+/* Entry e of S (and, for e = 0, ll) from the per-group partials of the
+ * device em_pass, added in group order: em_reduce's work item e. */
+GMM_FN void gmm_reduce_entry(int64_t e, GMM_GLOBAL const double* partial_s, GMM_GLOBAL const double* partial_ll,
+                             GMM_GLOBAL double* s, GMM_GLOBAL double* ll, int64_t n, int64_t kp, int64_t mp) {
+  const int64_t entries = kp * mp;
+  if (e < entries) {
+    double acc = partial_s[e];
+    for (int64_t g = 1; g < GMM_GROUPS; ++g) acc += partial_s[g * entries + e];
+    s[e] = acc;
+  }
+  if (e == 0) {
+    double total = partial_ll[0];
+    for (int64_t g = 1; g < GMM_GROUPS; ++g) total += partial_ll[g];
+    ll[0] = total / (double)n;
+  }
+}

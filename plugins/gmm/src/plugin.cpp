@@ -241,7 +241,7 @@ asp::KernelSource opencl_source(const std::string& kernel, const std::string& ty
   std::string source = prelude(type) + "#define GMM_GROUPS " + std::to_string(opencl_groups) + "\n#define GMM_BLOCK " +
                        std::to_string(opencl_block) + "\n" + gmm::opencl_common + gmm::params_common +
                        (kernel == "update" ? gmm::update_common : "") +
-                       (kernel == "em_pass" || kernel == "estep" || kernel == "mstep_stats" ? gmm::em_device : "") + body;
+                       (kernel == "update" || kernel == "coefficients" ? "" : gmm::em_device) + body;
   return {.kernel = kernel + "_" + type, .variant = kernel + "_cl_" + type, .language = "opencl-c",
           .source = std::move(source), .grid = std::move(grid), .block = std::move(block)};
 }
