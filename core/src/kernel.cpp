@@ -536,7 +536,14 @@ KernelCompiler::Target KernelCompiler::target_for(const std::string& backend, co
   } else if (const Setting* setting = registry_.config().find("dump")) {
     t.dump = std::get<std::string>(setting->value);
   }
-  if (t.dump) std::filesystem::create_directories(*t.dump);
+  if (t.dump) {
+    std::error_code error;  // a dump directory that cannot be made costs the dump, not the kernel
+    std::filesystem::create_directories(*t.dump, error);
+    if (error) {
+      log(LogLevel::warning, "kernel", "ASP_DUMP: cannot create " + t.dump->string() + ": " + error.message() + "; nothing is dumped");
+      t.dump.reset();
+    }
+  }
   // Failing sources are kept where the user looks: the dump directory, else beside the cache.
   t.save_dir = t.dump     ? *t.dump
                : cache_ ? cache_->dir() / "failed"

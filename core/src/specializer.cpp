@@ -193,7 +193,14 @@ Specializer::Result Specializer::specialize(const std::string& domain, const std
                                             const std::vector<asp_arg>& args) {
   const Setting* setting = registry_.config().find("dump");
   if (!setting) return specialize(domain, tree_text, args, nullptr);
-  Dump dump(std::get<std::string>(setting->value), domain, tree_text, args);
+  std::optional<Dump> opened;
+  try {
+    opened.emplace(std::get<std::string>(setting->value), domain, tree_text, args);
+  } catch (const std::exception& e) {  // a dump directory that cannot be written costs the dump, not the kernel
+    log(LogLevel::warning, "specializer", "ASP_DUMP: " + std::string(e.what()) + "; nothing is dumped");
+    return specialize(domain, tree_text, args, nullptr);
+  }
+  Dump& dump = *opened;
   try {
     return specialize(domain, tree_text, args, &dump);
   } catch (const CompileError& e) {

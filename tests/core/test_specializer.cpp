@@ -344,6 +344,20 @@ TEST(SpecializerDump, AspDumpKeepsEachSpecializationInADirectoryOfItsOwn) {
   EXPECT_TRUE(recorded);
 }
 
+TEST(SpecializerDump, ADumpDirectoryThatCannotBeMadeCostsTheDumpNotTheKernel) {
+  asp::test::TempDir dir;
+  std::ofstream(dir.path() / "a-file") << "not a directory";
+  auto registry = registry_with(dir, "dump: " + (dir.path() / "a-file" / "dump").string() + "\n");
+  Array a("a", f64, {5}), out("out", f64, {5});
+  const auto result = Specializer(*registry, nullptr, nullptr).specialize("scale", scale_tree, {out.arg, a.arg, scalar("c", 3)});
+  ASSERT_TRUE(result.kernel);
+  Callable call(result.kernel, result.binding);
+  for (int k = 0; k < 5; ++k) a.as<double>()[k] = k;
+  const asp_arg values[] = {out.arg, a.arg, scalar("c", 3)};
+  call(values, 3);
+  for (int k = 0; k < 5; ++k) EXPECT_EQ(out.as<double>()[k], 3.0 * k);
+}
+
 // ---- calls: faults and binding errors ---------------------------------------------
 
 TEST_F(SpecializerTest, AnIndexOutsideAnArrayIsAFaultNamingIt) {
