@@ -113,7 +113,8 @@ class _Engine:
             tol: float, reg: float, min_iter: int, max_iter: int, original: bool = False,
             prev: Optional[float] = None, init_resp: Optional[np.ndarray] = None) -> _Fit:
         """EM from (weights, means, pchol) on X (C-contiguous float32 or float64), or, given
-        init_resp (n, m), from the parameters an M-step gives for those responsibilities."""
+        init_resp (n, m), from the parameters an M-step gives for those responsibilities (then, with
+        max_iter 0, the native program skips the final E-step: logprob and resp are not results)."""
         n, d = X.shape
         m = weights.shape[0]
         weights = np.array(weights, dtype=np.float64, order="C")

@@ -201,7 +201,9 @@ std::string program_for(const std::string& t) {
       "  }\n"
       "  let failed: f64 = info[0:i64]\n"
       "  launch record(result, lb, iters, converged, failed)\n"
-      "  launch estep_" + t + "(X, shift, W, logprob, resp, final, n, d, m, kp, mp, ctype)\n"
+      "  if ((init == 0:i64) || (max_iter > 0:i64)) {\n"  // an initialisation alone keeps no per-event results
+      "    launch estep_" + t + "(X, shift, W, logprob, resp, final, n, d, m, kp, mp, ctype)\n"
+      "  }\n"
       "}\n";
   return "asp-ir 2 psir\n" + kernels + record + program;
 }
