@@ -11,6 +11,7 @@
 #include "asp/core/device.hpp"
 #include "asp/core/errors.hpp"
 #include "asp/core/jit.hpp"
+#include "asp/core/platform.hpp"
 #include "asp/core/runtime.hpp"
 #include "asp/core/specializer.hpp"
 #include "asp/core/tuning.hpp"
@@ -237,6 +238,35 @@ NB_MODULE(_core, m) {
   m.def("flag", &flag, nb::arg("name"),
         "A boolean setting (disable, strict) with its environment variable read at this call, so a running "
         "program can switch it; without the variable, the configuration files' value.");
+  m.def(
+      "platform",
+      [] {
+        const asp::core::Platform& p = asp::core::platform();
+        nb::list caches;
+        for (const asp::core::CacheLevel& c : p.caches) {
+          nb::dict level;
+          level["name"] = c.name();
+          level["depth"] = c.depth;
+          level["kind"] = c.kind;
+          level["size"] = c.size;
+          level["line_size"] = c.line_size;
+          level["instances"] = c.instances;
+          caches.append(level);
+        }
+        nb::dict d;
+        d["cpu_model"] = p.cpu_model;
+        d["packages"] = p.packages;
+        d["cores"] = p.cores;
+        d["pus"] = p.pus;
+        d["numa_nodes"] = p.numa_nodes;
+        d["memory"] = p.memory;
+        d["caches"] = caches;
+        d["error"] = p.error;
+        return d;
+      },
+      "The CPU topology as hwloc sees it (what `asp info` shows): cpu_model, packages, cores, pus (hardware "
+      "threads), numa_nodes, memory (bytes), caches (name, depth, kind, size and line_size in bytes, instances), "
+      "error (why hwloc failed, else empty). Domain modules size their blocks by it.");
   define_dispatcher(m);
   m.def("_nop", [](nb::args) {}, "Does nothing: the cost of a call into this module, for bench/dispatch_bench.py.");
 }

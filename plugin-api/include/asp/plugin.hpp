@@ -533,3 +533,14 @@ const asp_plugin_info* entry(const asp_host* host, asp_host_context* ctx, uint32
       return ::asp::detail::PluginHolder(NAME, VERSION, DESCRIPTION, std::vector<::asp::ComponentSpec>{__VA_ARGS__}); \
     });                                                                                                   \
   }
+
+// The same for a plugin that builds its list of components in a function
+// (`std::vector<asp::ComponentSpec> FUNCTION()`), e.g. one kernel source per
+// element type and index encoding.
+#define ASP_PLUGIN_COMPONENTS(NAME, VERSION, DESCRIPTION, FUNCTION)                                      \
+  extern "C" ASP_PLUGIN_EXPORT const asp_plugin_info* asp_plugin_entry(const asp_host* host,              \
+                                                                       asp_host_context* ctx,             \
+                                                                       uint32_t* abi_version) {           \
+    return ::asp::detail::entry(host, ctx, abi_version,                                                   \
+                                [] { return ::asp::detail::PluginHolder(NAME, VERSION, DESCRIPTION, FUNCTION()); }); \
+  }

@@ -20,9 +20,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 typedef REAL real;
 /* How the shared text (params_common.h, update_common.h) declares its functions. */
@@ -32,45 +29,5 @@ typedef REAL real;
  * OpenCL kernels (params_common.h, update_common.h): none in C. */
 #define GMM_GLOBAL
 
-/* ---- parallel chunks ----------------------------------------------------
- * On the openmp backend, OpenMP. On the pthreads backend, its pool, which
- * the core hands to asp_runtime_init (the layout of
- * backends/pthreads/pthreads_runtime.h, repeated: this source cannot include
- * a backend's header). Anywhere else, one chunk on the calling thread. */
-struct gmm_pthreads_runtime {
-  size_t struct_size;
-  void* pool;
-  void (*parallel_for)(void* pool, int64_t begin, int64_t end, int64_t step, int schedule,
-                       void (*body)(void*, int64_t, int64_t), void* context);
-  void (*lock)(void* pool);
-  void (*unlock)(void* pool);
-  int threads;
-};
-static const struct gmm_pthreads_runtime* gmm_runtime;
-
-void asp_runtime_init(const void* runtime) {
-  const struct gmm_pthreads_runtime* r = (const struct gmm_pthreads_runtime*)runtime;
-  gmm_runtime = r && r->struct_size >= sizeof(struct gmm_pthreads_runtime) && r->parallel_for ? r : NULL;
-}
-
-static inline int64_t gmm_threads(void) {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return gmm_runtime ? gmm_runtime->threads : 1;
-#endif
-}
-
-/* Runs body(context, c, c + 1) for each chunk c in [0, chunks), in parallel. */
-static inline void gmm_parallel(int64_t chunks, void (*body)(void*, int64_t, int64_t), void* context) {
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static, 1)
-  for (int64_t c = 0; c < chunks; ++c) body(context, c, c + 1);
-#else
-  if (gmm_runtime && chunks > 1) {
-    gmm_runtime->parallel_for(gmm_runtime->pool, 0, chunks, 1, 0, body, context);
-  } else {
-    body(context, 0, chunks);
-  }
-#endif
-}
+/* The chunks run in parallel by asp_cpu_parallel (<asp/cpu_kernel.h>, put
+ * before this text by the plugin). */

@@ -64,7 +64,7 @@ static inline real gmm_exp(real x) {
 /* How many contiguous ranges of events to split n into: one per thread, and
  * at least a block of NB events each. */
 static inline int64_t gmm_chunks(int64_t n) {
-  int64_t chunks = gmm_threads();
+  int64_t chunks = asp_cpu_threads();
   if (chunks > (n + NB - 1) / NB) chunks = (n + NB - 1) / NB;
   return chunks < 1 ? 1 : chunks;
 }

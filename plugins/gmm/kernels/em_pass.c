@@ -54,7 +54,7 @@ int ASP_VARIANT(void* const* args) {
   job.partial_s = (double*)malloc((size_t)(chunks * job.kp * job.mp + chunks) * sizeof(double));
   if (!job.partial_s) return ASP_GMM_OUT_OF_MEMORY;
   job.partial_ll = job.partial_s + chunks * job.kp * job.mp;
-  gmm_parallel(chunks, em_pass_chunk, &job);
+  asp_cpu_parallel(chunks, em_pass_chunk, &job);
   if (!job.failed) {
     const int64_t size = job.kp * job.mp;
     memcpy(s, job.partial_s, (size_t)size * sizeof(double));

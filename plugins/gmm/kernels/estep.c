@@ -47,7 +47,7 @@ int ASP_VARIANT(void* const* args) {
   const int64_t chunks = job.chunks = gmm_chunks(job.n);
   job.partial_ll = (double*)malloc((size_t)chunks * sizeof(double));
   if (!job.partial_ll) return ASP_GMM_OUT_OF_MEMORY;
-  gmm_parallel(chunks, estep_chunk, &job);
+  asp_cpu_parallel(chunks, estep_chunk, &job);
   double total = 0;
   for (int64_t c = 0; c < chunks; ++c) total += job.partial_ll[c];
   if (!job.failed) ll[0] = job.n ? total / (double)job.n : 0.0;

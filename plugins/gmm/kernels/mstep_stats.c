@@ -46,7 +46,7 @@ int ASP_VARIANT(void* const* args) {
   const int64_t size = job.kp * job.mp;
   job.partial_s = (double*)malloc((size_t)(chunks * size) * sizeof(double));
   if (!job.partial_s) return ASP_GMM_OUT_OF_MEMORY;
-  gmm_parallel(chunks, stats_chunk, &job);
+  asp_cpu_parallel(chunks, stats_chunk, &job);
   if (!job.failed) {
     memcpy(s, job.partial_s, (size_t)size * sizeof(double));
     for (int64_t c = 1; c < chunks; ++c) {

@@ -227,7 +227,7 @@ std::string prelude(const std::string& type) {
 }
 
 asp::KernelSource cpu_source(const std::string& kernel, const std::string& type, const char* body, bool blocked) {
-  std::string source = prelude(type) + gmm::cpu_common + gmm::params_common + (kernel == "update" ? gmm::update_common : "") +
+  std::string source = prelude(type) + gmm::cpu_kernel + gmm::cpu_common + gmm::params_common + (kernel == "update" ? gmm::update_common : "") +
                        (blocked ? gmm::em_common : "") + body;
   asp::KernelSource k{.kernel = kernel + "_" + type, .variant = kernel + "_cpu_" + type, .language = "c",
                       .source = std::move(source)};

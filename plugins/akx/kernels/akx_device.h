@@ -1,0 +1,26 @@
+/* Shared by the matrix-powers plugin's device kernels (OpenCL C and CUDA;
+ * opencl_common.h or cuda_common.cuh define AKX_GLOBAL, the index types and
+ * the work-item functions first). The same arithmetic as akx_cpu.h: each
+ * row's sum in the order of its nonzeros, no contraction. */
+#if COLUMNS == 1
+#define AKX_COLUMN(row, offset) ((row) + (long)(offset))
+#else
+#define AKX_COLUMN(row, index) ((long)(index))
+#endif
+
+AKX_FN real akx_row(AKX_GLOBAL const long* indptr, AKX_GLOBAL const akx_index* cols, AKX_GLOBAL const real* data,
+                    AKX_GLOBAL const real* x, long i) {
+  real sum = 0;
+  for (long p = indptr[i]; p < indptr[i + 1]; ++p) sum = sum + AKX_MUL(data[p], x[AKX_COLUMN(i, cols[p])]);
+  return sum;
+}
+
+/* Row i of a step: alpha (A x)_i + beta x_i + gamma z_i. */
+AKX_FN real akx_row_step(AKX_GLOBAL const long* indptr, AKX_GLOBAL const akx_index* cols,
+                         AKX_GLOBAL const real* data, AKX_GLOBAL const real* x, AKX_GLOBAL const real* z, long i,
+                         real alpha, real beta, real gamma) {
+  real v = AKX_MUL(alpha, akx_row(indptr, cols, data, x, i));
+  if (beta != 0) v = v + AKX_MUL(beta, x[i]);
+  if (gamma != 0) v = v + AKX_MUL(gamma, z[i]);
+  return v;
+}

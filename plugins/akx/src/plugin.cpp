@@ -1,0 +1,182 @@
+// The matrix-powers specializer (plugins/akx/README.md): the PA1 matrix
+// powers kernel and SpMV of a CSR matrix as programs of hand-written kernels
+// (DESIGN.md §12). asp.akx builds the plan (the chunks and stanzas of
+// powers.c) from the matrix; the frontend checks the arguments it passes;
+// the lowering writes the program for the element type and column encoding.
+#define ASP_PLUGIN_MIN_ABI_MINOR 2
+#include <asp/plugin.hpp>
+#include <asp/tree.hpp>
+
+#include "akx_sources.hpp"
+
+#include <deque>
+#include <string>
+#include <vector>
+
+namespace {
+
+const char* const dialect = "dsir.akx";
+
+// Work-items per work-group (OpenCL) and threads per block (CUDA).
+constexpr int device_block = 64;
+
+[[noreturn]] void fail(const std::string& message) { throw asp::Error(ASP_ERR_INVALID_ARGUMENT, message); }
+
+bool has_type(const asp_arg& a, std::uint8_t code, int bits) {
+  return a.kind == ASP_ARG_TENSOR && a.tensor.dtype.code == code && a.tensor.dtype.bits == bits &&
+         a.tensor.dtype.lanes == 1;
+}
+
+struct Operation {
+  const char* function;  // the asp.akx function the program stands for
+  std::vector<const char*> params;
+};
+
+const Operation spmv = {"_spmv_program", {"indptr", "cols", "data", "rows", "x", "y", "n", "np1", "nnz", "cp1"}};
+const Operation powers = {"_powers_program",
+                          {"indptr", "cols", "data", "stanzas", "plan", "vecs", "coef", "n", "np1", "nnz", "s", "cp1",
+                           "mp1", "m", "k", "fingerprint"}};
+
+std::string function_name(std::string_view tree_text) {
+  const asp::tree::Value root = asp::tree::parse(tree_text);
+  const asp::tree::Node* s = root.node();
+  const asp::tree::Value* f = s ? s->field("function") : nullptr;
+  const asp::tree::Value* name = f && f->node() ? f->node()->field("name") : nullptr;
+  if (!name || !name->string()) fail("not an asp.akx program");
+  return *name->string();
+}
+
+// "f64 i32": the element type and the column encoding (i32 indices, or d16:
+// int16 offsets from the row, akx_cpu.h).
+std::string types_of(const Operation& op, std::span<const asp_arg> args) {
+  if (args.size() != op.params.size()) {
+    fail(std::string("the akx program ") + op.function + " takes " + std::to_string(op.params.size()) +
+         " arguments (asp.akx passes them), not " + std::to_string(args.size()));
+  }
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i].name && std::string_view(args[i].name) != op.params[i]) {
+      fail(std::string("argument ") + std::to_string(i) + " must be " + op.params[i] + ", not " + args[i].name);
+    }
+  }
+  const asp_arg& data = args[2];
+  const int bits = has_type(data, kDLFloat, 64) ? 64 : has_type(data, kDLFloat, 32) ? 32 : 0;
+  if (!bits || data.tensor.ndim != 1) fail("data must be a float32 or float64 vector");
+  const char* columns = has_type(args[1], kDLInt, 32) ? "i32" : has_type(args[1], kDLInt, 16) ? "d16" : nullptr;
+  if (!columns || args[1].tensor.ndim != 1) fail("cols must be an int32 (indices) or int16 (offsets) vector");
+  if (!has_type(args[0], kDLInt, 64) || args[0].tensor.ndim != 1) fail("indptr must be an int64 vector");
+  if (!has_type(args[3], kDLInt, 64)) fail(std::string(op.params[3]) + " must be an int64 array");
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const bool scalar = i >= (&op == &spmv ? 6u : 7u);
+    if (scalar && args[i].kind != ASP_ARG_SCALAR) fail(std::string(op.params[i]) + " must be a number");
+    if (!scalar && args[i].kind != ASP_ARG_TENSOR) fail(std::string(op.params[i]) + " must be an array");
+  }
+  for (std::size_t i : (&op == &spmv ? std::vector<std::size_t>{4, 5} : std::vector<std::size_t>{5})) {
+    if (!has_type(args[i], kDLFloat, bits)) fail(std::string(op.params[i]) + " must have the type of data");
+  }
+  return (bits == 64 ? "f64 " : "f32 ") + std::string(columns);
+}
+
+class AkxFrontend : public asp::Frontend {
+ public:
+  std::string translate(asp::Call&, std::string_view tree, std::span<const asp_arg> args) override {
+    const std::string name = function_name(tree);
+    const Operation* op = name == spmv.function ? &spmv : name == powers.function ? &powers : nullptr;
+    if (!op) fail("not an asp.akx program: " + name);
+    return asp::ir::header_line(1, dialect) + (op == &spmv ? "spmv " : "powers ") + types_of(*op, args) + "\n";
+  }
+};
+
+std::string cols_type(const std::string& columns) { return columns == "d16" ? "i16" : "i32"; }
+
+// The tuning key of both programs: the fingerprint of the matrix's structure
+// (n, nnz and a hash of its pattern, computed by asp.akx) and, for powers,
+// the levels per pass: a choice holds for this matrix in later processes.
+std::string spmv_program(const std::string& t, const std::string& columns) {
+  const std::string kernel = "spmv_" + t + "_" + columns;
+  const std::string params = "indptr: buffer i64[np1], cols: buffer " + cols_type(columns) + "[nnz], data: buffer " + t +
+                             "[nnz], rows: buffer i64[cp1], x: buffer " + t + "[n], y: buffer " + t + "[n]";
+  return "asp-ir 2 psir\n"
+         "kernel " + kernel + "(" + params + ", n: i64, np1: i64, nnz: i64, cp1: i64) writes(y)\n"
+         "program(" + params + ", n: i64, np1: i64, nnz: i64, cp1: i64) tune(n, nnz) {\n"
+         "  launch " + kernel + "(indptr, cols, data, rows, x, y, n, np1, nnz, cp1)\n"
+         "}\n";
+}
+
+// Passes of k levels (the last one shorter when k does not divide m), each a
+// launch: the only synchronisation of PA1 is between passes.
+std::string powers_program(const std::string& t, const std::string& columns) {
+  const std::string kernel = "powers_" + t + "_" + columns;
+  const std::string params = "indptr: buffer i64[np1], cols: buffer " + cols_type(columns) + "[nnz], data: buffer " + t +
+                             "[nnz], stanzas: buffer i64[s, 3], plan: buffer i64[2, cp1], vecs: buffer " + t +
+                             "[mp1, n], coef: buffer f64[m, 3]";
+  return "asp-ir 2 psir\n"
+         "kernel " + kernel + "(" + params + ", n: i64, np1: i64, nnz: i64, s: i64, cp1: i64, mp1: i64, m: i64, "
+         "start: i64, steps: i64, tail: i64) writes(vecs)\n"
+         "program(" + params + ", n: i64, np1: i64, nnz: i64, s: i64, cp1: i64, mp1: i64, m: i64, k: i64, "
+         "fingerprint: i64) tune(fingerprint, k) {\n"
+         "  for p in 0:i64 .. (((m + k) - 1:i64) / k) {\n"
+         "    let start: i64 = (p * k)\n"
+         "    let steps: i64 = min(k, (m - start))\n"
+         "    let tail: i64 = select((steps != k), 1:i64, 0:i64)\n"
+         "    launch " + kernel + "(indptr, cols, data, stanzas, plan, vecs, coef, n, np1, nnz, s, cp1, mp1, m, start, steps, tail)\n"
+         "  }\n"
+         "}\n";
+}
+
+class AkxLowering : public asp::Lowering {
+ public:
+  std::string lower(asp::Call&, std::string_view dsir) override {
+    const std::string body(dsir.substr(dsir.find('\n') + 1));
+    for (const char* t : {"f64", "f32"}) {
+      for (const char* columns : {"i32", "d16"}) {
+        if (body == std::string("spmv ") + t + " " + columns + "\n") return spmv_program(t, columns);
+        if (body == std::string("powers ") + t + " " + columns + "\n") return powers_program(t, columns);
+      }
+    }
+    throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "not akx DSIR: " + body.substr(0, 40));
+  }
+};
+
+std::string prelude(const std::string& t, const std::string& columns) {
+  return "#define REAL " + std::string(t == "f64" ? "double" : "float") + "\n#define REAL_IS_DOUBLE " +
+         (t == "f64" ? "1" : "0") + "\n#define COLUMNS " + (columns == "d16" ? "1" : "0") + "\n";
+}
+
+std::vector<asp::ComponentSpec> components() {
+  // The components keep pointers to their names: these live as long as the plugin.
+  static std::deque<std::string> names;
+  std::vector<asp::ComponentSpec> c;
+  c.push_back(asp::frontend<AkxFrontend>("akx.frontend", "akx"));
+  c.push_back(asp::lowering<AkxLowering>("akx.lowering", "akx", dialect));
+  const std::string block = std::to_string(device_block) + ":i64";
+  const std::string per_row = "((n + " + std::to_string(device_block - 1) + ":i64) / " + block + ")";
+  const std::string per_chunk = "(cp1 - 1:i64)";
+  for (const std::string t : {"f64", "f32"}) {
+    for (const std::string columns : {"i32", "d16"}) {
+      const std::string suffix = t + "_" + columns, head = prelude(t, columns);
+      auto add = [&](const std::string& kernel, const std::string& language, const std::string& tag,
+                     std::string source, std::string grid = {}, std::string threads = {}) {
+        asp::KernelSource k{.kernel = kernel + "_" + suffix, .variant = kernel + tag + suffix, .language = language,
+                            .source = std::move(source), .grid = std::move(grid), .block = std::move(threads)};
+        // RB rows summed side by side (akx_cpu.h): the tuner times each.
+        if (language == "c") k.template_params = {{"RB", {1, 2, 4}}};
+        c.push_back(asp::kernel_source(names.emplace_back("akx." + kernel + tag + suffix).c_str(), "akx", std::move(k)));
+      };
+      const std::string cpu = head + akx::cpu_kernel + akx::akx_cpu;
+      add("spmv", "c", "_cpu_", cpu + akx::spmv);
+      add("powers", "c", "_cpu_", cpu + akx::powers);
+      const std::string cl = head + akx::opencl_common + akx::akx_device;
+      add("spmv", "opencl-c", "_cl_", cl + akx::spmv_cl, per_row, block);
+      add("powers", "opencl-c", "_cl_", cl + akx::powers_cl, per_chunk, block);
+      const std::string cu = head + akx::cuda_common_cu + akx::akx_device;
+      add("spmv", "cuda-c", "_cu_", cu + akx::spmv_cu, per_row, block);
+      add("powers", "cuda-c", "_cu_", cu + akx::powers_cu, per_chunk, block);
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+ASP_PLUGIN_COMPONENTS("akx", "0.1.0", "Sparse matrix powers (PA1) and SpMV as programs of hand-written kernels",
+                      components)
