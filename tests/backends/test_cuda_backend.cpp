@@ -209,6 +209,8 @@ class CudaBackend : public ::testing::Test {
     return binary;
   }
 
+  std::vector<std::string> compile_every_cuda_source(const char* plugin);
+
   asp_device_module* load(const std::string& source) {
     const std::string binary = compile_ok(source);
     asp_device_module* module = nullptr;
@@ -360,20 +362,18 @@ TEST_F(CudaBackend, CompilesTwoKernelsToPtxWithoutADevice) {
   EXPECT_THAT(ptx, HasSubstr(".address_size 64"));
 }
 
-// Every CUDA kernel source of the GMM plugin (the original's M-step
-// strategies V1, V2A, V2B, V3 and the other kernels, float32 and float64),
-// each instantiation as the core writes it, compiles with NVRTC to PTX that
-// defines its entry. (No device here runs them; a lent GPU runs the GMM tests.)
-TEST_F(CudaBackend, CompilesEveryGmmKernelSource) {
-  if (!compiles_ptx()) GTEST_SKIP() << "this driver takes CUBIN: " << target();
-  static auto* gmm_host = new asp::test::PluginHost;  // the plugin keeps its host for the process
-  const asp_plugin_info& gmm = gmm_host->load_plugin(ASP_TEST_GMM_PLUGIN);
+// Compiles every CUDA kernel source of a plugin, each instantiation as the
+// core writes it (every combination of its template parameters' values),
+// with NVRTC to PTX that must define its entry; returns the instantiations.
+// (No device here runs them; a lent GPU runs the domains' Python tests.)
+std::vector<std::string> CudaBackend::compile_every_cuda_source(const char* plugin) {
+  static auto* hosts = new std::vector<std::unique_ptr<asp::test::PluginHost>>;  // plugins keep their host
+  const asp_plugin_info& info = hosts->emplace_back(std::make_unique<asp::test::PluginHost>())->load_plugin(plugin);
   std::vector<std::string> compiled;
-  for (std::size_t i = 0; i < gmm.component_count; ++i) {
-    if (gmm.components[i].kind != ASP_COMPONENT_KERNEL_SOURCE) continue;
-    const auto* k = static_cast<const asp_kernel_source*>(gmm.components[i].vtable);
+  for (std::size_t i = 0; i < info.component_count; ++i) {
+    if (info.components[i].kind != ASP_COMPONENT_KERNEL_SOURCE) continue;
+    const auto* k = static_cast<const asp_kernel_source*>(info.components[i].vtable);
     if (std::string(k->language) != "cuda-c") continue;
-    // Every combination of the template parameters' values, as the core instantiates them.
     std::vector<std::size_t> at(k->template_param_count, 0);
     for (bool more = true; more;) {
       std::string name = k->variant, defines;
@@ -392,11 +392,30 @@ TEST_F(CudaBackend, CompilesEveryGmmKernelSource) {
       }
     }
   }
+  return compiled;
+}
+
+// The GMM plugin: the original's M-step strategies V1, V2A, V2B, V3 and the
+// other kernels, float32 and float64.
+TEST_F(CudaBackend, CompilesEveryGmmKernelSource) {
+  if (!compiles_ptx()) GTEST_SKIP() << "this driver takes CUBIN: " << target();
+  const std::vector<std::string> compiled = compile_every_cuda_source(ASP_TEST_GMM_PLUGIN);
   // Per type: coefficients, update, em_pass, em_reduce, estep x2 (TPB), mstep V1 x2 (TPB), V2A, V2B x3 (EB), V3.
   EXPECT_EQ(compiled.size(), 2u * 13u);
   for (const char* strategy : {"mstep_v1", "mstep_v2a", "mstep_v2b", "mstep_v3"}) {
     EXPECT_TRUE(std::any_of(compiled.begin(), compiled.end(), [&](const std::string& n) { return n.starts_with(strategy); }))
         << strategy;
+  }
+}
+
+// The matrix-powers plugin: SpMV and the PA1 pass, float32 and float64,
+// int32 column indices and int16 offsets.
+TEST_F(CudaBackend, CompilesEveryAkxKernelSource) {
+  if (!compiles_ptx()) GTEST_SKIP() << "this driver takes CUBIN: " << target();
+  const std::vector<std::string> compiled = compile_every_cuda_source(ASP_TEST_AKX_PLUGIN);
+  EXPECT_EQ(compiled.size(), 2u * 2u * 2u);
+  for (const char* kernel : {"spmv_cu_f64_i32", "spmv_cu_f32_d16", "powers_cu_f64_d16", "powers_cu_f32_i32"}) {
+    EXPECT_NE(std::find(compiled.begin(), compiled.end(), kernel), compiled.end()) << kernel;
   }
 }
 
