@@ -531,11 +531,12 @@ def _candidates(matrix: _Matrix, k: int, backend: str) -> List[Layout]:
     threads = _threads()
     encodings = ["d16", "i32"] if matrix.offsets is not None else ["i32"]
     levels = sorted({k, max(1, (k + 1) // 2), max(1, (k + 3) // 4)}, reverse=True)
-    partitions = ["contiguous"] + (["metis"] if _akx_plan.metis_available() and threads > 1 else [])
+    # METIS where the matrix is not banded (a banded one's row ranges already have the smallest cuts).
+    partitions = ["contiguous"] + (["metis"] if _akx_plan.metis_available() and matrix.offsets is None else [])
     out = []
     for level in levels:
         per_row = (matrix.nnz / max(1, matrix.n)) * (matrix.dtype.itemsize + 4) + (level + 1) * matrix.dtype.itemsize
-        sizes = sorted({max(64, int(b / per_row)) for b in (l2 / 4, l2 / 2, l2, 4 * l2, last / threads)})
+        sizes = sorted({max(64, int(b / per_row)) for b in (l2 / 2, l2, 4 * l2, last / threads)})
         sizes = [s for s in sizes if s < matrix.n] + [0]
         if backend != "cpu":
             partitions, sizes = ["contiguous"], [0]
@@ -578,8 +579,8 @@ def tune(A: Any, k: int, symmetric: bool = False, basis: int = 0, *, shifts: Opt
     progress : bool, optional
         Show a tqdm progress bar; by default when the search runs longer than a second.
 
-    The search covers contiguous and METIS partitions, cache-block sizes from the platform's caches,
-    levels per pass (k, k/2, k/4) and 16-bit column offsets where they fit. Ctrl-C stops it early and
+    The search covers contiguous partitions (and METIS ones for a matrix that is not banded), cache-block
+    sizes from the platform's caches, levels per pass (k, k/2, k/4) and 16-bit column offsets where they fit. Ctrl-C stops it early and
     keeps the best layout measured so far. The choice is recorded (in the cache directory, keyed by a
     fingerprint of the matrix's structure), so MatrixPowers of the same structure in a later process
     starts with it.

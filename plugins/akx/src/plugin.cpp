@@ -158,8 +158,6 @@ std::vector<asp::ComponentSpec> components() {
                      std::string source, std::string grid = {}, std::string threads = {}) {
         asp::KernelSource k{.kernel = kernel + "_" + suffix, .variant = kernel + tag + suffix, .language = language,
                             .source = std::move(source), .grid = std::move(grid), .block = std::move(threads)};
-        // RB rows summed side by side (akx_cpu.h): the tuner times each.
-        if (language == "c") k.template_params = {{"RB", {1, 2, 4}}};
         c.push_back(asp::kernel_source(names.emplace_back("akx." + kernel + tag + suffix).c_str(), "akx", std::move(k)));
       };
       const std::string cpu = head + akx::cpu_kernel + akx::akx_cpu;
