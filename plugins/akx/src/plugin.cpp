@@ -1,4 +1,4 @@
-// The matrix-powers specializer (plugins/akx/README.md): the PA1 matrix
+// The matrix-powers specializer (README.md, "The matrix-powers specializer"): the PA1 matrix
 // powers kernel and SpMV of a CSR matrix as programs of hand-written kernels
 // (DESIGN.md §12). asp.akx builds the plan (the chunks and stanzas of
 // powers.c) from the matrix; the frontend checks the arguments it passes;

@@ -4,7 +4,7 @@
  * before it, the plugin `#define REAL double` or `float`; params_common.h
  * (the covariance types, the layout check) follows it.
  *
- * EM on a feature map (DESIGN.md §12, plugins/gmm/README.md): for events x
+ * EM on a feature map (DESIGN.md §12; README.md, "The GMM specializer"): for events x
  * (centred by `shift`), the features z(x) are
  *     full, tied:  [1, x_0..x_{D-1}, x_i x_j for i <= j]   K = 1 + D + D(D+1)/2
  *     diag:        [1, x_0..x_{D-1}, x_0^2..x_{D-1}^2]       K = 1 + 2D

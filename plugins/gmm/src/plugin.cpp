@@ -1,4 +1,4 @@
-// The GMM specializer (plugins/gmm/README.md): EM training of a Gaussian
+// The GMM specializer (README.md, "The GMM specializer"): EM training of a Gaussian
 // mixture as a program of kernels (DESIGN.md §12) with a native host loop.
 // The frontend checks the arguments asp.gmm passes; the lowering writes the
 // program for the events' type; the kernels are hand-written sources
