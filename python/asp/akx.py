@@ -201,7 +201,9 @@ def _recorded(matrix: _Matrix, k: int, backend: str) -> Optional[Layout]:
     try:
         with open(_record_path(), encoding="utf-8") as f:
             entry = json.load(f).get(_record_key(matrix, k, backend))
-        return Layout(**entry["layout"]) if entry else None
+        layout = Layout(**entry["layout"]) if entry else None
+        # A METIS layout recorded where libmetis was installed is no use without it.
+        return None if layout and layout.partition == "metis" and not _akx_plan.metis_available() else layout
     except (OSError, ValueError, TypeError, KeyError):
         return None
 

@@ -356,6 +356,24 @@ def test_bad_vecs_and_steps(no_native):
         obj.newton(np.zeros((4, 3)), [1.0])
 
 
+def test_the_plugin_checks_what_it_is_given():
+    a = akx._Matrix(poisson1d(4))
+    good = akx.MatrixPowers._arguments(a, akx.Layout("contiguous", 1, 0, 2, "i32"), akx._PLACEHOLDER,
+                                       np.zeros((3, 4)), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="takes 16 arguments"):
+        asp.specialize("akx", akx._powers_program, dict(list(good.items())[:-1]))
+    with pytest.raises(ValueError, match="cols must be an int32"):
+        asp.specialize("akx", akx._powers_program, dict(good, cols=np.zeros(3, dtype=np.int64)))
+    with pytest.raises(ValueError, match="vecs must have the type of data"):
+        asp.specialize("akx", akx._powers_program, dict(good, vecs=np.zeros((3, 4), dtype=np.float32)))
+
+    def _other_program(x):
+        """Not one of asp.akx's."""
+
+    with pytest.raises(ValueError, match="not an asp.akx program"):
+        asp.specialize("akx", _other_program, {"x": np.zeros(3)})
+
+
 def test_empty_matrix():
     got = akx.matrix_powers(sparse.csr_array((0, 0)), np.zeros(0), 3)
     assert got.shape == (4, 0)
