@@ -59,6 +59,22 @@ def _spmv_program(indptr, cols, data, rows, x, y, n, np1, nnz, cp1):
     """y = A x: the plugin 'akx' specializes it."""
 
 
+def _dia_powers_program(offsets, data, stanzas, plan, vecs, coef, n, nd, s, cp1, mp1, m, k, fingerprint):
+    """_powers_program on the diagonal form: the plugin 'akx' specializes it."""
+
+
+def _dia_spmv_program(offsets, data, rows, x, y, n, nd, cp1):
+    """_spmv_program on the diagonal form: the plugin 'akx' specializes it."""
+
+
+_PROGRAMS = {("powers", False): _powers_program, ("spmv", False): _spmv_program,
+             ("powers", True): _dia_powers_program, ("spmv", True): _dia_spmv_program}
+# The diagonal form is offered for matrices whose nonzeros lie on at most this many diagonals, holding
+# at most this many times the nonzeros (the zeros of a diagonal are computed too).
+_DIA_DIAGONALS = 32
+_DIA_FILL = 1.5
+
+
 # ---- the matrix ---------------------------------------------------------------------------------
 
 
@@ -72,7 +88,8 @@ def _float_dtype(dtype: np.dtype, what: str) -> np.dtype:
 
 class _Matrix:
     """A validated square CSR matrix in the forms the kernels read: int64 row pointers, int32 column
-    indices and, where every |column - row| < 2^15, int16 offsets; and its structure's fingerprint."""
+    indices and, where every |column - row| < 2^15, int16 offsets; the diagonal form where the nonzeros
+    lie on a few diagonals; and its structure's fingerprint."""
 
     def __init__(self, A: Any) -> None:
         import scipy.sparse as sparse
@@ -102,11 +119,45 @@ class _Matrix:
         self.offsets = offsets.astype(np.int16) if self.nnz and np.abs(offsets).max() < 2**15 else None
         if self.nnz == 0:
             self.offsets = np.zeros(0, dtype=np.int16)
+        self._diagonal_offsets = np.unique(offsets)
+        self._diagonals: Optional[np.ndarray] = None
+        self.has_diagonal_form = (0 < len(self._diagonal_offsets) <= _DIA_DIAGONALS
+                                  and len(self._diagonal_offsets) * self.n <= _DIA_FILL * self.nnz)
         crc = zlib.crc32(self.indices.tobytes(), zlib.crc32(self.indptr.tobytes()))
         self.fingerprint = ((self.n * 1_000_003 + self.nnz) * 4_294_967_311 + crc) % (2**62)
 
-    def columns(self, encoding: str) -> np.ndarray:
-        return self.offsets if encoding == "d16" else self.indices
+    def encodings(self) -> List[str]:
+        """The forms this matrix has: "i32" always, "d16" and "dia" where they fit."""
+        return ["i32"] + (["d16"] if self.offsets is not None else []) + (["dia"] if self.has_diagonal_form else [])
+
+    def arrays(self, encoding: str) -> dict:
+        """The matrix's arguments of the programs of this form."""
+        if encoding == "dia":
+            if self._diagonals is None:
+                rows = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.indptr))
+                which = np.searchsorted(self._diagonal_offsets, self.indices - rows)
+                self._diagonals = np.zeros((len(self._diagonal_offsets), self.n), dtype=self.dtype)
+                self._diagonals[which, rows] = self.data
+            return {"offsets": self._diagonal_offsets, "data": self._diagonals}
+        return {"indptr": self.indptr, "cols": self.offsets if encoding == "d16" else self.indices, "data": self.data}
+
+    def pattern(self, encoding: str) -> Tuple[np.ndarray, np.ndarray]:
+        """(indptr, indices) of what a row of this form reads: its nonzeros or, in the diagonal form,
+        every column its diagonals cover (the zeros of a diagonal are read too, so the plan must
+        compute those rows' values before they are read)."""
+        if encoding != "dia":
+            return self.indptr, self.indices
+        import scipy.sparse as sparse
+
+        n, offsets = self.n, self._diagonal_offsets
+        cover = sparse.diags_array([np.ones(n - abs(int(o)), dtype=np.int8) for o in offsets],
+                                   offsets=[int(o) for o in offsets], shape=(n, n), format="csr", dtype=np.int8)
+        return cover.indptr.astype(np.int64), cover.indices
+
+    def sizes(self, encoding: str) -> dict:
+        if encoding == "dia":
+            return {"nd": len(self._diagonal_offsets)}
+        return {"np1": self.n + 1, "nnz": self.nnz}
 
     def astype(self, dtype: np.dtype) -> "_Matrix":
         return self if dtype == self.dtype else _Matrix(self.csr.astype(dtype))
@@ -159,7 +210,8 @@ class Layout:
     threads : thread blocks (each ghost zone computed by one thread)
     rows_per_block : rows of a cache block (0: one block per thread block)
     levels : levels per pass (the matrix streams once per pass)
-    encoding : ``"i32"`` column indices or ``"d16"`` int16 offsets from the row
+    encoding : ``"i32"`` column indices, ``"d16"`` int16 offsets from the row, or ``"dia"`` the diagonal
+        form (for matrices whose nonzeros lie on a few diagonals: no indices at all)
     """
 
     partition: str
@@ -171,15 +223,15 @@ class Layout:
     def __str__(self) -> str:
         blocks = f"cache blocks of {self.rows_per_block} rows" if self.rows_per_block else "no cache blocks"
         return (f"{self.partition}, {self.threads} thread blocks, {blocks}, {self.levels} levels per pass, "
-                f"{self.encoding} columns")
+                f"{self.encoding}")
 
 
 def _default_layout(matrix: _Matrix, k: int) -> Layout:
     """Cache blocks whose levels fill about half a core's L2 (what the tuner most often chose here)."""
     l2, _ = _cache_sizes()
     levels = max(1, min(k, _akx_plan.MAX_LEVELS))
-    encoding = "d16" if matrix.offsets is not None else "i32"
-    per_row = (matrix.nnz / max(1, matrix.n)) * (matrix.dtype.itemsize + (2 if encoding == "d16" else 4))
+    encoding = matrix.encodings()[-1]  # the most compact form
+    per_row = (matrix.nnz / max(1, matrix.n)) * (matrix.dtype.itemsize + {"i32": 4, "d16": 2, "dia": 0}[encoding])
     per_row += (levels + 1) * matrix.dtype.itemsize
     rows = max(64, int(l2 / 2 / max(per_row, 1)))
     return Layout("contiguous", _threads(), rows, levels, encoding)
@@ -345,10 +397,9 @@ class MatrixPowers:
         if self.n == 0:
             return out
         encoding = self.layout.encoding
-        arguments = {"indptr": matrix.indptr, "cols": matrix.columns(encoding), "data": matrix.data,
-                     "rows": self._row_chunks(), "x": x, "y": out, "n": self.n, "np1": self.n + 1,
-                     "nnz": matrix.nnz, "cp1": len(self._row_chunks())}
-        specialized = _specialize(_spmv_program, ("spmv", self.dtype, encoding), arguments)
+        arguments = {**matrix.arrays(encoding), "rows": self._row_chunks(), "x": x, "y": out, "n": self.n,
+                     **matrix.sizes(encoding), "cp1": len(self._row_chunks())}
+        specialized = _specialize(_PROGRAMS["spmv", encoding == "dia"], ("spmv", self.dtype, encoding), arguments)
         if isinstance(specialized, str):
             self._fall_back(specialized)
             out[:] = matrix.csr @ x
@@ -455,7 +506,8 @@ class MatrixPowers:
                 blocks = _akx_plan.metis_blocks(matrix.csr, layout.threads, layout.rows_per_block or matrix.n)
             else:
                 blocks = _akx_plan.contiguous_blocks(matrix.indptr, layout.threads, layout.rows_per_block or matrix.n)
-            plan = _akx_plan.build(matrix.indptr, matrix.indices, levels, steps % levels, blocks)
+            indptr, indices = matrix.pattern(layout.encoding)
+            plan = _akx_plan.build(indptr, indices, levels, steps % levels, blocks)
             self._plans[key] = plan
         return plan
 
@@ -483,7 +535,8 @@ class MatrixPowers:
         matrix = self._matrix
         layout = layout or self.layout
         arguments = self._arguments(matrix, layout, _PLACEHOLDER, vecs, coef)
-        specialized = _specialize(_powers_program, ("powers", self.dtype, layout.encoding), arguments)
+        specialized = _specialize(_PROGRAMS["powers", layout.encoding == "dia"], ("powers", self.dtype, layout.encoding),
+                                  arguments)
         if isinstance(specialized, str):
             self._fall_back(specialized)
             self._scipy(vecs, coef)
@@ -495,11 +548,10 @@ class MatrixPowers:
 
     @staticmethod
     def _arguments(matrix: _Matrix, layout: Layout, plan: _akx_plan.Plan, vecs: np.ndarray, coef: np.ndarray) -> dict:
-        return {"indptr": matrix.indptr, "cols": matrix.columns(layout.encoding), "data": matrix.data,
-                "stanzas": plan.stanzas, "plan": plan.chunks, "vecs": vecs, "coef": np.ascontiguousarray(coef),
-                "n": matrix.n, "np1": matrix.n + 1, "nnz": matrix.nnz, "s": plan.stanzas.shape[0],
-                "cp1": plan.chunks.shape[1], "mp1": vecs.shape[0], "m": vecs.shape[0] - 1, "k": plan.levels,
-                "fingerprint": matrix.fingerprint}
+        return {**matrix.arrays(layout.encoding), "stanzas": plan.stanzas, "plan": plan.chunks, "vecs": vecs,
+                "coef": np.ascontiguousarray(coef), "n": matrix.n, **matrix.sizes(layout.encoding),
+                "s": plan.stanzas.shape[0], "cp1": plan.chunks.shape[1], "mp1": vecs.shape[0],
+                "m": vecs.shape[0] - 1, "k": plan.levels, "fingerprint": matrix.fingerprint}
 
     def _scipy(self, vecs: np.ndarray, coef: np.ndarray) -> None:
         a = self._matrix.csr
@@ -531,13 +583,13 @@ def _candidates(matrix: _Matrix, k: int, backend: str) -> List[Layout]:
     """The layouts tune() times: on a device, only the levels per pass and the column encoding."""
     l2, last = _cache_sizes()
     threads = _threads()
-    encodings = ["d16", "i32"] if matrix.offsets is not None else ["i32"]
-    levels = sorted({k, max(1, (k + 1) // 2), max(1, (k + 3) // 4)}, reverse=True)
+    encodings = matrix.encodings()
+    levels = sorted({k, max(1, (k + 1) // 2), max(1, (k + 3) // 4), 1}, reverse=True)
     # METIS where the matrix is not banded (a banded one's row ranges already have the smallest cuts).
     partitions = ["contiguous"] + (["metis"] if _akx_plan.metis_available() and matrix.offsets is None else [])
     out = []
     for level in levels:
-        per_row = (matrix.nnz / max(1, matrix.n)) * (matrix.dtype.itemsize + 4) + (level + 1) * matrix.dtype.itemsize
+        per_row = (matrix.nnz / max(1, matrix.n)) * (matrix.dtype.itemsize + 2) + (level + 1) * matrix.dtype.itemsize
         sizes = sorted({max(64, int(b / per_row)) for b in (l2 / 2, l2, 4 * l2, last / threads)})
         sizes = [s for s in sizes if s < matrix.n] + [0]
         if backend != "cpu":
@@ -582,8 +634,9 @@ def tune(A: Any, k: int, symmetric: bool = False, basis: int = 0, *, shifts: Opt
         Show a tqdm progress bar; by default when the search runs longer than a second.
 
     The search covers contiguous partitions (and METIS ones for a matrix that is not banded), cache-block
-    sizes from the platform's caches, levels per pass (k, k/2, k/4) and 16-bit column offsets where they fit. Ctrl-C stops it early and
-    keeps the best layout measured so far. The choice is recorded (in the cache directory, keyed by a
+    sizes from the platform's caches, levels per pass (k, k/2, k/4, 1) and the matrix's forms (int32
+    indices; int16 offsets and the diagonal form where they fit). Ctrl-C stops it early and keeps the
+    best layout measured so far. The choice is recorded (in the cache directory, keyed by a
     fingerprint of the matrix's structure), so MatrixPowers of the same structure in a later process
     starts with it.
     """

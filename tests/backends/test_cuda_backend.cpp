@@ -409,12 +409,12 @@ TEST_F(CudaBackend, CompilesEveryGmmKernelSource) {
 }
 
 // The matrix-powers plugin: SpMV and the PA1 pass, float32 and float64,
-// int32 column indices and int16 offsets.
+// int32 column indices, int16 offsets and the diagonal form.
 TEST_F(CudaBackend, CompilesEveryAkxKernelSource) {
   if (!compiles_ptx()) GTEST_SKIP() << "this driver takes CUBIN: " << target();
   const std::vector<std::string> compiled = compile_every_cuda_source(ASP_TEST_AKX_PLUGIN);
-  EXPECT_EQ(compiled.size(), 2u * 2u * 2u);
-  for (const char* kernel : {"spmv_cu_f64_i32", "spmv_cu_f32_d16", "powers_cu_f64_d16", "powers_cu_f32_i32"}) {
+  EXPECT_EQ(compiled.size(), 2u * 3u * 2u);
+  for (const char* kernel : {"spmv_cu_f64_i32", "spmv_cu_f32_d16", "powers_cu_f64_d16", "powers_cu_f32_i32", "powers_cu_f64_dia"}) {
     EXPECT_NE(std::find(compiled.begin(), compiled.end(), kernel), compiled.end()) << kernel;
   }
 }

@@ -128,7 +128,7 @@ def test_float32_within_its_precision():
 
 
 LAYOUTS = [akx.Layout(p, t, r, levels, e) for p in ("contiguous", "metis") for t in (1, 3) for r in (0, 37, 500)
-           for levels in (1, 3, 8) for e in ("i32", "d16")]
+           for levels in (1, 3, 8) for e in ("i32", "d16", "dia")]
 
 
 @pytest.mark.parametrize("layout", LAYOUTS, ids=str)
@@ -139,11 +139,18 @@ def test_every_layout_computes_the_same_basis(layout):
     x = np.random.default_rng(9).standard_normal(a.shape[0])
     obj = akx.MatrixPowers(a, 8, layout=layout)
     got = obj(x, 11)
+    y = obj.spmv(x)
     check_native(obj)
     want = reference(a, x, obj._coefficients(11))
     assert_rows_close(got, want, 1e-12)
-    # Every row sum runs in its nonzeros' order without contraction: the same bits whatever the plan.
+    # Every row sum runs in its nonzeros' order without contraction: the same bits whatever the plan and form.
     assert np.array_equal(got, akx.MatrixPowers(a, 8)(x, 11))
+    assert np.array_equal(y, got[1])
+    # No level is read before it is written (the diagonal form reads its diagonals' zeros too).
+    vecs = np.full_like(got, np.nan)
+    vecs[0] = x
+    obj.powers(vecs)
+    assert np.array_equal(vecs, got)
 
 
 def test_powers_fills_a_strided_array_in_place_and_newton_uses_its_shifts():
@@ -161,6 +168,21 @@ def test_powers_fills_a_strided_array_in_place_and_newton_uses_its_shifts():
     rows[0] = x
     obj.newton(rows, shifts)
     assert_rows_close(rows, reference(a, x, [(1, -s, 0) for s in shifts]), 1e-12)
+
+
+def test_the_diagonal_form_is_offered_where_it_fits():
+    assert akx._Matrix(poisson2d(20)).encodings() == ["i32", "d16", "dia"]
+    assert akx._Matrix(random_matrix(300, 0.05, 17)).encodings() == ["i32", "d16"]
+    # Diagonals 40 000 apart: no int16 offsets, but the diagonal form.
+    n = 100_000
+    wide = sparse.diags_array([np.ones(n - 40_000), np.ones(n), np.ones(n - 40_000)], offsets=[-40_000, 0, 40_000])
+    assert akx._Matrix(wide).encodings() == ["i32", "dia"]
+    assert akx._Matrix(sparse.csr_array(([1.0], ([0], [n - 1])), shape=(n, n)) + sparse.eye_array(n)).encodings() == ["i32"]
+    # A diagonal whose entries fall outside the matrix at its ends: the rows there skip them.
+    a = sparse.csr_array(sparse.diags_array([np.arange(1.0, 6.0), -np.ones(3), 2 * np.ones(2)], offsets=[0, 2, -3]))
+    x = np.random.default_rng(18).standard_normal(5)
+    obj = akx.MatrixPowers(a, 3, layout=akx.Layout("contiguous", 2, 0, 3, "dia"))
+    assert np.array_equal(obj(x), reference(a, x, [(1, 0, 0)] * 3))
 
 
 def test_spmv_equals_scipy():

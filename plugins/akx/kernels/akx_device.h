@@ -24,3 +24,24 @@ AKX_FN real akx_row_step(AKX_GLOBAL const long* indptr, AKX_GLOBAL const akx_ind
   if (gamma != 0) v = v + AKX_MUL(gamma, z[i]);
   return v;
 }
+
+/* Row i of the diagonal form (akx_dia.h): its diagonals in ascending order. */
+AKX_FN real akx_dia_row(AKX_GLOBAL const long* offsets, long nd, AKX_GLOBAL const real* data, long n,
+                        AKX_GLOBAL const real* x, long i) {
+  real sum = 0;
+  for (long d = 0; d < nd; ++d) {
+    const long j = i + offsets[d];
+    if (j >= 0 && j < n) sum = sum + AKX_MUL(data[d * n + i], x[j]);
+  }
+  return sum;
+}
+
+/* Row i of a step on the diagonal form (akx_row_step's arithmetic). */
+AKX_FN real akx_dia_row_step(AKX_GLOBAL const long* offsets, long nd, AKX_GLOBAL const real* data, long n,
+                             AKX_GLOBAL const real* x, AKX_GLOBAL const real* z, long i, real alpha, real beta,
+                             real gamma) {
+  real v = AKX_MUL(alpha, akx_dia_row(offsets, nd, data, n, x, i));
+  if (beta != 0) v = v + AKX_MUL(beta, x[i]);
+  if (gamma != 0) v = v + AKX_MUL(gamma, z[i]);
+  return v;
+}

@@ -9,6 +9,7 @@
 
 #include "akx_sources.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <string>
 #include <vector>
@@ -27,15 +28,29 @@ bool has_type(const asp_arg& a, std::uint8_t code, int bits) {
          a.tensor.dtype.lanes == 1;
 }
 
+// The programs asp.akx specializes, by the name of the Python function that
+// stands for each: the CSR forms (columns i32 indices or d16 offsets) and the
+// diagonal form (akx_dia.h).
 struct Operation {
-  const char* function;  // the asp.akx function the program stands for
+  const char* function;
+  const char* kind;    // "spmv" or "powers"
+  bool diagonal;       // the diagonal form: offsets and data (nd, n) instead of indptr, cols and data
   std::vector<const char*> params;
+  std::size_t arrays;  // params[0 .. arrays) are arrays, the rest numbers
+  std::vector<std::size_t> vectors;  // the arrays of the data's type besides data
 };
 
-const Operation spmv = {"_spmv_program", {"indptr", "cols", "data", "rows", "x", "y", "n", "np1", "nnz", "cp1"}};
-const Operation powers = {"_powers_program",
-                          {"indptr", "cols", "data", "stanzas", "plan", "vecs", "coef", "n", "np1", "nnz", "s", "cp1",
-                           "mp1", "m", "k", "fingerprint"}};
+const Operation operations[] = {
+    {"_spmv_program", "spmv", false, {"indptr", "cols", "data", "rows", "x", "y", "n", "np1", "nnz", "cp1"}, 6, {4, 5}},
+    {"_powers_program", "powers", false,
+     {"indptr", "cols", "data", "stanzas", "plan", "vecs", "coef", "n", "np1", "nnz", "s", "cp1", "mp1", "m", "k",
+      "fingerprint"},
+     7, {5}},
+    {"_dia_spmv_program", "spmv", true, {"offsets", "data", "rows", "x", "y", "n", "nd", "cp1"}, 5, {3, 4}},
+    {"_dia_powers_program", "powers", true,
+     {"offsets", "data", "stanzas", "plan", "vecs", "coef", "n", "nd", "s", "cp1", "mp1", "m", "k", "fingerprint"}, 6,
+     {4}},
+};
 
 std::string function_name(std::string_view tree_text) {
   const asp::tree::Value root = asp::tree::parse(tree_text);
@@ -46,8 +61,8 @@ std::string function_name(std::string_view tree_text) {
   return *name->string();
 }
 
-// "f64 i32": the element type and the column encoding (i32 indices, or d16:
-// int16 offsets from the row, akx_cpu.h).
+// "f64 i32": the element type and the matrix's form (i32 column indices, d16
+// int16 offsets from the row (akx_cpu.h), or dia).
 std::string types_of(const Operation& op, std::span<const asp_arg> args) {
   if (args.size() != op.params.size()) {
     fail(std::string("the akx program ") + op.function + " takes " + std::to_string(op.params.size()) +
@@ -57,80 +72,97 @@ std::string types_of(const Operation& op, std::span<const asp_arg> args) {
     if (args[i].name && std::string_view(args[i].name) != op.params[i]) {
       fail(std::string("argument ") + std::to_string(i) + " must be " + op.params[i] + ", not " + args[i].name);
     }
+    const bool array = i < op.arrays;
+    if (array && args[i].kind != ASP_ARG_TENSOR) fail(std::string(op.params[i]) + " must be an array");
+    if (!array && args[i].kind != ASP_ARG_SCALAR) fail(std::string(op.params[i]) + " must be a number");
   }
-  const asp_arg& data = args[2];
+  const asp_arg& data = args[op.diagonal ? 1 : 2];
   const int bits = has_type(data, kDLFloat, 64) ? 64 : has_type(data, kDLFloat, 32) ? 32 : 0;
-  if (!bits || data.tensor.ndim != 1) fail("data must be a float32 or float64 vector");
-  const char* columns = has_type(args[1], kDLInt, 32) ? "i32" : has_type(args[1], kDLInt, 16) ? "d16" : nullptr;
-  if (!columns || args[1].tensor.ndim != 1) fail("cols must be an int32 (indices) or int16 (offsets) vector");
-  if (!has_type(args[0], kDLInt, 64) || args[0].tensor.ndim != 1) fail("indptr must be an int64 vector");
-  if (!has_type(args[3], kDLInt, 64)) fail(std::string(op.params[3]) + " must be an int64 array");
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const bool scalar = i >= (&op == &spmv ? 6u : 7u);
-    if (scalar && args[i].kind != ASP_ARG_SCALAR) fail(std::string(op.params[i]) + " must be a number");
-    if (!scalar && args[i].kind != ASP_ARG_TENSOR) fail(std::string(op.params[i]) + " must be an array");
+  if (!bits || data.tensor.ndim != (op.diagonal ? 2 : 1)) {
+    fail(op.diagonal ? "data must be a float32 or float64 (diagonals, n) array" : "data must be a float32 or float64 vector");
   }
-  for (std::size_t i : (&op == &spmv ? std::vector<std::size_t>{4, 5} : std::vector<std::size_t>{5})) {
-    if (!has_type(args[i], kDLFloat, bits)) fail(std::string(op.params[i]) + " must have the type of data");
+  const char* form = "dia";
+  if (!op.diagonal) {
+    form = has_type(args[1], kDLInt, 32) ? "i32" : has_type(args[1], kDLInt, 16) ? "d16" : nullptr;
+    if (!form || args[1].tensor.ndim != 1) fail("cols must be an int32 (indices) or int16 (offsets) vector");
   }
-  return (bits == 64 ? "f64 " : "f32 ") + std::string(columns);
+  for (std::size_t i = 0; i < op.arrays; ++i) {
+    if (&args[i] == &data) continue;
+    const bool of_data = std::find(op.vectors.begin(), op.vectors.end(), i) != op.vectors.end();
+    if (of_data && !has_type(args[i], kDLFloat, bits)) fail(std::string(op.params[i]) + " must have the type of data");
+    if (!of_data && std::string_view(op.params[i]) != "cols" && std::string_view(op.params[i]) != "coef" &&
+        !has_type(args[i], kDLInt, 64)) {
+      fail(std::string(op.params[i]) + " must be an int64 array");
+    }
+  }
+  return (bits == 64 ? "f64 " : "f32 ") + std::string(form);
 }
 
 class AkxFrontend : public asp::Frontend {
  public:
   std::string translate(asp::Call&, std::string_view tree, std::span<const asp_arg> args) override {
     const std::string name = function_name(tree);
-    const Operation* op = name == spmv.function ? &spmv : name == powers.function ? &powers : nullptr;
-    if (!op) fail("not an asp.akx program: " + name);
-    return asp::ir::header_line(1, dialect) + (op == &spmv ? "spmv " : "powers ") + types_of(*op, args) + "\n";
+    for (const Operation& op : operations) {
+      if (name == op.function) return asp::ir::header_line(1, dialect) + op.kind + " " + types_of(op, args) + "\n";
+    }
+    fail("not an asp.akx program: " + name);
   }
 };
 
-std::string cols_type(const std::string& columns) { return columns == "d16" ? "i16" : "i32"; }
+// The arrays of the matrix, as PSIR parameters, for element type t and form.
+std::string matrix_params(const std::string& t, const std::string& form) {
+  if (form == "dia") return "offsets: buffer i64[nd], data: buffer " + t + "[nd, n]";
+  return "indptr: buffer i64[np1], cols: buffer " + std::string(form == "d16" ? "i16" : "i32") +
+         "[nnz], data: buffer " + t + "[nnz]";
+}
+std::string matrix_sizes(const std::string& form) { return form == "dia" ? "nd: i64" : "np1: i64, nnz: i64"; }
+std::string matrix_args(const std::string& form) { return form == "dia" ? "offsets, data" : "indptr, cols, data"; }
+std::string size_args(const std::string& form) { return form == "dia" ? "nd" : "np1, nnz"; }
 
 // The tuning key of both programs: the fingerprint of the matrix's structure
 // (n, nnz and a hash of its pattern, computed by asp.akx) and, for powers,
 // the levels per pass: a choice holds for this matrix in later processes.
-std::string spmv_program(const std::string& t, const std::string& columns) {
-  const std::string kernel = "spmv_" + t + "_" + columns;
-  const std::string params = "indptr: buffer i64[np1], cols: buffer " + cols_type(columns) + "[nnz], data: buffer " + t +
-                             "[nnz], rows: buffer i64[cp1], x: buffer " + t + "[n], y: buffer " + t + "[n]";
+std::string spmv_program(const std::string& t, const std::string& form) {
+  const std::string kernel = "spmv_" + t + "_" + form;
+  const std::string params = matrix_params(t, form) + ", rows: buffer i64[cp1], x: buffer " + t + "[n], y: buffer " + t + "[n]";
+  const std::string sizes = "n: i64, " + matrix_sizes(form) + ", cp1: i64";
   return "asp-ir 2 psir\n"
-         "kernel " + kernel + "(" + params + ", n: i64, np1: i64, nnz: i64, cp1: i64) writes(y)\n"
-         "program(" + params + ", n: i64, np1: i64, nnz: i64, cp1: i64) tune(n, nnz) {\n"
-         "  launch " + kernel + "(indptr, cols, data, rows, x, y, n, np1, nnz, cp1)\n"
+         "kernel " + kernel + "(" + params + ", " + sizes + ") writes(y)\n"
+         "program(" + params + ", " + sizes + ") tune(n, " + (form == "dia" ? "nd" : "nnz") + ") {\n"
+         "  launch " + kernel + "(" + matrix_args(form) + ", rows, x, y, n, " + size_args(form) + ", cp1)\n"
          "}\n";
 }
 
 // Passes of k levels (the last one shorter when k does not divide m), each a
 // launch: the only synchronisation of PA1 is between passes.
-std::string powers_program(const std::string& t, const std::string& columns) {
-  const std::string kernel = "powers_" + t + "_" + columns;
-  const std::string params = "indptr: buffer i64[np1], cols: buffer " + cols_type(columns) + "[nnz], data: buffer " + t +
-                             "[nnz], stanzas: buffer i64[s, 3], plan: buffer i64[2, cp1], vecs: buffer " + t +
-                             "[mp1, n], coef: buffer f64[m, 3]";
+std::string powers_program(const std::string& t, const std::string& form) {
+  const std::string kernel = "powers_" + t + "_" + form;
+  const std::string params = matrix_params(t, form) + ", stanzas: buffer i64[s, 3], plan: buffer i64[2, cp1], vecs: buffer " +
+                             t + "[mp1, n], coef: buffer f64[m, 3]";
+  const std::string sizes = "n: i64, " + matrix_sizes(form) + ", s: i64, cp1: i64, mp1: i64, m: i64";
   return "asp-ir 2 psir\n"
-         "kernel " + kernel + "(" + params + ", n: i64, np1: i64, nnz: i64, s: i64, cp1: i64, mp1: i64, m: i64, "
-         "start: i64, steps: i64, tail: i64) writes(vecs)\n"
-         "program(" + params + ", n: i64, np1: i64, nnz: i64, s: i64, cp1: i64, mp1: i64, m: i64, k: i64, "
-         "fingerprint: i64) tune(fingerprint, k) {\n"
+         "kernel " + kernel + "(" + params + ", " + sizes + ", start: i64, steps: i64, tail: i64) writes(vecs)\n"
+         "program(" + params + ", " + sizes + ", k: i64, fingerprint: i64) tune(fingerprint, k) {\n"
          "  for p in 0:i64 .. (((m + k) - 1:i64) / k) {\n"
          "    let start: i64 = (p * k)\n"
          "    let steps: i64 = min(k, (m - start))\n"
          "    let tail: i64 = select((steps != k), 1:i64, 0:i64)\n"
-         "    launch " + kernel + "(indptr, cols, data, stanzas, plan, vecs, coef, n, np1, nnz, s, cp1, mp1, m, start, steps, tail)\n"
+         "    launch " + kernel + "(" + matrix_args(form) + ", stanzas, plan, vecs, coef, n, " + size_args(form) +
+         ", s, cp1, mp1, m, start, steps, tail)\n"
          "  }\n"
          "}\n";
 }
+
+const char* const forms[] = {"i32", "d16", "dia"};
 
 class AkxLowering : public asp::Lowering {
  public:
   std::string lower(asp::Call&, std::string_view dsir) override {
     const std::string body(dsir.substr(dsir.find('\n') + 1));
     for (const char* t : {"f64", "f32"}) {
-      for (const char* columns : {"i32", "d16"}) {
-        if (body == std::string("spmv ") + t + " " + columns + "\n") return spmv_program(t, columns);
-        if (body == std::string("powers ") + t + " " + columns + "\n") return powers_program(t, columns);
+      for (const char* form : forms) {
+        if (body == std::string("spmv ") + t + " " + form + "\n") return spmv_program(t, form);
+        if (body == std::string("powers ") + t + " " + form + "\n") return powers_program(t, form);
       }
     }
     throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "not akx DSIR: " + body.substr(0, 40));
@@ -152,23 +184,24 @@ std::vector<asp::ComponentSpec> components() {
   const std::string per_row = "((n + " + std::to_string(device_block - 1) + ":i64) / " + block + ")";
   const std::string per_chunk = "(cp1 - 1:i64)";
   for (const std::string t : {"f64", "f32"}) {
-    for (const std::string columns : {"i32", "d16"}) {
+    for (const std::string columns : forms) {
       const std::string suffix = t + "_" + columns, head = prelude(t, columns);
+      const bool dia = columns == "dia";
       auto add = [&](const std::string& kernel, const std::string& language, const std::string& tag,
                      std::string source, std::string grid = {}, std::string threads = {}) {
         asp::KernelSource k{.kernel = kernel + "_" + suffix, .variant = kernel + tag + suffix, .language = language,
                             .source = std::move(source), .grid = std::move(grid), .block = std::move(threads)};
         c.push_back(asp::kernel_source(names.emplace_back("akx." + kernel + tag + suffix).c_str(), "akx", std::move(k)));
       };
-      const std::string cpu = head + akx::cpu_kernel + akx::akx_cpu;
-      add("spmv", "c", "_cpu_", cpu + akx::spmv);
-      add("powers", "c", "_cpu_", cpu + akx::powers);
+      const std::string cpu = head + akx::cpu_kernel + (dia ? akx::akx_dia : akx::akx_cpu);
+      add("spmv", "c", "_cpu_", cpu + (dia ? akx::spmv_dia : akx::spmv));
+      add("powers", "c", "_cpu_", cpu + (dia ? akx::powers_dia : akx::powers));
       const std::string cl = head + akx::opencl_common + akx::akx_device;
-      add("spmv", "opencl-c", "_cl_", cl + akx::spmv_cl, per_row, block);
-      add("powers", "opencl-c", "_cl_", cl + akx::powers_cl, per_chunk, block);
+      add("spmv", "opencl-c", "_cl_", cl + (dia ? akx::spmv_dia_cl : akx::spmv_cl), per_row, block);
+      add("powers", "opencl-c", "_cl_", cl + (dia ? akx::powers_dia_cl : akx::powers_cl), per_chunk, block);
       const std::string cu = head + akx::cuda_common_cu + akx::akx_device;
-      add("spmv", "cuda-c", "_cu_", cu + akx::spmv_cu, per_row, block);
-      add("powers", "cuda-c", "_cu_", cu + akx::powers_cu, per_chunk, block);
+      add("spmv", "cuda-c", "_cu_", cu + (dia ? akx::spmv_dia_cu : akx::spmv_cu), per_row, block);
+      add("powers", "cuda-c", "_cu_", cu + (dia ? akx::powers_dia_cu : akx::powers_cu), per_chunk, block);
     }
   }
   return c;
