@@ -579,25 +579,25 @@ def matrix_powers(A: Any, x: Any, k: int, basis: str = "monomial", shifts: Optio
 # ---- tuning -------------------------------------------------------------------------------------
 
 
-def _candidates(matrix: _Matrix, k: int, backend: str) -> List[Layout]:
-    """The layouts tune() times: on a device, only the levels per pass and the column encoding."""
-    l2, last = _cache_sizes()
-    threads = _threads()
-    encodings = matrix.encodings()
-    levels = sorted({k, max(1, (k + 1) // 2), max(1, (k + 3) // 4), 1}, reverse=True)
+def _forms(matrix: _Matrix, k: int, backend: str) -> List[Layout]:
+    """The first round of tune(): every form of the matrix and partition, at the default block size."""
+    default = _default_layout(matrix, k)
     # METIS where the matrix is not banded (a banded one's row ranges already have the smallest cuts).
-    partitions = ["contiguous"] + (["metis"] if _akx_plan.metis_available() and matrix.offsets is None else [])
+    metis = backend == "cpu" and _akx_plan.metis_available() and matrix.offsets is None
+    return [Layout(partition, default.threads, default.rows_per_block if backend == "cpu" else 0, default.levels, form)
+            for partition in ["contiguous"] + (["metis"] if metis else []) for form in matrix.encodings()]
+
+
+def _shapes(matrix: _Matrix, k: int, backend: str, best: Layout) -> List[Layout]:
+    """The second round: the levels per pass and cache-block sizes (from the platform's caches) for the
+    best form and partition of the first (on a device, the levels only)."""
+    l2, last = _cache_sizes()
     out = []
-    for level in levels:
+    for level in sorted({k, max(1, (k + 1) // 2), max(1, (k + 3) // 4), 1}, reverse=True):
         per_row = (matrix.nnz / max(1, matrix.n)) * (matrix.dtype.itemsize + 2) + (level + 1) * matrix.dtype.itemsize
-        sizes = sorted({max(64, int(b / per_row)) for b in (l2 / 2, l2, 4 * l2, last / threads)})
-        sizes = [s for s in sizes if s < matrix.n] + [0]
-        if backend != "cpu":
-            partitions, sizes = ["contiguous"], [0]
-        for partition in partitions:
-            for encoding in encodings:
-                for rows in sizes:
-                    out.append(Layout(partition, threads, rows, level, encoding))
+        sizes = sorted({max(64, int(b / per_row)) for b in (l2 / 2, l2, 4 * l2, last / best.threads)})
+        sizes = [size for size in sizes if size < matrix.n] + [0] if backend == "cpu" else [0]
+        out.extend(Layout(best.partition, best.threads, rows, level, best.encoding) for rows in sizes)
     return out
 
 
@@ -633,10 +633,11 @@ def tune(A: Any, k: int, symmetric: bool = False, basis: int = 0, *, shifts: Opt
     progress : bool, optional
         Show a tqdm progress bar; by default when the search runs longer than a second.
 
-    The search covers contiguous partitions (and METIS ones for a matrix that is not banded), cache-block
-    sizes from the platform's caches, levels per pass (k, k/2, k/4, 1) and the matrix's forms (int32
-    indices; int16 offsets and the diagonal form where they fit). Ctrl-C stops it early and keeps the
-    best layout measured so far. The choice is recorded (in the cache directory, keyed by a
+    The search runs in two rounds: first the matrix's forms (int32 indices; int16 offsets and the
+    diagonal form where they fit) and partitions (contiguous rows; METIS too for a matrix that is not
+    banded) at the default block size, then, for the best of them, the levels per pass (k, k/2, k/4, 1)
+    and cache-block sizes from the platform's caches. Ctrl-C stops it early and keeps the best layout
+    measured so far. The choice is recorded (in the cache directory, keyed by a
     fingerprint of the matrix's structure), so MatrixPowers of the same structure in a later process
     starts with it.
     """
@@ -658,20 +659,29 @@ def tune(A: Any, k: int, symmetric: bool = False, basis: int = 0, *, shifts: Opt
     if obj.last_call.backend is None:
         return obj  # SciPy runs it: nothing to tune
     backend = obj._cpu_or_device()
-    candidates = _candidates(matrix, k, backend)
     measured: List[Tuple[Layout, float]] = []
     began = time.perf_counter()
     bar = None
+    candidates = _forms(matrix, k, backend)
     try:
-        for index, layout in enumerate(candidates):
-            measured.append((layout, _time(obj, vecs, coef, layout, 0.25)))
-            obj._plans.clear()  # plans of other layouts are not needed again
-            if bar is None and (progress or (progress is None and time.perf_counter() - began > 1.0)):
-                from tqdm.auto import tqdm
+        for round in (1, 2):
+            if round == 2:
+                tried = {layout for layout, _ in measured}
+                best = min(measured, key=lambda item: item[1])[0]
+                candidates = [c for c in _shapes(matrix, k, backend, best) if c not in tried]
+                if bar is not None:
+                    bar.total = len(measured) + len(candidates)
+                    bar.refresh()
+            for index, layout in enumerate(candidates):
+                measured.append((layout, _time(obj, vecs, coef, layout, 0.25)))
+                obj._plans.clear()  # plans of other layouts are not needed again
+                if bar is None and (progress or (progress is None and time.perf_counter() - began > 1.0)):
+                    from tqdm.auto import tqdm
 
-                bar = tqdm(total=len(candidates), initial=index + 1, desc="asp.akx.tune", unit="layout")
-            elif bar is not None:
-                bar.update(1)
+                    left = len(candidates) - index - 1  # in this round (the second's size is not known yet)
+                    bar = tqdm(total=len(measured) + left, initial=len(measured), desc="asp.akx.tune", unit="layout")
+                elif bar is not None:
+                    bar.update(1)
     except KeyboardInterrupt:
         if not measured:
             raise
