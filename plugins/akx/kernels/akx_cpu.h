@@ -4,6 +4,10 @@
  *   0  int32 column indices (CSR as SciPy stores it);
  *   1  int16 offsets from the row (column = row + offset): the compressed
  *      indices of banded matrices, 2 bytes per nonzero instead of 4.
+ * (COLUMNS 2, the diagonal form, is akx_dia.h.) Both headers give the
+ * kernels (powers.c, spmv.c) one interface: struct akx_matrix, made from a
+ * kernel's leading AKX_MATRIX_ARGS arguments by akx_matrix_of, and
+ * akx_matrix_step.
  *
  * The matrix is CSR: indptr (n + 1, int64), cols, data (nnz). Every kernel
  * keeps each row's sum in the order of its nonzeros, as SciPy's SpMV does,
@@ -55,4 +59,24 @@ static inline void akx_step(const int64_t* indptr, const akx_index* cols, const 
     if (gamma != 0) v += gamma * z[i];
     y[i] = v;
   }
+}
+
+/* The matrix arguments: indptr, cols, data first; np1 and nnz follow n. */
+#define AKX_MATRIX_ARGS 3
+#define AKX_SIZE_ARGS 2
+struct akx_matrix {
+  const int64_t* indptr;
+  const akx_index* cols;
+  const real* data;
+};
+
+static inline struct akx_matrix akx_matrix_of(void* const* args, int n_index) {
+  (void)n_index;
+  const struct akx_matrix a = {(const int64_t*)args[0], (const akx_index*)args[1], (const real*)args[2]};
+  return a;
+}
+
+static inline void akx_matrix_step(const struct akx_matrix* a, const real* x, const real* z, real* y, int64_t lo,
+                                   int64_t hi, real alpha, real beta, real gamma) {
+  akx_step(a->indptr, a->cols, a->data, x, z, y, lo, hi, alpha, beta, gamma);
 }

@@ -7,22 +7,13 @@
 #else
 #define AKX_COLUMN(row, index) ((long)(index))
 #endif
+/* COLUMNS 2 is the diagonal form (akx_dia.h), whose rows are akx_dia_row. */
 
 AKX_FN real akx_row(AKX_GLOBAL const long* indptr, AKX_GLOBAL const akx_index* cols, AKX_GLOBAL const real* data,
                     AKX_GLOBAL const real* x, long i) {
   real sum = 0;
   for (long p = indptr[i]; p < indptr[i + 1]; ++p) sum = sum + AKX_MUL(data[p], x[AKX_COLUMN(i, cols[p])]);
   return sum;
-}
-
-/* Row i of a step: alpha (A x)_i + beta x_i + gamma z_i. */
-AKX_FN real akx_row_step(AKX_GLOBAL const long* indptr, AKX_GLOBAL const akx_index* cols,
-                         AKX_GLOBAL const real* data, AKX_GLOBAL const real* x, AKX_GLOBAL const real* z, long i,
-                         real alpha, real beta, real gamma) {
-  real v = AKX_MUL(alpha, akx_row(indptr, cols, data, x, i));
-  if (beta != 0) v = v + AKX_MUL(beta, x[i]);
-  if (gamma != 0) v = v + AKX_MUL(gamma, z[i]);
-  return v;
 }
 
 /* Row i of the diagonal form (akx_dia.h): its diagonals in ascending order. */
@@ -36,11 +27,22 @@ AKX_FN real akx_dia_row(AKX_GLOBAL const long* offsets, long nd, AKX_GLOBAL cons
   return sum;
 }
 
-/* Row i of a step on the diagonal form (akx_row_step's arithmetic). */
-AKX_FN real akx_dia_row_step(AKX_GLOBAL const long* offsets, long nd, AKX_GLOBAL const real* data, long n,
-                             AKX_GLOBAL const real* x, AKX_GLOBAL const real* z, long i, real alpha, real beta,
-                             real gamma) {
-  real v = AKX_MUL(alpha, akx_dia_row(offsets, nd, data, n, x, i));
+/* The kernels' interface to the matrix's form: its parameters (before the
+ * plan's), its sizes (after n) and the product of row i. */
+#if COLUMNS == 2
+#define AKX_MATRIX_PARAMS AKX_GLOBAL const long *offsets, AKX_GLOBAL const real *data
+#define AKX_SIZE_PARAMS long nd
+#define AKX_ROW(x, i) akx_dia_row(offsets, nd, data, n, x, i)
+#else
+#define AKX_MATRIX_PARAMS AKX_GLOBAL const long *indptr, AKX_GLOBAL const akx_index *cols, AKX_GLOBAL const real *data
+#define AKX_SIZE_PARAMS long np1, long nnz
+#define AKX_ROW(x, i) akx_row(indptr, cols, data, x, i)
+#endif
+
+/* Row i of a step from (A x)_i: alpha (A x)_i + beta x_i + gamma z_i. */
+AKX_FN real akx_combine(real ax, AKX_GLOBAL const real* x, AKX_GLOBAL const real* z, long i, real alpha, real beta,
+                        real gamma) {
+  real v = AKX_MUL(alpha, ax);
   if (beta != 0) v = v + AKX_MUL(beta, x[i]);
   if (gamma != 0) v = v + AKX_MUL(gamma, z[i]);
   return v;

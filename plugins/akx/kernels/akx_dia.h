@@ -1,5 +1,6 @@
-/* The diagonal (DIA) form of the matrix-powers plugin's CPU kernels, put
- * after <asp/cpu_kernel.h>: for a matrix whose nonzeros lie on a few
+/* The diagonal (DIA) form of the matrix-powers plugin's CPU kernels
+ * (COLUMNS 2), in place of akx_cpu.h, with its interface, after
+ * <asp/cpu_kernel.h>: for a matrix whose nonzeros lie on a few
  * diagonals (the discretised PDEs of Poisson and stencil codes), data
  * (nd, n) holds diagonal d at row i as data[d n + i], the entry of column
  * i + offsets[d] (offsets ascending; zero where the matrix has none). The
@@ -45,4 +46,24 @@ static inline void akx_dia_step(const int64_t* offsets, int64_t nd, const real* 
       }
     }
   }
+}
+
+/* The matrix arguments: offsets and data first; nd follows n. */
+#define AKX_MATRIX_ARGS 2
+#define AKX_SIZE_ARGS 1
+struct akx_matrix {
+  const int64_t* offsets;
+  const real* data;
+  int64_t nd, n;
+};
+
+static inline struct akx_matrix akx_matrix_of(void* const* args, int n_index) {
+  const struct akx_matrix a = {(const int64_t*)args[0], (const real*)args[1], *(const int64_t*)args[n_index + 1],
+                               *(const int64_t*)args[n_index]};
+  return a;
+}
+
+static inline void akx_matrix_step(const struct akx_matrix* a, const real* x, const real* z, real* y, int64_t lo,
+                                   int64_t hi, real alpha, real beta, real gamma) {
+  akx_dia_step(a->offsets, a->nd, a->data, a->n, x, z, y, lo, hi, alpha, beta, gamma);
 }

@@ -16,15 +16,14 @@
  * once per pass instead of once per level; the levels of a cache block stay
  * in cache between its steps.
  *
- * Parameters: indptr (n + 1) i64, cols (nnz), data (nnz) real, stanzas
+ * Parameters: the matrix (AKX_MATRIX_ARGS: akx_cpu.h or akx_dia.h), stanzas
  * (s, 3) i64, plan (2, chunks + 1) i64 (row 0: a pass of k levels, row 1:
  * the last pass of a call, when m is not a multiple of k), vecs (m + 1, n)
- * real, coef (m, 3) f64 (alpha, beta, gamma of each level), n, np1, nnz,
- * s, cp1 (chunks + 1), mp1, m, start, steps, tail (which row of the plan). */
+ * real, coef (m, 3) f64 (alpha, beta, gamma of each level), n, the matrix's
+ * sizes (AKX_SIZE_ARGS), s, cp1 (chunks + 1), mp1, m, start, steps, tail
+ * (which row of the plan). */
 struct powers_job {
-  const int64_t* indptr;
-  const akx_index* cols;
-  const real* data;
+  struct akx_matrix a;
   const int64_t* stanzas;
   const int64_t* plan;
   real* vecs;
@@ -43,19 +42,18 @@ static void powers_chunk(void* context, int64_t begin, int64_t end) {
       const real* x = job->vecs + (level - 1) * n;
       const real* z = level >= 2 ? x - n : x;
       const real gamma = level >= 2 ? (real)coef[2] : 0;
-      akx_step(job->indptr, job->cols, job->data, x, z, job->vecs + level * n, stanza[1], stanza[2], (real)coef[0],
-               (real)coef[1], gamma);
+      akx_matrix_step(&job->a, x, z, job->vecs + level * n, stanza[1], stanza[2], (real)coef[0], (real)coef[1], gamma);
     }
   }
 }
 
 int ASP_VARIANT(void* const* args) {
-  const int64_t cp1 = *(const int64_t*)args[11];
-  const int64_t tail = *(const int64_t*)args[16];
-  const struct powers_job job = {(const int64_t*)args[0], (const akx_index*)args[1], (const real*)args[2],
-                                 (const int64_t*)args[3], (const int64_t*)args[4] + (tail ? cp1 : 0),
-                                 (real*)args[5], (const double*)args[6], *(const int64_t*)args[7],
-                                 *(const int64_t*)args[14]};
+  enum { M = AKX_MATRIX_ARGS, N = M + 4, CP1 = N + AKX_SIZE_ARGS + 2, START = CP1 + 3, TAIL = START + 2 };
+  const int64_t cp1 = *(const int64_t*)args[CP1];
+  const struct powers_job job = {akx_matrix_of(args, N), (const int64_t*)args[M],
+                                 (const int64_t*)args[M + 1] + (*(const int64_t*)args[TAIL] ? cp1 : 0),
+                                 (real*)args[M + 2], (const double*)args[M + 3], *(const int64_t*)args[N],
+                                 *(const int64_t*)args[START]};
   asp_cpu_parallel(cp1 - 1, powers_chunk, (void*)&job);
   return 0;
 }

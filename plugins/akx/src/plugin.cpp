@@ -171,7 +171,7 @@ class AkxLowering : public asp::Lowering {
 
 std::string prelude(const std::string& t, const std::string& columns) {
   return "#define REAL " + std::string(t == "f64" ? "double" : "float") + "\n#define REAL_IS_DOUBLE " +
-         (t == "f64" ? "1" : "0") + "\n#define COLUMNS " + (columns == "d16" ? "1" : "0") + "\n";
+         (t == "f64" ? "1" : "0") + "\n#define COLUMNS " + (columns == "dia" ? "2" : columns == "d16" ? "1" : "0") + "\n";
 }
 
 std::vector<asp::ComponentSpec> components() {
@@ -194,14 +194,14 @@ std::vector<asp::ComponentSpec> components() {
         c.push_back(asp::kernel_source(names.emplace_back("akx." + kernel + tag + suffix).c_str(), "akx", std::move(k)));
       };
       const std::string cpu = head + akx::cpu_kernel + (dia ? akx::akx_dia : akx::akx_cpu);
-      add("spmv", "c", "_cpu_", cpu + (dia ? akx::spmv_dia : akx::spmv));
-      add("powers", "c", "_cpu_", cpu + (dia ? akx::powers_dia : akx::powers));
+      add("spmv", "c", "_cpu_", cpu + akx::spmv);
+      add("powers", "c", "_cpu_", cpu + akx::powers);
       const std::string cl = head + akx::opencl_common + akx::akx_device;
-      add("spmv", "opencl-c", "_cl_", cl + (dia ? akx::spmv_dia_cl : akx::spmv_cl), per_row, block);
-      add("powers", "opencl-c", "_cl_", cl + (dia ? akx::powers_dia_cl : akx::powers_cl), per_chunk, block);
+      add("spmv", "opencl-c", "_cl_", cl + akx::spmv_cl, per_row, block);
+      add("powers", "opencl-c", "_cl_", cl + akx::powers_cl, per_chunk, block);
       const std::string cu = head + akx::cuda_common_cu + akx::akx_device;
-      add("spmv", "cuda-c", "_cu_", cu + (dia ? akx::spmv_dia_cu : akx::spmv_cu), per_row, block);
-      add("powers", "cuda-c", "_cu_", cu + (dia ? akx::powers_dia_cu : akx::powers_cu), per_chunk, block);
+      add("spmv", "cuda-c", "_cu_", cu + akx::spmv_cu, per_row, block);
+      add("powers", "cuda-c", "_cu_", cu + akx::powers_cu, per_chunk, block);
     }
   }
   return c;
