@@ -29,13 +29,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 
 def best_of(function, repeat: int = 5) -> float:
-    function()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    """The best of `repeat` timed runs after one warm-up, in seconds."""
+    from suite import measure
+
+    return measure(function, repeat)["min"]
 
 
 def poisson(n: int, dims: int):
