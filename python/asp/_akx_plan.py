@@ -26,7 +26,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["Plan", "build", "contiguous_blocks", "metis_blocks", "metis_available", "row_chunks"]
+__all__ = ["Plan", "build", "contiguous_blocks", "device_blocks", "metis_blocks", "metis_available", "row_chunks"]
 
 MAX_LEVELS = 126  # the distances of a search are int8
 

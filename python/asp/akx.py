@@ -159,9 +159,6 @@ class _Matrix:
             return {"nd": len(self._diagonal_offsets)}
         return {"np1": self.n + 1, "nnz": self.nnz}
 
-    def astype(self, dtype: np.dtype) -> "_Matrix":
-        return self if dtype == self.dtype else _Matrix(self.csr.astype(dtype))
-
 
 # ---- specializations ------------------------------------------------------------------------------
 
@@ -169,10 +166,10 @@ _specialized: Dict[tuple, Any] = {}  # (program, dtype, encoding) -> asp.Special
 
 
 def _specialize(function, key: tuple, arguments: dict) -> Any:
+    if asp.disabled():
+        return "ASP_DISABLE is set"
     specialized = _specialized.get(key)
     if specialized is None:
-        if asp.disabled():
-            return "ASP_DISABLE is set"
         try:
             specialized = asp.specialize("akx", function, arguments)
         except asp.UnsupportedError as error:
@@ -227,7 +224,8 @@ class Layout:
 
 
 def _default_layout(matrix: _Matrix, k: int) -> Layout:
-    """Cache blocks whose levels fill about half a core's L2 (what the tuner most often chose here)."""
+    """The layout before any tuning: contiguous thread blocks, the most compact form, cache blocks whose
+    matrix rows and levels fill about half a core's L2."""
     l2, _ = _cache_sizes()
     levels = max(1, min(k, _akx_plan.MAX_LEVELS))
     encoding = matrix.encodings()[-1]  # the most compact form
