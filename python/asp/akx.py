@@ -165,13 +165,15 @@ class _Matrix:
 _specialized: Dict[tuple, Any] = {}  # (program, dtype, encoding) -> asp.Specialized, or a str: why not
 
 
-def _specialize(function, key: tuple, arguments: dict) -> Any:
+def _specialize(function, key: tuple, arguments) -> Any:
+    """The specialization of `function` for `key`, or why there is none; arguments() describes the call
+    (it runs only when the program is not specialized yet)."""
     if asp.disabled():
         return "ASP_DISABLE is set"
     specialized = _specialized.get(key)
     if specialized is None:
         try:
-            specialized = asp.specialize("akx", function, arguments)
+            specialized = asp.specialize("akx", function, arguments())
         except asp.UnsupportedError as error:
             specialized = error.reason
         except (asp.CompileError, RuntimeError) as error:
@@ -391,13 +393,18 @@ class MatrixPowers:
         elif not (isinstance(out, np.ndarray) and out.shape == (self.n,) and out.dtype == self.dtype
                   and out.flags.c_contiguous and out.flags.writeable):
             raise ValueError(f"out must be a writable C-contiguous {self.dtype} vector of length {self.n}")
+        return self._spmv(x, out)
+
+    def _spmv(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """spmv of a checked x into a checked out (C-contiguous vectors of this dtype)."""
         matrix = self._matrix
         if self.n == 0:
             return out
         encoding = self.layout.encoding
         arguments = {**matrix.arrays(encoding), "rows": self._row_chunks(), "x": x, "y": out, "n": self.n,
                      **matrix.sizes(encoding), "cp1": len(self._row_chunks())}
-        specialized = _specialize(_PROGRAMS["spmv", encoding == "dia"], ("spmv", self.dtype, encoding), arguments)
+        specialized = _specialize(_PROGRAMS["spmv", encoding == "dia"], ("spmv", self.dtype, encoding),
+                                  lambda: arguments)
         if isinstance(specialized, str):
             self._fall_back(specialized)
             out[:] = matrix.csr @ x
@@ -482,7 +489,7 @@ class MatrixPowers:
             layout = Layout("contiguous", 1, 0, 1, "i32")
             vecs = np.zeros((2, self.n), dtype=self.dtype)
             known = [_specialize(_powers_program, ("powers", self.dtype, "i32"),
-                                 self._arguments(self._matrix, layout, _PLACEHOLDER, vecs, np.zeros((1, 3))))]
+                                 lambda: self._arguments(self._matrix, layout, _PLACEHOLDER, vecs, np.zeros((1, 3))))]
         backend = getattr(known[0], "backend", None)
         return backend if backend in _DEVICE_BACKENDS else "cpu"
 
@@ -532,9 +539,8 @@ class MatrixPowers:
             return
         matrix = self._matrix
         layout = layout or self.layout
-        arguments = self._arguments(matrix, layout, _PLACEHOLDER, vecs, coef)
         specialized = _specialize(_PROGRAMS["powers", layout.encoding == "dia"], ("powers", self.dtype, layout.encoding),
-                                  arguments)
+                                  lambda: self._arguments(matrix, layout, _PLACEHOLDER, vecs, coef))
         if isinstance(specialized, str):
             self._fall_back(specialized)
             self._scipy(vecs, coef)
@@ -722,10 +728,10 @@ class _Operator:
         self.dtype = np.dtype(np.float64)
 
     def matvec(self, x: np.ndarray, out: np.ndarray) -> None:
-        self._obj.spmv(x, out)
+        self._obj._spmv(x, out)  # the operator's contract: C-contiguous float64 vectors, checked by asp._cg
 
     def powers(self, V: np.ndarray, shifts: np.ndarray) -> None:
-        self._obj.newton(V, shifts)
+        self._obj._run(V, MatrixPowers._newton(shifts, V.shape[0] - 1))
 
     @property
     def last_call(self) -> Optional[LastCall]:
