@@ -85,7 +85,8 @@ import numpy as np
 __all__ = ["Operator", "ScipyOperator", "SolveRecord", "cg", "leja_shifts", "last_solve"]
 
 _BREAKDOWN = -10
-_COND_LIMIT = 1e12  # the largest diagonal-scaled condition of W the s-step coefficients are trusted at
+_COND_LIMIT = 1e10  # the largest diagonal-scaled condition of W the s-step coefficients are trusted at
+_DRIFT_CHECK = 1e3  # the s-step solver compares its residual with the true one each time it falls by this
 _SEED = 0x5EED  # the Lanczos start vector of leja_shifts: fixed, so a solve is reproducible
 
 
@@ -387,11 +388,9 @@ class _Problem:
         return False
 
 
-def _pcg(problem: _Problem, r: np.ndarray, psolve: Optional[Callable[[np.ndarray], np.ndarray]],
-         p_prev: Optional[np.ndarray] = None, q_prev: Optional[np.ndarray] = None) -> int:
-    """(P)CG steps from problem.x with residual r, SciPy's loop with a true-residual check before reporting
-    convergence. With (p_prev, q_prev = A p_prev) the first direction is made A-conjugate to p_prev, which
-    continues a CG run whose last direction was p_prev. Returns info."""
+def _pcg(problem: _Problem, r: np.ndarray, psolve: Optional[Callable[[np.ndarray], np.ndarray]]) -> int:
+    """(P)CG steps from problem.x with residual r: SciPy's loop (the same formulas, so the same iterates),
+    with a true-residual check before reporting convergence. Returns info."""
     n = r.shape[0]
     x = problem.x
     p = np.empty(n)
@@ -409,13 +408,6 @@ def _pcg(problem: _Problem, r: np.ndarray, psolve: Optional[Callable[[np.ndarray
         rho = float(np.dot(r, z))
         if first:
             np.copyto(p, z)
-            if p_prev is not None and q_prev is not None:
-                pq_prev = float(np.dot(p_prev, q_prev))
-                if pq_prev != 0.0 and math.isfinite(pq_prev):
-                    coef = float(np.dot(q_prev, z)) / pq_prev
-                    if math.isfinite(coef):
-                        np.multiply(p_prev, coef, out=scratch)
-                        p -= scratch
             first = False
         else:
             p *= rho / rho_prev
@@ -439,10 +431,9 @@ def _pcg(problem: _Problem, r: np.ndarray, psolve: Optional[Callable[[np.ndarray
 class _Fallback(Exception):
     """The s-step basis lost accuracy: go on with ordinary CG steps."""
 
-    def __init__(self, reason: str, p_prev: Optional[np.ndarray]) -> None:
+    def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.p_prev = p_prev
 
 
 def _sstep(problem: _Problem, op: Operator, r0: np.ndarray, s: int, shifts: np.ndarray) -> int:
@@ -469,18 +460,30 @@ def _sstep(problem: _Problem, op: Operator, r0: np.ndarray, s: int, shifts: np.n
     xj = np.empty(n) if problem.callback is not None else None
     have_prev = False
     winv_prev = np.zeros((s, s))
-    last_dir: Optional[Tuple[np.ndarray, np.ndarray]] = None  # (rows holding P, coefficients): the last CG direction
     atol2 = problem.atol * problem.atol
+    degraded = False  # the last block could take only its first steps: go on with ordinary ones
     rnorm = math.sqrt(float(np.dot(r0, r0)))
+    check_below = rnorm / _DRIFT_CHECK
     while True:
         r = cur[s]
         if rnorm < problem.atol or rnorm == 0.0:
             if problem.converged(rnorm, r, scratch):
                 return 0
-            raise _Fallback("the recursive residual met the tolerance, the true residual did not",
-                            _direction(last_dir))
+            raise _Fallback("the recursive residual met the tolerance, the true residual did not")
         if problem.done >= problem.maxiter:
             return problem.maxiter
+        if rnorm < check_below:
+            # Each time the residual has fallen by _DRIFT_CHECK, compare it with the true one (one matvec):
+            # a small drift is corrected (residual replacement), a large one means the basis lost accuracy.
+            tnorm = problem.true_residual(scratch)
+            drift = float(np.linalg.norm(scratch - r))
+            if not drift <= 0.5 * tnorm:
+                raise _Fallback("the recursive residual drifted from the true residual")
+            np.copyto(r, scratch)
+            rnorm = tnorm
+            check_below = rnorm / _DRIFT_CHECK
+        if degraded:
+            raise _Fallback("the s-step basis is numerically rank-deficient")
         steps = min(s, problem.maxiter - problem.done)
         # 1. the basis; 2. its Gram matrix
         op.powers(cur[vsl], shifts)
@@ -502,29 +505,21 @@ def _sstep(problem: _Problem, op: Operator, r0: np.ndarray, s: int, shifts: np.n
             b_coef = np.zeros((s, s))
             w = rar
         w = (w + w.T) * 0.5
-        diag = np.diagonal(w)
-        if not (np.isfinite(w).all() and (diag > 0).all()):
-            raise _Fallback("the s-step Gram matrix is not positive definite", _direction(last_dir))
-        d = 1.0 / np.sqrt(diag)
-        try:
-            lscaled = np.linalg.cholesky(w * d[:, None] * d[None, :])
-        except np.linalg.LinAlgError:
-            raise _Fallback("the s-step Gram matrix is not positive definite", _direction(last_dir)) from None
-        ldiag = np.diagonal(lscaled)
-        if float(np.min(ldiag)) ** 2 * _COND_LIMIT < float(np.max(ldiag)) ** 2:
-            raise _Fallback("the s-step basis is numerically rank-deficient", _direction(last_dir))
-        linv = np.linalg.inv(lscaled) * d[None, :]  # L⁻¹ of W = L Lᵀ, with L = D⁻¹ Lscaled
+        linv, usable = _leading_cholesky_inverse(w)
+        if usable == 0:
+            raise _Fallback("the s-step Gram matrix is not positive definite")
         y = linv @ m
         steps_a = linv.T @ (y[:, None] * upper)  # column j-1: the coordinates (in P') of x_{sk+j} - x_sk
         coords[s + 1:] = b_coef
         resid = -(coords @ steps_a)
         resid[0] += 1.0  # column j-1: the coordinates (in Z) of r_{sk+j}
         est = np.einsum("ij,ij->j", resid, gram @ resid)
-        if not (np.isfinite(steps_a).all() and np.isfinite(est).all()):
-            raise _Fallback("the s-step coefficients are not finite", _direction(last_dir))
-        # Where SciPy would stop inside the block: the first step whose residual meets the tolerance.
-        stop = steps
-        for j in range(1, steps):
+        if not (np.isfinite(steps_a[:, :usable]).all() and np.isfinite(est[:usable]).all()):
+            raise _Fallback("the s-step coefficients are not finite")
+        # Where SciPy would stop inside the block: the first step whose residual meets the tolerance; and
+        # where the basis stops being usable (a Krylov space exhausted, or too ill-conditioned a basis).
+        stop = min(steps, usable)
+        for j in range(1, stop):
             if est[j - 1] < atol2:
                 stop = j
                 break
@@ -549,28 +544,48 @@ def _sstep(problem: _Problem, op: Operator, r0: np.ndarray, s: int, shifts: np.n
         np.subtract(r, r_new, out=r_new)
         rnorm = math.sqrt(float(np.dot(r_new, r_new)))
         if not math.isfinite(rnorm):
-            raise _Fallback("the s-step residual is not finite", _direction(last_dir))
+            raise _Fallback("the s-step residual is not finite")
         np.matmul(a, new_p, out=scratch)
         x += scratch
         problem.done += 1
         problem.record.iterations = problem.done
         if problem.callback is not None:
             problem.callback(x)
-        last_dir = (new_p, linv[stop - 1].copy())
         if stop == s:
             # P'ᵀ A P' = W, so W⁻¹ = L⁻ᵀ L⁻¹
             winv_prev = linv.T @ linv
             have_prev = True
         else:
             have_prev = False  # a partial block: the next one (if the checks above let it run) starts afresh
+        degraded = usable < steps and stop == usable
         cur, nxt = nxt, cur
 
 
-def _direction(last_dir: Optional[Tuple[np.ndarray, np.ndarray]]) -> Optional[np.ndarray]:
-    if last_dir is None:
-        return None
-    rows, coef = last_dir
-    return coef @ rows[: coef.shape[0]]
+def _leading_cholesky_inverse(w: np.ndarray) -> Tuple[np.ndarray, int]:
+    """(L⁻¹, j): W[:j,:j] = L[:j,:j] L[:j,:j]ᵀ for the largest j whose diagonal-scaled block is positive
+    definite with a condition below _COND_LIMIT; rows and columns from j on are the identity's."""
+    s = w.shape[0]
+    diag = np.diagonal(w)
+    good = np.isfinite(w).all(axis=1) & (diag > 0)
+    usable = s if good.all() else int(np.argmin(good))
+    d = np.ones(s)
+    d[:usable] = 1.0 / np.sqrt(diag[:usable])
+    scaled = w * d[:, None] * d[None, :]
+    linv = np.eye(s)
+    while usable > 0:
+        block = scaled[:usable, :usable]
+        try:
+            inverse = np.linalg.inv(np.linalg.cholesky(block))
+        except np.linalg.LinAlgError:
+            usable -= 1
+            continue
+        # the 1-norm condition of the scaled block: ‖W‖₁ ‖L⁻ᵀL⁻¹‖₁
+        cond = float(np.abs(block).sum(axis=0).max()) * float(np.abs(inverse.T @ inverse).sum(axis=0).max())
+        if cond <= _COND_LIMIT:
+            linv[:usable, :usable] = inverse
+            break
+        usable -= 1
+    return linv * d[None, :], usable  # L = D⁻¹ Lscaled, so L⁻¹ = Lscaled⁻¹ D
 
 
 def _fall_back_to_scipy(reason: str) -> None:
@@ -740,11 +755,7 @@ def cg(A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-5, atol: float = 0.0,
         except _Fallback as fallback:
             record.fallback = fallback.reason
             problem.true_residual(r)
-            q_prev = None
-            if fallback.p_prev is not None:
-                q_prev = np.empty(n)
-                matvec(fallback.p_prev, q_prev)
-            info = _pcg(problem, r, None, fallback.p_prev, q_prev)
+            info = _pcg(problem, r, None)
     else:
         info = _pcg(problem, r, psolve)
     return x.astype(xtype, copy=False), info
