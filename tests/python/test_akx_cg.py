@@ -115,7 +115,8 @@ def norm(v):
 def test_maxiter(case, make_operator):
     _, A, b = case
     calls = []
-    x, info = solve(A, b, make_operator, x0=0 * b, rtol=1e-12, maxiter=1, callback=lambda xk: calls.append(norm(b - A @ xk)))
+    x, info = solve(A, b, make_operator, x0=0 * b, rtol=1e-12, maxiter=1,
+                    callback=lambda xk: calls.append(norm(b - A @ xk)))
     assert len(calls) == 1
     assert info == 1
 
@@ -587,7 +588,8 @@ def test_not_finite(where, value):
         _cg.cg(A, b, x0=x0)
 
 
-@pytest.mark.parametrize("s, error", [(0, ValueError), (-2, ValueError), (2.0, TypeError), ("4", TypeError), (None, TypeError)])
+@pytest.mark.parametrize("s, error", [(0, ValueError), (-2, ValueError), (2.0, TypeError), ("4", TypeError),
+                                      (None, TypeError)])
 def test_bad_s(s, error):
     with pytest.raises(error, match="s must"):
         _cg.cg(poisson1d(), np.ones(40), s=s)
