@@ -454,8 +454,6 @@ def _sstep(problem: _Problem, op: Operator, r0: np.ndarray, s: int, shifts: np.n
     pcoef = np.zeros((s, 2 * s))  # P' = pcoef [P; R]: Bᵀ then the identity
     pcoef[idx, s + idx] = 1.0
     upper = np.triu(np.ones((s, s)))
-    e0 = np.zeros(2 * s + 1)
-    e0[0] = 1.0
     scratch = np.empty(n)
     xj = np.empty(n) if problem.callback is not None else None
     have_prev = False
@@ -529,6 +527,13 @@ def _sstep(problem: _Problem, op: Operator, r0: np.ndarray, s: int, shifts: np.n
         np.matmul(pcoef, cur[prsl], out=new_p)
         new_ap = nxt[apsl]
         np.matmul(coords.T, z, out=new_ap)
+        a = steps_a[:, stop - 1]
+        r_new = nxt[s]
+        np.matmul(a, new_ap, out=r_new)
+        np.subtract(r, r_new, out=r_new)
+        rnorm = math.sqrt(float(np.dot(r_new, r_new)))
+        if not math.isfinite(rnorm):
+            raise _Fallback("the s-step residual is not finite")
         if xj is not None:
             for j in range(1, stop):
                 np.matmul(steps_a[:, j - 1], new_p, out=xj)
@@ -538,13 +543,6 @@ def _sstep(problem: _Problem, op: Operator, r0: np.ndarray, s: int, shifts: np.n
                 problem.callback(xj)
         else:
             problem.done += stop - 1
-        a = steps_a[:, stop - 1]
-        r_new = nxt[s]
-        np.matmul(a, new_ap, out=r_new)
-        np.subtract(r, r_new, out=r_new)
-        rnorm = math.sqrt(float(np.dot(r_new, r_new)))
-        if not math.isfinite(rnorm):
-            raise _Fallback("the s-step residual is not finite")
         np.matmul(a, new_p, out=scratch)
         x += scratch
         problem.done += 1
