@@ -399,6 +399,33 @@ def test_the_plugin_checks_what_it_is_given():
         asp.specialize("akx", _other_program, {"x": np.zeros(3)})
 
 
+def test_cg_is_scipys_solver_on_the_native_kernels():
+    import scipy.sparse.linalg as linalg
+
+    a = poisson2d(32)
+    b = np.arange(a.shape[0], dtype=float)
+    steps = []
+    x, info = akx.cg(a, b, rtol=1e-8, callback=lambda xk: steps.append(1))
+    want, want_info = linalg.cg(a, b, rtol=1e-8)
+    assert info == 0 == want_info
+    assert np.linalg.norm(b - a @ x) <= 1e-8 * np.linalg.norm(b)
+    assert np.allclose(x, want, rtol=1e-6, atol=1e-6 * np.abs(want).max())
+    assert len(steps) > 0
+    with pytest.raises(TypeError):
+        akx.cg(a, b, None, 1e-5)
+    with pytest.raises(ValueError, match="atol"):
+        akx.cg(a, b, atol=None)
+
+
+def test_leja_shifts_lie_in_the_spectrum_in_leja_order():
+    a = poisson2d(16)
+    eigenvalues = np.linalg.eigvalsh(a.toarray())
+    shifts = akx.leja_shifts(a, 6)
+    assert shifts.shape == (6,)
+    assert eigenvalues[0] - 1e-9 <= shifts.min() and shifts.max() <= eigenvalues[-1] + 1e-9
+    assert abs(shifts[0]) == np.abs(shifts).max()  # Leja order starts at the largest modulus
+
+
 def test_empty_matrix():
     got = akx.matrix_powers(sparse.csr_array((0, 0)), np.zeros(0), 3)
     assert got.shape == (4, 0)

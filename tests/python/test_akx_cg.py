@@ -3,6 +3,7 @@ posdef ones), the s-step solver against SciPy's iteration counts and iterates, i
 CG, leja_shifts, and bad input. Every solver test runs with each operator of the `make_operator` fixture."""
 import itertools
 import math
+import os
 import warnings
 
 import numpy as np
@@ -12,7 +13,10 @@ sparse = pytest.importorskip("scipy.sparse")
 sla = pytest.importorskip("scipy.sparse.linalg")
 
 import asp  # noqa: E402
-from asp import _cg  # noqa: E402
+from asp import _cg, akx  # noqa: E402
+
+BACKEND = os.environ.get("ASP_TEST_BACKEND", "openmp")
+NATIVE = BACKEND in ("openmp", "pthreads", "opencl")
 from asp._errors import FallbackWarning  # noqa: E402
 
 
@@ -24,12 +28,14 @@ def _errors_not_fallbacks():
 
 
 class CountingOperator:
-    """A SciPy-backed Operator that counts its calls and checks the interface's contract on every call."""
+    """An Operator (SciPy's, or asp.akx's native one) that counts its calls and checks the interface's
+    contract on every call; the native one must have run natively."""
 
-    def __init__(self, csr):
+    def __init__(self, csr, native=False):
         assert isinstance(csr, sparse.csr_array)
         assert csr.dtype == np.float64 and csr.has_canonical_format
-        self._inner = _cg.ScipyOperator(csr)
+        self._inner = akx._native_operator(4)(csr) if native else _cg.ScipyOperator(csr)
+        self._native = native
         self.n = csr.shape[0]
         self.dtype = np.dtype(np.float64)
         self.matvecs = 0
@@ -41,6 +47,7 @@ class CountingOperator:
         assert out.shape == (self.n,) and out.dtype == np.float64 and out.flags.c_contiguous
         self.matvecs += 1
         self._inner.matvec(x, out)
+        self._ran_natively()
 
     def powers(self, V, shifts):
         assert V.ndim == 2 and V.shape[1] == self.n and V.dtype == np.float64 and V.flags.c_contiguous
@@ -48,23 +55,29 @@ class CountingOperator:
         self.powers_calls += 1
         self.powers_rows.append(V.shape[0])
         self._inner.powers(V, shifts)
+        self._ran_natively()
+
+    def _ran_natively(self):
+        if self._native and NATIVE:
+            assert self._inner.last_call.backend == BACKEND, self._inner.last_call
 
 
 class Factory:
     """make_operator for cg: remembers the operators it made."""
 
-    def __init__(self):
+    def __init__(self, native=False):
         self.made = []
+        self._native = native
 
     def __call__(self, csr):
-        op = CountingOperator(csr)
+        op = CountingOperator(csr, self._native)
         self.made.append(op)
         return op
 
 
-@pytest.fixture(params=["scipy", "counting"])
+@pytest.fixture(params=["scipy", "counting", "native"])
 def make_operator(request):
-    return None if request.param == "scipy" else Factory()
+    return None if request.param == "scipy" else Factory(native=request.param == "native")
 
 
 def solve(A, b, make_operator, **kw):
