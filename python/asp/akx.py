@@ -26,6 +26,7 @@ Where nothing can specialize a call, SciPy computes it after an
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import numbers
@@ -745,5 +746,13 @@ def cg(A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-5, atol: float = 0.0,
     SpMV with one (M or ``A.psolve``). See asp._cg.cg."""
     from asp import _cg
 
-    return _cg.cg(A, b, x0, rtol=rtol, atol=atol, maxiter=maxiter, M=M, callback=callback, s=s,
-                  make_operator=_native_operator(s))
+    # BLAS on one thread while the native kernels run between its calls: OpenBLAS's idle threads spin
+    # for a while after each call, on the cores the kernels' threads need (measured here: four times
+    # slower solves with BLAS's default threads).
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        threadpool_limits = None
+    with threadpool_limits(1, "blas") if threadpool_limits else contextlib.nullcontext():
+        return _cg.cg(A, b, x0, rtol=rtol, atol=atol, maxiter=maxiter, M=M, callback=callback, s=s,
+                      make_operator=_native_operator(s))
