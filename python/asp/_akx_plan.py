@@ -26,9 +26,14 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["Plan", "build", "contiguous_blocks", "device_blocks", "metis_blocks", "metis_available", "row_chunks"]
+__all__ = ["Plan", "TooCostly", "build", "contiguous_blocks", "device_blocks", "metis_blocks", "metis_available", "row_chunks"]
 
 MAX_LEVELS = 126  # the distances of a search are int8
+
+
+class TooCostly(Exception):
+    """A plan whose ghost zones cost more than it can save: more search work, or more redundant row-levels,
+    than build() allows (the original specializer gave up on redundant flops too)."""
 
 
 @dataclass
@@ -164,12 +169,14 @@ def _stanzas(level: int, rows: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return np.column_stack((np.full(len(first), level, dtype=np.int64), first, last))
 
 
-def _thread_block(indptr, indices, n: int, levels: int, blocks: Sequence[np.ndarray], scratch: np.ndarray):
+def _thread_block(indptr, indices, n: int, levels: int, blocks: Sequence[np.ndarray], scratch: np.ndarray,
+                  budget: float):
     """The stanzas of one thread block for a pass of `levels` levels, and the row-levels they compute.
-    scratch (n, int64) holds -1 for every row outside the search, before and after."""
+    scratch (n, int64) holds -1 for every row outside the search, before and after; the searches may
+    reach `budget` rows in all, else TooCostly."""
     done = np.zeros((levels + 1, n), dtype=bool)
     out = []
-    computed = 0
+    computed = reached_total = 0
     for block in blocks:
         if len(block) == 0:
             continue
@@ -191,6 +198,9 @@ def _thread_block(indptr, indices, n: int, levels: int, blocks: Sequence[np.ndar
             frontier = near
         rows, dist = np.concatenate(reached), np.concatenate(reach)
         scratch[rows] = -1
+        reached_total += len(rows)
+        if reached_total > budget:
+            raise TooCostly(f"the ghost zones' search reached more than {budget:.0f} rows")
         lo, hi = int(rows.min()), int(rows.max()) + 1
         for level in range(1, levels + 1):
             chosen = rows[dist <= levels - level] if level > 1 else rows
@@ -203,11 +213,11 @@ def _thread_block(indptr, indices, n: int, levels: int, blocks: Sequence[np.ndar
     return out, computed
 
 
-def _pass(indptr, indices, n: int, levels: int, thread_blocks):
+def _pass(indptr, indices, n: int, levels: int, thread_blocks, max_search: float):
     scratch = np.full(n, -1, dtype=np.int64)
     stanzas, bounds, computed = [], [0], 0
     for blocks in thread_blocks:
-        parts, rows = _thread_block(indptr, indices, n, levels, blocks, scratch)
+        parts, rows = _thread_block(indptr, indices, n, levels, blocks, scratch, max_search * max(n, 1))
         stanzas.extend(parts)
         computed += rows
         bounds.append(bounds[-1] + sum(len(p) for p in parts))
@@ -215,16 +225,22 @@ def _pass(indptr, indices, n: int, levels: int, thread_blocks):
 
 
 def build(indptr: np.ndarray, indices: np.ndarray, levels: int, tail: int,
-          thread_blocks: Sequence[Sequence[np.ndarray]]) -> Plan:
+          thread_blocks: Sequence[Sequence[np.ndarray]], max_redundancy: float = 1.5, max_search: float = 8.0) -> Plan:
     """The plan of passes of `levels` levels (1..MAX_LEVELS) and of `tail` levels (0: none) over the given
-    thread blocks (each a sequence of cache blocks: sorted int64 row arrays that together cover every row once)."""
+    thread blocks (each a sequence of cache blocks: sorted int64 row arrays that together cover every row once).
+
+    Raises TooCostly when a thread block's searches reach more than max_search * n rows, or a pass computes
+    more than max_redundancy times the n * levels row-levels it needs (irregular matrices, whose ghost zones
+    soon cover everything: there plain SpMV passes, levels = 1, are the plan)."""
     if not 1 <= levels <= MAX_LEVELS or not 0 <= tail < levels:
         raise ValueError(f"a pass has 1 to {MAX_LEVELS} levels (and a shorter tail), not {levels} ({tail})")
     n = len(indptr) - 1
     indptr = np.asarray(indptr, dtype=np.int64)
-    full, bounds, computed = _pass(indptr, indices, n, levels, thread_blocks)
+    full, bounds, computed = _pass(indptr, indices, n, levels, thread_blocks, max_search)
+    if levels > 1 and computed > max_redundancy * n * levels:
+        raise TooCostly(f"a pass would compute {computed / (n * levels):.1f} times the rows it needs")
     if tail:
-        short, tail_bounds, _ = _pass(indptr, indices, n, tail, thread_blocks)
+        short, tail_bounds, _ = _pass(indptr, indices, n, tail, thread_blocks, max_search)
     else:
         short, tail_bounds = [], [0] * len(bounds)
     offset = bounds[-1]

@@ -534,12 +534,19 @@ class MatrixPowers:
             warnings.warn(f"asp.akx runs SciPy: {reason}", asp.FallbackWarning, stacklevel=4)
 
     def _run(self, vecs: np.ndarray, coef: np.ndarray, layout: Optional[Layout] = None) -> None:
+        """Levels 1.. of vecs, with the given layout (tune's candidates: a plan that costs too much raises
+        TooCostly) or this object's (then such a plan gives way to plain SpMV passes, for good)."""
         steps = vecs.shape[0] - 1
         if steps == 0 or self.n == 0:
             self.last_call = LastCall(None, None, "nothing to compute")
             return
         matrix = self._matrix
-        layout = layout or self.layout
+        if layout is None:
+            layout = self.layout
+            try:
+                self._plan(layout, steps, self._cpu_or_device() != "cpu")
+            except _akx_plan.TooCostly:
+                layout = self._layout = Layout("contiguous", layout.threads, 0, 1, layout.encoding)
         specialized = _specialize(_PROGRAMS["powers", layout.encoding == "dia"], ("powers", self.dtype, layout.encoding),
                                   lambda: self._arguments(matrix, layout, _PLACEHOLDER, vecs, coef))
         if isinstance(specialized, str):
@@ -595,7 +602,7 @@ def _forms(matrix: _Matrix, k: int, backend: str) -> List[Layout]:
 
 def _shapes(matrix: _Matrix, k: int, backend: str, best: Layout) -> List[Layout]:
     """The second round: the levels per pass and cache-block sizes (from the platform's caches) for the
-    best form and partition of the first (on a device, the levels only)."""
+    best form and partition of the first (on a device, the levels only), and plain SpMV passes."""
     l2, last = _cache_sizes()
     out = []
     for level in sorted({k, max(1, (k + 1) // 2), max(1, (k + 3) // 4), 1}, reverse=True):
@@ -603,7 +610,11 @@ def _shapes(matrix: _Matrix, k: int, backend: str, best: Layout) -> List[Layout]
         sizes = sorted({max(64, int(b / per_row)) for b in (l2 / 2, l2, 4 * l2, last / best.threads)})
         sizes = [size for size in sizes if size < matrix.n] + [0] if backend == "cpu" else [0]
         out.extend(Layout(best.partition, best.threads, rows, level, best.encoding) for rows in sizes)
-    return out
+    # Plain SpMV passes (one level, one block of contiguous rows per thread) in every form: what the
+    # matrix-powers kernel must beat, and the best choice where ghost zones grow too fast (irregular
+    # matrices) or a partition's scattered rows make many short stanzas.
+    out.extend(Layout("contiguous", best.threads, 0, 1, form) for form in matrix.encodings())
+    return list(dict.fromkeys(out))
 
 
 def _time(obj: MatrixPowers, vecs: np.ndarray, coef: np.ndarray, layout: Layout, budget: float) -> float:
@@ -612,7 +623,10 @@ def _time(obj: MatrixPowers, vecs: np.ndarray, coef: np.ndarray, layout: Layout,
     start = time.perf_counter()
     for attempt in range(12):
         t = time.perf_counter()
-        obj._run(vecs, coef, layout)
+        try:
+            obj._run(vecs, coef, layout)
+        except _akx_plan.TooCostly:
+            return math.inf
         best = min(best, time.perf_counter() - t)
         if attempt >= 3 and time.perf_counter() - start > budget:
             break
@@ -695,7 +709,7 @@ def tune(A: Any, k: int, symmetric: bool = False, basis: int = 0, *, shifts: Opt
     finally:
         if bar is not None:
             bar.close()
-    best = min(measured, key=lambda item: item[1])[0]
+    best = min(measured, key=lambda item: item[1])[0]  # plain SpMV passes are never too costly
     _remember(matrix, k, backend, best, measured)
     obj._layout = best
     return obj

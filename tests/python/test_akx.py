@@ -399,6 +399,18 @@ def test_the_plugin_checks_what_it_is_given():
         asp.specialize("akx", _other_program, {"x": np.zeros(3)})
 
 
+def test_a_matrix_whose_ghost_zones_cover_everything_runs_plain_spmv_passes():
+    a = random_matrix(3000, 0.004, 19)  # 12 random neighbours a row: two levels reach most rows
+    x = np.random.default_rng(20).standard_normal(3000)
+    costly = akx.Layout("contiguous", 2, 100, 6, "i32")
+    with pytest.raises(_akx_plan.TooCostly):
+        akx.MatrixPowers(a, 6, layout=costly)._plan(costly, 6, False)
+    obj = akx.MatrixPowers(a, 6, layout=costly)
+    got = obj(x)
+    assert obj.layout == akx.Layout("contiguous", 2, 0, 1, "i32")
+    assert_rows_close(got, reference(a, x, [(1, 0, 0)] * 6), 1e-12)
+
+
 def test_cg_is_scipys_solver_on_the_native_kernels():
     import scipy.sparse.linalg as linalg
 
@@ -434,7 +446,7 @@ def test_empty_matrix():
 def test_plan_covers_every_row_level_exactly_once_per_thread_block():
     a = random_matrix(400, 0.01, 16)
     blocks = _akx_plan.contiguous_blocks(a.indptr.astype(np.int64), 3, 50)
-    plan = _akx_plan.build(a.indptr.astype(np.int64), a.indices, 5, 2, blocks)
+    plan = _akx_plan.build(a.indptr.astype(np.int64), a.indices, 5, 2, blocks, max_redundancy=np.inf, max_search=np.inf)
     assert plan.redundancy >= 1.0
     for row, levels in ((0, 5), (1, 2)):
         seen = np.zeros((levels + 1, 400), dtype=int)
