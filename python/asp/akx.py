@@ -513,7 +513,10 @@ class MatrixPowers:
             else:
                 blocks = _akx_plan.contiguous_blocks(matrix.indptr, layout.threads, layout.rows_per_block or matrix.n)
             indptr, indices = matrix.pattern(layout.encoding)
-            plan = _akx_plan.build(indptr, indices, levels, steps % levels, blocks)
+            # A device plan's many small work-groups recompute much of their neighbours' rows: the price of
+            # passes without synchronisation between work-groups, which only timing can weigh.
+            limit = {"max_redundancy": math.inf} if device else {}
+            plan = _akx_plan.build(indptr, indices, levels, steps % levels, blocks, **limit)
             self._plans[key] = plan
         return plan
 
@@ -674,7 +677,7 @@ def tune(A: Any, k: int, symmetric: bool = False, basis: int = 0, *, shifts: Opt
     vecs = np.zeros((k + 1, matrix.n), dtype=matrix.dtype)
     vecs[0] = rng.standard_normal(matrix.n)
     coef = obj._coefficients(k)
-    obj._run(vecs, coef, _default_layout(matrix, k))
+    obj._run(vecs, coef)
     if obj.last_call.backend is None:
         return obj  # SciPy runs it: nothing to tune
     backend = obj._cpu_or_device()
