@@ -24,13 +24,20 @@
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ObjectFileInterface.h>
+#include <llvm/Support/CrashRecoveryContext.h>
 #include <llvm/Support/Error.h>
+#include <llvm/Support/ErrorHandling.h>
 #include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/PrettyStackTrace.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 
@@ -51,13 +58,59 @@ const std::vector<std::string>& base_flags() {
   return flags;
 }
 
+// What LLVM's fatal errors (report_fatal_error) say during the compile on this
+// thread; null outside compile().
+thread_local std::string* fatal_errors = nullptr;
+
+// LLVM's fatal error handler. Inside compile() it ends the compile as a crash
+// (CrashRecoveryContext::HandleExit jumps back to RunSafely) instead of letting
+// LLVM call exit(1) or abort() on the whole process. Elsewhere it says what LLVM
+// would and returns, and LLVM ends the process as it always did.
+void on_fatal_error(void*, const char* reason, bool) {
+  if (llvm::CrashRecoveryContext* recovery = llvm::CrashRecoveryContext::GetCurrent();
+      recovery != nullptr && fatal_errors != nullptr) {
+    *fatal_errors += std::string("LLVM ERROR: ") + reason + "\n";
+    recovery->HandleExit(1);
+  }
+  std::fprintf(stderr, "LLVM ERROR: %s\n", reason);
+}
+
 void initialize_llvm() {
   static std::once_flag once;
   std::call_once(once, [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
     llvm::InitializeNativeTargetAsmParser();
+    // Our copy of LLVM is private to the core (hidden symbols), so its handler is ours to set.
+    llvm::install_fatal_error_handler(on_fatal_error, nullptr);
+    // Crash recovery: a signal (SIGSEGV, SIGILL, SIGABRT, ...) raised while a
+    // CrashRecoveryContext runs on the same thread returns from its RunSafely
+    // with false; a signal anywhere else re-raises with the handlers installed
+    // before (Python's faulthandler, the default), as if this were not here.
+    llvm::CrashRecoveryContext::Enable();
   });
+}
+
+// A test-only way to make clang fail hard (tests/core/test_jit.cpp,
+// tests/python/test_compile_crash.py): ASP_TEST_CRASH_CLANG=parser_crash (a trap
+// in clang's parser, SIGILL) or =llvm_fatal_error (report_fatal_error) puts
+// that `#pragma clang __debug` in front of every source the ORC driver compiles.
+// Any other value does nothing. Not a configuration key, so `asp config` and
+// configuration files never reach it.
+std::string crash_pragma_for_tests() {
+  const char* value = std::getenv("ASP_TEST_CRASH_CLANG");
+  if (value == nullptr) return {};
+  const std::string kind = value;
+  if (kind != "parser_crash" && kind != "llvm_fatal_error") return {};
+  return "#pragma clang __debug " + kind + "\n";
+}
+
+std::string describe_crash(int code) {
+  if (code > 128 && code < 128 + 65) {
+    const int signal = code - 128;
+    return "clang crashed with signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
+  }
+  return "clang stopped with a fatal error";
 }
 
 std::string message_of(llvm::Error error) { return llvm::toString(std::move(error)); }
@@ -195,29 +248,59 @@ class OrcDriver : public JitDriver {
     args.insert(args.end(), {"-c", "-x", "c", file, "-o", file + ".o"});
     std::vector<const char*> argv;
     for (const auto& arg : args) argv.push_back(arg.c_str());
-    clang::CreateInvocationOptions options;
-    options.Diags = diagnostics;
-    std::shared_ptr<clang::CompilerInvocation> invocation = clang::createInvocation(argv, std::move(options));
-    if (!invocation) throw jit_detail::compile_error(request, "clang rejected the flags for " + file, log_stream.str());
+    const std::string test_crash = crash_pragma_for_tests();
 
-    invocation->getTargetOpts().CPU = host.cpu;
-    invocation->getTargetOpts().TuneCPU = host.cpu;
-    invocation->getTargetOpts().Features = host.features;
-    // The driver asks cc1 to leak its AST and module for speed at exit; this process lives on.
-    invocation->getFrontendOpts().DisableFree = false;
-    invocation->getCodeGenOpts().DisableFree = false;
-    invocation->getPreprocessorOpts().addRemappedFile(file,
-                                                      llvm::MemoryBuffer::getMemBufferCopy(request.source, file).release());
-
-    clang::CompilerInstance compiler;
-    compiler.setInvocation(std::move(invocation));
-    compiler.setDiagnostics(diagnostics.get());
-    compiler.setVerboseOutputStream(log_stream);  // "N errors generated." goes to the log, not stderr
+    // clang runs under a CrashRecoveryContext, as clang's own driver runs its
+    // in-process cc1: an internal error of clang or LLVM (a segfault, a trap, a
+    // fatal error) ends this compile, not the process, and comes back as a
+    // CompileError with what clang wrote until then. What the crashed compile
+    // allocated is leaked. Nothing may throw inside: the frames between here
+    // and clang are built without exceptions.
+    enum class Outcome { flags_rejected, source_rejected, compiled } outcome = Outcome::source_rejected;
     llvm::SmallString<0> object;
-    compiler.setOutputStream(std::make_unique<llvm::raw_svector_ostream>(object));
-    clang::EmitObjAction action;
-    if (!compiler.ExecuteAction(action) || object.empty())
-      throw jit_detail::compile_error(request, "clang rejected " + file, log_stream.str());
+    std::string fatal;
+    const void* pretty_stack = llvm::SavePrettyStackState();
+    llvm::CrashRecoveryContext recovery;
+    fatal_errors = &fatal;
+    const bool finished = recovery.RunSafely([&] {
+      clang::CreateInvocationOptions options;
+      options.Diags = diagnostics;
+      std::shared_ptr<clang::CompilerInvocation> invocation = clang::createInvocation(argv, std::move(options));
+      if (!invocation) {
+        outcome = Outcome::flags_rejected;
+        return;
+      }
+      invocation->getTargetOpts().CPU = host.cpu;
+      invocation->getTargetOpts().TuneCPU = host.cpu;
+      invocation->getTargetOpts().Features = host.features;
+      // The driver asks cc1 to leak its AST and module for speed at exit; this process lives on.
+      invocation->getFrontendOpts().DisableFree = false;
+      invocation->getCodeGenOpts().DisableFree = false;
+      invocation->getPreprocessorOpts().addRemappedFile(
+          file, llvm::MemoryBuffer::getMemBufferCopy(test_crash + request.source, file).release());
+
+      clang::CompilerInstance compiler;
+      compiler.setInvocation(std::move(invocation));
+      compiler.setDiagnostics(diagnostics.get());
+      compiler.setVerboseOutputStream(log_stream);  // "N errors generated." goes to the log, not stderr
+      compiler.setOutputStream(std::make_unique<llvm::raw_svector_ostream>(object));
+      clang::EmitObjAction action;
+      if (compiler.ExecuteAction(action) && !object.empty()) outcome = Outcome::compiled;
+    });
+    fatal_errors = nullptr;
+    if (!finished) {
+      // The crash skipped the destructors of clang's pretty stack trace entries.
+      llvm::RestorePrettyStackState(pretty_stack);
+      std::string what = describe_crash(recovery.RetCode) + " compiling " + file;
+      if (!fatal.empty()) what += " (" + fatal.substr(0, fatal.find('\n')) + ")";
+      std::string output = log_stream.str() + fatal + "note: " + what + ": an internal error of clang " +
+                           CLANG_VERSION_STRING + ", not an error in the source\n";
+      if (!test_crash.empty()) output += "note: ASP_TEST_CRASH_CLANG is set, which asks clang to crash\n";
+      throw jit_detail::compile_error(request, what, std::move(output));
+    }
+    if (outcome == Outcome::flags_rejected)
+      throw jit_detail::compile_error(request, "clang rejected the flags for " + file, log_stream.str());
+    if (outcome != Outcome::compiled) throw jit_detail::compile_error(request, "clang rejected " + file, log_stream.str());
     return std::string(object.str());
   }
 
