@@ -197,6 +197,46 @@ TEST_P(JitDriverTest, OpenMpRunsOnSeveralThreads) {
 
 // OpenMP runtimes keep worker threads after a parallel region; unloading the
 // kernel must not unload the runtime those threads live in.
+// The ORC driver loads a parallel region's captured variables once when nothing
+// can write them while it runs; a variable the region writes, directly or
+// through a pointer, must still be read afresh.
+TEST_P(JitDriverTest, OpenMpRegionsSeeTheirOwnWrites) {
+  const auto code = build(R"(
+long through_pointer(long n) {
+  long v = 1, out = 0, step = n;
+  long* p = &v;
+#pragma omp parallel num_threads(1)
+  {
+    *p = 5 + step;
+    out = v;
+  }
+  return out;
+}
+long counted(long n) {
+  long count = 0;
+  const long step = 3;
+#pragma omp parallel num_threads(2)
+  {
+#pragma omp atomic
+    count += step;
+  }
+  return count + n - n;
+}
+double scaled_sum(const double* x, long n, double scale) {
+  double s = 0.0;
+#pragma omp parallel for reduction(+:s)
+  for (long i = 0; i < n; ++i) s += scale * x[i];
+  return s;
+}
+)", true);
+  EXPECT_EQ(entry<long(long)>(*code, "through_pointer")(2), 7);
+  const long count = entry<long(long)>(*code, "counted")(0);
+  EXPECT_TRUE(count == 3 || count == 6) << count;  // one or two threads, each adds once
+  const auto x = million();
+  EXPECT_EQ(entry<double(const double*, long, double)>(*code, "scaled_sum")(x.data(), static_cast<long>(x.size()), 2.0),
+            9e6);
+}
+
 TEST_P(JitDriverTest, OpenMpKernelsUnloadSafely) {
   const auto x = million();
   for (int round = 0; round < 3; ++round) {
