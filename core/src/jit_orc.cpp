@@ -48,7 +48,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -95,8 +94,9 @@ void on_fatal_error(void*, const char* reason, bool) {
 // neighbours, each with its bounds check's branch) then sinks whole into the
 // last block, leaving every product live across all the checks: 312 of the 342
 // spilled to the stack and reloaded, which made the filter 1.2x slower than
-// gcc's code and 1.9x slower than the same code without the sinking. gcc has no
-// such pass at that stage. Off for every compile of this driver: code generation
+// gcc's code and 1.9x slower than the same code without the sinking (a 64^3
+// filter on one thread; README, "The ORC driver against the system
+// compiler"). Off for every compile of this driver: code generation
 // is the only user of LLVM's command-line options in this process (PoCL's clang
 // is another LLVM), and the option is read when a compile builds its pipeline.
 void disable_machine_sinking() {
