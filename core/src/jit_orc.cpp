@@ -12,7 +12,9 @@
 
 #include <clang/Basic/Diagnostic.h>
 #include <clang/Basic/DiagnosticOptions.h>
+#include <clang/Basic/TargetInfo.h>
 #include <clang/Basic/Version.h>
+#include <clang/CodeGen/BackendUtil.h>
 #include <clang/CodeGen/CodeGenAction.h>
 #include <clang/Frontend/CompilerInstance.h>
 #include <clang/Frontend/CompilerInvocation.h>
@@ -24,13 +26,32 @@
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ObjectFileInterface.h>
+#include <llvm/IR/AbstractCallSite.h>
+#include <llvm/IR/DiagnosticHandler.h>
+#include <llvm/IR/DiagnosticInfo.h>
+#include <llvm/IR/DiagnosticPrinter.h>
+#include <llvm/IR/Dominators.h>
+#include <llvm/IR/Function.h>
+#include <llvm/IR/Instructions.h>
+#include <llvm/IR/IntrinsicInst.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <llvm/Support/CommandLine.h>
+#include <llvm/Support/CrashRecoveryContext.h>
 #include <llvm/Support/Error.h>
+#include <llvm/Support/ErrorHandling.h>
 #include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/PrettyStackTrace.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
+#include <llvm/Transforms/Utils/PromoteMemToReg.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 
@@ -51,13 +72,215 @@ const std::vector<std::string>& base_flags() {
   return flags;
 }
 
+// What LLVM's fatal errors (report_fatal_error) say during the compile on this
+// thread; null outside compile().
+thread_local std::string* fatal_errors = nullptr;
+
+// LLVM's fatal error handler. Inside compile() it ends the compile as a crash
+// (CrashRecoveryContext::HandleExit jumps back to RunSafely) instead of letting
+// LLVM call exit(1) or abort() on the whole process. Elsewhere it says what LLVM
+// would and returns, and LLVM ends the process as it always did.
+void on_fatal_error(void*, const char* reason, bool) {
+  if (llvm::CrashRecoveryContext* recovery = llvm::CrashRecoveryContext::GetCurrent();
+      recovery != nullptr && fatal_errors != nullptr) {
+    *fatal_errors += std::string("LLVM ERROR: ") + reason + "\n";
+    recovery->HandleExit(1);
+  }
+  std::fprintf(stderr, "LLVM ERROR: %s\n", reason);
+}
+
+// LLVM's MachineSink moves each instruction down to the block of its one use.
+// A chain through blocks that join again (a sum over the bilateral filter's 342
+// neighbours, each with its bounds check's branch) then sinks whole into the
+// last block, leaving every product live across all the checks: 312 of the 342
+// spilled to the stack and reloaded, which made the filter 1.2x slower than
+// gcc's code and 1.9x slower than the same code without the sinking (a 64^3
+// filter on one thread; README, "The ORC driver against the system
+// compiler"). Off for every compile of this driver: code generation
+// is the only user of LLVM's command-line options in this process (PoCL's clang
+// is another LLVM), and the option is read when a compile builds its pipeline.
+void disable_machine_sinking() {
+  auto& options = llvm::cl::getRegisteredOptions();
+  const auto option = options.find("disable-machine-sink");
+  if (option == options.end() || option->second->addOccurrence(1, "disable-machine-sink", "true"))
+    log(LogLevel::warning, "jit", "LLVM has no option disable-machine-sink; generated code may spill more");
+}
+
 void initialize_llvm() {
   static std::once_flag once;
   std::call_once(once, [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
     llvm::InitializeNativeTargetAsmParser();
+    // Outside compile() the handler changes nothing (see on_fatal_error), so
+    // another user of libLLVM in the process sees LLVM's usual behaviour.
+    llvm::install_fatal_error_handler(on_fatal_error, nullptr);
+    // Crash recovery: a signal (SIGSEGV, SIGILL, SIGABRT, ...) raised while a
+    // CrashRecoveryContext runs on the same thread returns from its RunSafely
+    // with false; a signal anywhere else re-raises with the handlers installed
+    // before (Python's faulthandler, the default), as if this were not here.
+    llvm::CrashRecoveryContext::Enable();
+    disable_machine_sinking();
   });
+}
+
+// A test-only way to make clang fail hard (tests/core/test_jit.cpp,
+// tests/python/test_compile_crash.py): ASP_TEST_CRASH_CLANG=parser_crash (a trap
+// in clang's parser, SIGILL) or =llvm_fatal_error (report_fatal_error) puts
+// that `#pragma clang __debug` in front of every source the ORC driver compiles.
+// Any other value does nothing. Not a configuration key, so `asp config` and
+// configuration files never reach it.
+std::string crash_pragma_for_tests() {
+  const char* value = std::getenv("ASP_TEST_CRASH_CLANG");
+  if (value == nullptr) return {};
+  const std::string kind = value;
+  if (kind != "parser_crash" && kind != "llvm_fatal_error") return {};
+  return "#pragma clang __debug " + kind + "\n";
+}
+
+// ---- OpenMP captures by value ------------------------------------------------
+//
+// clang outlines a `#pragma omp parallel` region into a function that receives
+// every variable the region reads as a pointer to the enclosing function's
+// copy (gcc passes them in a restrict-qualified struct instead). Any store the
+// optimizer cannot tell apart from those variables then forces a reload of
+// every one after it: the generated kernels' bounds checks store their status
+// with __atomic_store_n, which clang emits without type-based alias
+// information, so a 342-point bilateral filter reloaded its strides and base
+// pointers after each of its 342 checks (twice the instructions of gcc's code,
+// 1.3-2.7x its time).
+//
+// Where it is provably the same, load such a variable once, at the region's
+// entry: a parameter of an internal function called only directly or through
+// __kmpc_fork_call (which returns when the region has ended), that the function
+// only loads from, and that every call passes the address of a local variable
+// of the caller that nothing else can reach (its address goes nowhere but
+// loads, stores and this one argument). Nothing can then write the variable
+// while the function runs, so every load gives the value at entry.
+
+bool is_synchronous_broker(const llvm::CallBase& call) {
+  const llvm::Function* callee = call.getCalledFunction();
+  return callee != nullptr && callee->getName() == "__kmpc_fork_call";
+}
+
+// Whether `alloca` is reachable only by loads, stores to it, lifetime markers and
+// the call arguments `passed`.
+bool only_passed_here(const llvm::AllocaInst& alloca, const std::vector<const llvm::Use*>& passed) {
+  for (const llvm::Use& use : alloca.uses()) {
+    const llvm::User* user = use.getUser();
+    if (llvm::isa<llvm::LoadInst>(user) || std::find(passed.begin(), passed.end(), &use) != passed.end()) continue;
+    if (const auto* store = llvm::dyn_cast<llvm::StoreInst>(user); store && store->getPointerOperand() == &alloca &&
+                                                                  store->getValueOperand() != &alloca)
+      continue;
+    if (const auto* intrinsic = llvm::dyn_cast<llvm::IntrinsicInst>(user); intrinsic && intrinsic->isLifetimeStartOrEnd())
+      continue;
+    return false;
+  }
+  return true;
+}
+
+// The loads of `param` when they are its only uses, all simple and of one type; else empty.
+std::vector<llvm::LoadInst*> only_loads(llvm::Argument& param) {
+  std::vector<llvm::LoadInst*> loads;
+  for (llvm::User* user : param.users()) {
+    auto* load = llvm::dyn_cast<llvm::LoadInst>(user);
+    if (load == nullptr || !load->isSimple() || load->getPointerOperand() != &param ||
+        (!loads.empty() && load->getType() != loads.front()->getType()))
+      return {};
+    loads.push_back(load);
+  }
+  return loads;
+}
+
+bool promote_captures(llvm::Function& function) {
+  if (!function.hasLocalLinkage() || function.isDeclaration() || function.arg_empty()) return false;
+  std::vector<llvm::AbstractCallSite> sites;
+  for (const llvm::Use& use : function.uses()) {
+    llvm::AbstractCallSite site(&use);
+    if (!site) return false;
+    if (site.isCallbackCall() ? !is_synchronous_broker(*site.getInstruction()) : !site.isDirectCall()) return false;
+    sites.push_back(site);
+  }
+  if (sites.empty()) return false;
+  // clang spills each parameter to a local first; promote those so that the parameter's own uses show.
+  {
+    std::vector<llvm::AllocaInst*> allocas;
+    for (llvm::Instruction& inst : function.getEntryBlock())
+      if (auto* alloca = llvm::dyn_cast<llvm::AllocaInst>(&inst); alloca && llvm::isAllocaPromotable(alloca))
+        allocas.push_back(alloca);
+    if (!allocas.empty()) {
+      llvm::DominatorTree dominators(function);
+      llvm::PromoteMemToReg(allocas, dominators);
+    }
+  }
+  bool changed = false;
+  const llvm::DataLayout& layout = function.getParent()->getDataLayout();
+  for (llvm::Argument& param : function.args()) {
+    if (!param.getType()->isPointerTy()) continue;
+    std::vector<llvm::LoadInst*> loads = only_loads(param);
+    if (loads.size() < 2) continue;
+    const llvm::TypeSize size = layout.getTypeStoreSize(loads.front()->getType());
+    // What each call passes for the parameter: all of them must be locals only passed here.
+    std::vector<const llvm::Use*> passed;
+    bool provable = true;
+    for (const llvm::AbstractCallSite& site : sites) {
+      const int operand = site.getCallArgOperandNo(param.getArgNo());
+      if (operand < 0) {
+        provable = false;
+        break;
+      }
+      passed.push_back(&site.getInstruction()->getOperandUse(static_cast<unsigned>(operand)));
+    }
+    for (std::size_t i = 0; provable && i < passed.size(); ++i) {
+      const auto* alloca = llvm::dyn_cast<llvm::AllocaInst>(passed[i]->get());
+      provable = alloca != nullptr && alloca->isStaticAlloca() && only_passed_here(*alloca, passed) &&
+                 layout.getTypeStoreSize(alloca->getAllocatedType()).getKnownMinValue() >= size.getKnownMinValue();
+    }
+    if (!provable) continue;
+    llvm::LoadInst* first = loads.front();
+    auto* once = new llvm::LoadInst(first->getType(), &param, param.getName() + ".once", false, first->getAlign(),
+                                    &*function.getEntryBlock().getFirstInsertionPt());
+    for (llvm::LoadInst* load : loads) {
+      load->replaceAllUsesWith(once);
+      load->eraseFromParent();
+    }
+    changed = true;
+  }
+  return changed;
+}
+
+void promote_openmp_captures(llvm::Module& module) {
+  for (llvm::Function& function : module) promote_captures(function);
+}
+
+// What LLVM's optimizer and code generator report (e.g. a `#pragma omp simd`
+// loop they could not vectorize), into the compile's log as clang prints it.
+class BackendDiagnostics : public llvm::DiagnosticHandler {
+ public:
+  BackendDiagnostics(llvm::raw_ostream& out, std::string file) : out_(out), file_(std::move(file)) {}
+  bool handleDiagnostics(const llvm::DiagnosticInfo& info) override {
+    const auto severity = info.getSeverity();
+    if (severity == llvm::DS_Remark || severity == llvm::DS_Note) return true;  // none was asked for
+    if (severity == llvm::DS_Error) failed = true;
+    out_ << file_ << ": " << (severity == llvm::DS_Error ? "error: " : "warning: ");
+    llvm::DiagnosticPrinterRawOStream printer(out_);
+    info.print(printer);
+    out_ << "\n";
+    return true;
+  }
+  bool failed = false;
+
+ private:
+  llvm::raw_ostream& out_;
+  std::string file_;
+};
+
+std::string describe_crash(int code) {
+  if (code > 128 && code < 128 + 65) {
+    const int signal = code - 128;
+    return "clang crashed with signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
+  }
+  return "clang stopped with a fatal error";
 }
 
 std::string message_of(llvm::Error error) { return llvm::toString(std::move(error)); }
@@ -167,7 +390,8 @@ class OrcDriver : public JitDriver {
     std::string id = "clang " CLANG_VERSION_STRING " " + host.triple + " " + host.cpu + " features " +
                      host.features_digest + " flags";
     for (const auto& flag : base_flags()) id += " " + flag;
-    return id;
+    // What the driver does beyond clang's flags changes the binary too.
+    return id + " | openmp captures loaded once, no machine sinking";
   }
 
   std::string artifact_kind() const override { return "object"; }
@@ -195,29 +419,76 @@ class OrcDriver : public JitDriver {
     args.insert(args.end(), {"-c", "-x", "c", file, "-o", file + ".o"});
     std::vector<const char*> argv;
     for (const auto& arg : args) argv.push_back(arg.c_str());
-    clang::CreateInvocationOptions options;
-    options.Diags = diagnostics;
-    std::shared_ptr<clang::CompilerInvocation> invocation = clang::createInvocation(argv, std::move(options));
-    if (!invocation) throw jit_detail::compile_error(request, "clang rejected the flags for " + file, log_stream.str());
+    const std::string test_crash = crash_pragma_for_tests();
 
-    invocation->getTargetOpts().CPU = host.cpu;
-    invocation->getTargetOpts().TuneCPU = host.cpu;
-    invocation->getTargetOpts().Features = host.features;
-    // The driver asks cc1 to leak its AST and module for speed at exit; this process lives on.
-    invocation->getFrontendOpts().DisableFree = false;
-    invocation->getCodeGenOpts().DisableFree = false;
-    invocation->getPreprocessorOpts().addRemappedFile(file,
-                                                      llvm::MemoryBuffer::getMemBufferCopy(request.source, file).release());
-
-    clang::CompilerInstance compiler;
-    compiler.setInvocation(std::move(invocation));
-    compiler.setDiagnostics(diagnostics.get());
-    compiler.setVerboseOutputStream(log_stream);  // "N errors generated." goes to the log, not stderr
+    // clang runs under a CrashRecoveryContext, as clang's own driver runs its
+    // in-process cc1: an internal error of clang or LLVM (a segfault, a trap, a
+    // fatal error) ends this compile, not the process, and comes back as a
+    // CompileError with what clang wrote until then. What the crashed compile
+    // allocated is leaked. Nothing may throw inside: the frames between here
+    // and clang are built without exceptions.
+    enum class Outcome { flags_rejected, source_rejected, compiled } outcome = Outcome::source_rejected;
     llvm::SmallString<0> object;
-    compiler.setOutputStream(std::make_unique<llvm::raw_svector_ostream>(object));
-    clang::EmitObjAction action;
-    if (!compiler.ExecuteAction(action) || object.empty())
-      throw jit_detail::compile_error(request, "clang rejected " + file, log_stream.str());
+    std::string fatal;
+    const void* pretty_stack = llvm::SavePrettyStackState();
+    llvm::CrashRecoveryContext recovery;
+    fatal_errors = &fatal;
+    const bool finished = recovery.RunSafely([&] {
+      clang::CreateInvocationOptions options;
+      options.Diags = diagnostics;
+      std::shared_ptr<clang::CompilerInvocation> invocation = clang::createInvocation(argv, std::move(options));
+      if (!invocation) {
+        outcome = Outcome::flags_rejected;
+        return;
+      }
+      invocation->getTargetOpts().CPU = host.cpu;
+      invocation->getTargetOpts().TuneCPU = host.cpu;
+      invocation->getTargetOpts().Features = host.features;
+      // The driver asks cc1 to leak its AST and module for speed at exit; this process lives on.
+      invocation->getFrontendOpts().DisableFree = false;
+      invocation->getCodeGenOpts().DisableFree = false;
+      invocation->getPreprocessorOpts().addRemappedFile(
+          file, llvm::MemoryBuffer::getMemBufferCopy(test_crash + request.source, file).release());
+
+      // Two steps, so that the IR can be changed before the -O3 pipeline runs:
+      // clang's front end writes unoptimized IR, promote_openmp_captures
+      // changes it, and clang's back end (EmitBackendOutput, what EmitObjAction
+      // runs) optimizes it and writes the object, with the same options.
+      invocation->getCodeGenOpts().DisableLLVMPasses = true;
+      llvm::LLVMContext context;
+      clang::CompilerInstance compiler;
+      compiler.setInvocation(std::move(invocation));
+      compiler.setDiagnostics(diagnostics.get());
+      compiler.setVerboseOutputStream(log_stream);  // "N errors generated." goes to the log, not stderr
+      clang::EmitLLVMOnlyAction action(&context);
+      if (!compiler.ExecuteAction(action)) return;
+      std::unique_ptr<llvm::Module> module = action.takeModule();
+      if (!module) return;
+      if (request.openmp) promote_openmp_captures(*module);
+      clang::CodeGenOptions codegen = compiler.getCodeGenOpts();
+      codegen.DisableLLVMPasses = false;
+      auto backend_log = std::make_unique<BackendDiagnostics>(log_stream, file);
+      const BackendDiagnostics& backend = *backend_log;
+      context.setDiagnosticHandler(std::move(backend_log));
+      clang::EmitBackendOutput(*diagnostics, compiler.getHeaderSearchOpts(), codegen, compiler.getTargetOpts(),
+                               compiler.getLangOpts(), compiler.getTarget().getDataLayoutString(), module.get(),
+                               clang::Backend_EmitObj, std::make_unique<llvm::raw_svector_ostream>(object));
+      if (!backend.failed && !diagnostics->hasErrorOccurred() && !object.empty()) outcome = Outcome::compiled;
+    });
+    fatal_errors = nullptr;
+    if (!finished) {
+      // The crash skipped the destructors of clang's pretty stack trace entries.
+      llvm::RestorePrettyStackState(pretty_stack);
+      std::string what = describe_crash(recovery.RetCode) + " compiling " + file;
+      if (!fatal.empty()) what += " (" + fatal.substr(0, fatal.find('\n')) + ")";
+      std::string output = log_stream.str() + fatal + "note: " + what + ": an internal error of clang " +
+                           CLANG_VERSION_STRING + ", not an error in the source\n";
+      if (!test_crash.empty()) output += "note: ASP_TEST_CRASH_CLANG is set, which asks clang to crash\n";
+      throw jit_detail::compile_error(request, what, std::move(output));
+    }
+    if (outcome == Outcome::flags_rejected)
+      throw jit_detail::compile_error(request, "clang rejected the flags for " + file, log_stream.str());
+    if (outcome != Outcome::compiled) throw jit_detail::compile_error(request, "clang rejected " + file, log_stream.str());
     return std::string(object.str());
   }
 

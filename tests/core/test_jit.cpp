@@ -197,6 +197,46 @@ TEST_P(JitDriverTest, OpenMpRunsOnSeveralThreads) {
 
 // OpenMP runtimes keep worker threads after a parallel region; unloading the
 // kernel must not unload the runtime those threads live in.
+// The ORC driver loads a parallel region's captured variables once when nothing
+// can write them while it runs; a variable the region writes, directly or
+// through a pointer, must still be read afresh.
+TEST_P(JitDriverTest, OpenMpRegionsSeeTheirOwnWrites) {
+  const auto code = build(R"(
+long through_pointer(long n) {
+  long v = 1, out = 0, step = n;
+  long* p = &v;
+#pragma omp parallel num_threads(1)
+  {
+    *p = 5 + step;
+    out = v;
+  }
+  return out;
+}
+long counted(long n) {
+  long count = 0;
+  const long step = 3;
+#pragma omp parallel num_threads(2)
+  {
+#pragma omp atomic
+    count += step;
+  }
+  return count + n - n;
+}
+double scaled_sum(const double* x, long n, double scale) {
+  double s = 0.0;
+#pragma omp parallel for reduction(+:s)
+  for (long i = 0; i < n; ++i) s += scale * x[i];
+  return s;
+}
+)", true);
+  EXPECT_EQ(entry<long(long)>(*code, "through_pointer")(2), 7);
+  const long count = entry<long(long)>(*code, "counted")(0);
+  EXPECT_TRUE(count == 3 || count == 6) << count;  // one or two threads, each adds once
+  const auto x = million();
+  EXPECT_EQ(entry<double(const double*, long, double)>(*code, "scaled_sum")(x.data(), static_cast<long>(x.size()), 2.0),
+            9e6);
+}
+
 TEST_P(JitDriverTest, OpenMpKernelsUnloadSafely) {
   const auto x = million();
   for (int round = 0; round < 3; ++round) {
@@ -309,6 +349,95 @@ INSTANTIATE_TEST_SUITE_P(Drivers, JitDriverTest,
                          ::testing::Values(DriverKind{"orc", [] { return asp::core::make_orc_driver(); }},
                                            DriverKind{"system", [] { return system_driver(); }}),
                          [](const auto& info) { return info.param.name; });
+
+// An internal error of the in-process clang ends that compile, not the process:
+// it comes back as a CompileError with what clang said, and the next compile works.
+class OrcCrashTest : public ::testing::Test {
+ protected:
+  CompileRequest request(std::string source) const {
+    return CompileRequest{std::move(source), "crashing_kernel", false, {}, dir.path() / "failed"};
+  }
+  // A normal compile, load and call after the crash: clang and the JIT still work.
+  void expect_a_normal_compile_works() const {
+    const auto code = driver->load(driver->compile(request("double twice(double x) { return 2.0 * x; }\n")), {});
+    auto* twice = reinterpret_cast<double (*)(double)>(code->symbol("twice"));
+    ASSERT_NE(twice, nullptr);
+    EXPECT_EQ(twice(21.0), 42.0);
+  }
+
+  asp::test::TempDir dir;
+  std::unique_ptr<JitDriver> driver = asp::core::make_orc_driver();
+};
+
+TEST_F(OrcCrashTest, ACrashInClangIsACompileError) {
+  // A warning first, so that the log shows clang's output up to the crash.
+  const std::string source =
+      "int unused_result(int x) { x == 1; return x; }\n#pragma clang __debug parser_crash\nint after(void);\n";
+  try {
+    driver->compile(request(source));
+    FAIL() << "clang did not crash";
+  } catch (const CompileError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("clang crashed with signal"), std::string::npos) << what;
+    EXPECT_NE(e.log().find("equality comparison result unused"), std::string::npos) << e.log();
+    EXPECT_NE(e.log().find("internal error of clang"), std::string::npos) << e.log();
+    ASSERT_TRUE(std::filesystem::is_regular_file(e.source_path())) << e.source_path();
+    std::ifstream saved(e.source_path());
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(saved), {}), source);
+  }
+  expect_a_normal_compile_works();
+  // And a second crash is caught as well as the first.
+  EXPECT_THROW(driver->compile(request("#pragma clang __debug parser_crash\n")), CompileError);
+  expect_a_normal_compile_works();
+}
+
+TEST_F(OrcCrashTest, AFatalLlvmErrorIsACompileError) {
+  try {
+    driver->compile(request("#pragma clang __debug llvm_fatal_error\nint f(void) { return 1; }\n"));
+    FAIL() << "clang did not stop";
+  } catch (const CompileError& e) {
+    EXPECT_NE(std::string(e.what()).find("LLVM ERROR: #pragma clang __debug llvm_fatal_error"), std::string::npos)
+        << e.what();
+    EXPECT_NE(e.log().find("LLVM ERROR"), std::string::npos) << e.log();
+  }
+  expect_a_normal_compile_works();
+}
+
+// The test-only switch that Python's tests use to crash clang in a kernel's compile.
+TEST_F(OrcCrashTest, TheTestSwitchCrashesEveryCompileWhileSet) {
+  setenv("ASP_TEST_CRASH_CLANG", "parser_crash", 1);
+  try {
+    driver->compile(request("double twice(double x) { return 2.0 * x; }\n"));
+    unsetenv("ASP_TEST_CRASH_CLANG");
+    FAIL() << "clang did not crash";
+  } catch (const CompileError& e) {
+    unsetenv("ASP_TEST_CRASH_CLANG");
+    EXPECT_NE(std::string(e.what()).find("clang crashed"), std::string::npos) << e.what();
+    EXPECT_NE(e.log().find("ASP_TEST_CRASH_CLANG"), std::string::npos) << e.log();
+  }
+  setenv("ASP_TEST_CRASH_CLANG", "anything else", 1);
+  expect_a_normal_compile_works();
+  unsetenv("ASP_TEST_CRASH_CLANG");
+}
+
+// Work on several threads while one of them crashes clang: only that compile fails.
+TEST_F(OrcCrashTest, ACrashOnOneThreadLeavesTheOthersAlone) {
+  std::vector<std::future<bool>> results;
+  for (int i = 0; i < 4; ++i) {
+    results.push_back(std::async(std::launch::async, [this, i] {
+      const std::string source = i == 0 ? "#pragma clang __debug parser_crash\n"
+                                        : "double add" + std::to_string(i) + "(double a) { return a + 1.0; }\n";
+      try {
+        driver->load(driver->compile(request(source)), {});
+        return true;
+      } catch (const CompileError&) {
+        return false;
+      }
+    }));
+  }
+  EXPECT_FALSE(results[0].get());
+  for (int i = 1; i < 4; ++i) EXPECT_TRUE(results[i].get()) << i;
+}
 
 TEST(JitDriverIdentity, NamesCompilerTargetAndFlags) {
   const auto orc = asp::core::make_orc_driver()->identity();
