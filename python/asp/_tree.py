@@ -53,10 +53,15 @@ def value_text(value: Any) -> str:
 
     Values the Tree has no atom for (integers beyond 64 bits, complex numbers,
     bytes, ``...``) become nodes of their own kind, which a frontend rejects
-    like any construct it does not know.
+    like any construct it does not know. A NumPy scalar becomes ``(NumPyScalar
+    dtype="float32" value=0.5)``: its dtype's name and the Python number it holds.
     """
     if value is None:
         return "none"
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, (numpy.bool_, numpy.integer, numpy.floating)):
+        # A NumPy scalar keeps its dtype: operators promote it as NumPy does, unlike the Python number it holds.
+        return f"(NumPyScalar dtype={_string(value.dtype.name)} value={value_text(value.item())})"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -237,12 +242,12 @@ def _resolve(name: str, function: Callable) -> Tuple[bool, Any]:
 
 
 def _plain_number(value: Any) -> Any:
-    """A Python bool, int or float for `value` when it is a number (NumPy's included), else None."""
-    if isinstance(value, (bool, int, float)):
-        return value
+    """`value` when it is a number: a Python bool, int or float, or a NumPy scalar (kept, with its dtype); else None."""
     numpy = sys.modules.get("numpy")
     if numpy is not None and isinstance(value, (numpy.bool_, numpy.integer, numpy.floating)):
-        return value.item()
+        return value
+    if isinstance(value, (bool, int, float)):
+        return value
     return None
 
 
@@ -283,7 +288,8 @@ def function_tree(function: Callable, constants: Iterable[Tuple[str, Any]] = ())
     function : callable
         A function or method defined with ``def`` in a source file.
     constants : iterable of (str, object)
-        Values the domain module adds (e.g. ``("self.constants", [...])``).
+        Values the domain module adds (e.g. ``("self.constants", [...])``); a
+        free name of the function given here is left to the domain's value.
 
     Returns
     -------
@@ -297,4 +303,8 @@ def function_tree(function: Callable, constants: Iterable[Tuple[str, Any]] = ())
     """
     target = inspect.unwrap(getattr(function, "__func__", function))
     node, line_offset = _source(target)
-    return _tree(node, line_offset, list(constants) + free_constants(target, node))
+    given = list(constants)
+    # A name the domain module gives (a stencil kernel's bare-name constants) is what the function reads:
+    # the domain runs the function with those values over its globals.
+    named = {name for name, _ in given}
+    return _tree(node, line_offset, given + [c for c in free_constants(target, node) if c[0] not in named])

@@ -337,10 +337,26 @@ class Translator {
       const bool module = s->rfind("module:", 0) == 0;
       unsupported(at, "'" + what + "' is " + (module ? "a module" : "a function") + ", not a number");
     }
+    if (const Node* n = v.node(); n && n->kind == "NumPyScalar") return numpy_number(at, what, *n);
     if (const Node* n = v.node(); n && n->kind == "BigInt") {
       unsupported(at, "'" + what + "' is an integer wider than 64 bits (Python's integers of any size are not specialized)");
     }
     unsupported(at, "'" + what + "' is not a number (only numbers and bools are constants a kernel can read)");
+  }
+
+  // A NumPy scalar (np.float64(0.5), np.int32(3)): a number of its own NumPy
+  // type, which operators promote as a grid value of that dtype (NEP 50), not
+  // as a Python number of the same value.
+  static ExprPtr numpy_number(const Node& at, const std::string& what, const Node& n) {
+    const std::string dtype = text(n, "dtype");
+    const Value& v = field(n, "value");
+    static const std::map<std::string, Type> types = {
+        {"float64", Type::f64}, {"float32", Type::f32}, {"int64", Type::i64}, {"int32", Type::i32}};
+    if (dtype == "bool" && v.boolean()) return bool_literal(*v.boolean());
+    auto it = types.find(dtype);
+    if (it != types.end() && is_floating(it->second) && v.real()) return float_literal(*v.real(), it->second);
+    if (it != types.end() && !is_floating(it->second) && v.integer()) return int_literal(*v.integer(), it->second);
+    unsupported(at, "'" + what + "' is a NumPy " + dtype + ", which kernels do not compute in; convert it with float() or int()");
   }
 
   // ---- names ----
@@ -387,7 +403,8 @@ class Translator {
     if (grid(id)) unsupported(n, "the grid '" + id + "' is used as a number; read a point of it");
     if (id == self_) unsupported(n, "'" + id + "' is used as a value");
     if (const Value* v = constant(id)) return number(n, id, *v);
-    unsupported(n, "read of unknown name '" + id + "'");
+    unsupported(n, "read of unknown name '" + id + "' (a kernel reads numbers from self.constants, as '" + id +
+                       "' or self.constants['" + id + "'], and from globals and closures)");
   }
 
   // The point a Name stands for, or nullptr.
@@ -948,6 +965,15 @@ class Translator {
       }
     } else if (func.kind == "Attribute" && child(func, "value").kind == "Name") {
       const std::string id = text(child(func, "value"), "id");
+      if (id == self_) {
+        // self.distance(x, y), the original API's method: the binding says which function it is.
+        const Value* v = constant(id + "." + text(func, "attr"));
+        if (v && v->string() && *v->string() == "asp.stencil.distance") return *v->string();
+        if (v && v->string()) {
+          unsupported(call_node, "'" + source(func) + "' is " + *v->string() +
+                                     ", which overrides StencilKernel.distance; only the Euclidean distance is specialized");
+        }
+      }
       const Value* v = python_locals_.count(id) || grid(id) || id == self_ ? nullptr : constant(id);
       if (v && v->string() && v->string()->rfind("module:", 0) == 0) return v->string()->substr(7) + "." + text(func, "attr");
     }
