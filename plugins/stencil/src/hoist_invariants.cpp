@@ -2,6 +2,7 @@
 #include "stencil/dsir_verify.hpp"
 #include "stencil/optimizers.hpp"
 
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -64,6 +65,25 @@ class Hoister {
       const bool nonzero = d.kind == Expr::Kind::literal &&
                            (is_floating(d.type) ? std::get<double>(d.value) != 0 : std::get<std::int64_t>(d.value) != 0);
       raises |= !nonzero;
+    });
+    // So do the math functions and int() where Python raises (a domain or
+    // range error, nan or inf to int): of a literal, whether it does is known now.
+    for_each_expr(e, [&](const Expr& x) {
+      const bool math = x.kind == Expr::Kind::call && (x.name == "sqrt" || x.name == "log" || x.name == "exp" ||
+                                                       x.name == "sin" || x.name == "cos" || x.name == "tan");
+      const bool to_int = x.kind == Expr::Kind::cast && is_integral(x.type) && is_floating(x.args[0]->type);
+      if (!math && !to_int) return;
+      const Expr& a = *x.args[0];
+      if (a.kind != Expr::Kind::literal) {
+        raises = true;
+        return;
+      }
+      const double v = std::get<double>(a.value);
+      if (to_int) raises |= !std::isfinite(v);
+      if (x.name == "sqrt") raises |= v < 0;
+      if (x.name == "log") raises |= v <= 0;
+      if (x.name == "exp") raises |= std::isfinite(v) && std::isinf(std::exp(v));
+      if (x.name == "sin" || x.name == "cos" || x.name == "tan") raises |= std::isinf(v);
     });
     return raises;
   }
