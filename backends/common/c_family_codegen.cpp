@@ -294,12 +294,13 @@ class FunctionEmitter {
   // the flags' scope ends (the function, a pthreads chunk, a device thread).
   void report_flags(std::ostringstream& out, const Block& block, const std::string& pad, const std::string& status) const {
     const std::vector<int> codes = python_codes(block);
-    if (codes.empty()) return;
-    out << pad;
     for (size_t k = 0; k < codes.size(); ++k) {
-      out << (k ? " else " : "") << "if (" << flags_.at(codes[k]) << ") asp_fail(" << status << ", " << codes[k] << ");";
+      char code[16];
+      std::snprintf(code, sizeof code, "0x%08x", static_cast<unsigned>(codes[k]));
+      out << (k ? pad + "else " : pad) << "if (" << flags_.at(codes[k]) << ") asp_fail(" << status << ", " << code
+          << ");  /* error " << ASP_C_PYTHON_ERROR_OF(codes[k]) << ", operation " << ASP_C_PYTHON_OPERATION_OF(codes[k])
+          << ", line " << ASP_C_PYTHON_LINE_OF(codes[k]) << " */\n";
     }
-    out << "\n";
   }
 
  private:
