@@ -198,12 +198,20 @@ class Helpers {
     const std::string inf = special_float(false, t, dialect_);
     const std::string infinite = "((a == " + inf + ") | (a == -" + inf + "))";
     if (what.rfind("int_", 0) == 0) {
-      // C's conversion of nan or inf is undefined: those convert 0 (the call fails anyway).
+      // The largest magnitude seen, as the bits of a double shifted past its sign: one
+      // unsigned max per conversion (cheaper than two comparisons in the bilateral
+      // filter's 342 lookups a point), from which nan (above 0xFFE0...) and infinity
+      // (0xFFE0... itself) are told apart once the loops are done. The conversion is C's,
+      // as before: its value is never used when the call fails.
       const std::string to = c_type(*parse_type(what.substr(4)));
-      o << fun << " " << to << " " << fn << "(" << T << " a, int* nan, int* inf) {\n"
-        << "  const int n = a != a, i = " << infinite << ";\n"
-        << "  *nan |= n;\n  *inf |= i;\n"
-        << "  return (" << to << ")((n | i) ? (" << T << ")0 : a);\n}\n";
+      const std::string wide = t == Type::f32 ? "(double)a" : "a";
+      const std::string bits = dialect_ == Dialect::opencl ? "as_ulong(" + wide + ")"
+                               : dialect_ == Dialect::cuda ? "(asp_u64)__double_as_longlong(" + wide + ")"
+                                                           : "((union { double f; asp_u64 u; }){" + wide + "}).u";
+      o << fun << " " << to << " " << fn << "(" << T << " a, asp_u64* worst) {\n"
+        << "  const asp_u64 magnitude = " << bits << " << 1;\n"
+        << "  *worst = magnitude > *worst ? magnitude : *worst;\n"
+        << "  return (" << to << ")a;\n}\n";
       return;
     }
     o << fun << " " << T << " " << fn << "(" << T << " a, int* fails) {\n";
@@ -242,7 +250,16 @@ class FunctionEmitter {
       scopes_.back()[p.name] = {p.type, p.kind == Param::Kind::buffer ? Symbol::Kind::buffer : Symbol::Kind::scalar};
       buffer_index_[p.name] = static_cast<int>(k);
     }
-    for (int code : python_codes(f_.body)) flags_.emplace(code, "asp_fe" + std::to_string(flags_.size()));
+    // One flag per call site's status; a conversion's two statuses share one, the largest magnitude it saw.
+    auto visit = [&](const Expr& e) {
+      const std::vector<int> codes = python_codes(e);
+      if (codes.empty() || flags_.count(codes[0])) return;
+      const std::string name = "asp_fe" + std::to_string(flag_names_.size());
+      flag_names_.push_back(name);
+      for (int c : codes) flags_.emplace(c, name);
+      if (codes.size() == 2) conversion_flags_.insert(name);
+    };
+    for_each_expr(f_.body, visit);
     return is_device(dialect_) ? kernel() : c_function();
   }
 
@@ -279,15 +296,30 @@ class FunctionEmitter {
     return codes;
   }
 
-  std::string flag_list(const Block& block) const {
-    std::string names;
-    for (int c : python_codes(block)) names += (names.empty() ? "" : ", ") + flags_.at(c);
+  // The flags `block` sets, in order of first appearance.
+  std::vector<std::string> flags_of(const Block& block) const {
+    std::vector<std::string> names;
+    for (int c : python_codes(block)) {
+      if (std::find(names.begin(), names.end(), flags_.at(c)) == names.end()) names.push_back(flags_.at(c));
+    }
     return names;
+  }
+
+  // The OpenMP reduction clauses of those flags: | for the math calls', max for the conversions'.
+  std::string flag_clauses(const Block& block) const {
+    std::string ors, maxes;
+    for (const std::string& name : flags_of(block)) {
+      std::string& list = conversion_flags_.count(name) ? maxes : ors;
+      list += (list.empty() ? "" : ", ") + name;
+    }
+    return (ors.empty() ? "" : " reduction(|:" + ors + ")") + (maxes.empty() ? "" : " reduction(max:" + maxes + ")");
   }
 
   // Declares the flags `block` sets, each 0.
   void declare_flags(std::ostringstream& out, const Block& block, const std::string& pad) const {
-    for (int c : python_codes(block)) out << pad << "int " << flags_.at(c) << " = 0;\n";
+    for (const std::string& name : flags_of(block)) {
+      out << pad << (conversion_flags_.count(name) ? "asp_u64 " : "int ") << name << " = 0;\n";
+    }
   }
 
   // Reports the first of the statuses whose flags are set: tested once, where
@@ -297,7 +329,13 @@ class FunctionEmitter {
     for (size_t k = 0; k < codes.size(); ++k) {
       char code[16];
       std::snprintf(code, sizeof code, "0x%08x", static_cast<unsigned>(codes[k]));
-      out << (k ? pad + "else " : pad) << "if (" << flags_.at(codes[k]) << ") asp_fail(" << status << ", " << code
+      const std::string& flag = flags_.at(codes[k]);
+      // A conversion's flag is the largest of its operands' bits shifted past the sign:
+      // 0xFFE0000000000000 is an infinity, anything above a nan.
+      const std::string test = !conversion_flags_.count(flag) ? flag
+                               : ASP_C_PYTHON_ERROR_OF(codes[k]) == ASP_C_INT_OF_NAN ? flag + " > 0xFFE0000000000000ULL"
+                                                                                   : flag + " == 0xFFE0000000000000ULL";
+      out << (k ? pad + "else " : pad) << "if (" << test << ") asp_fail(" << status << ", " << code
           << ");  /* error " << ASP_C_PYTHON_ERROR_OF(codes[k]) << ", operation " << ASP_C_PYTHON_OPERATION_OF(codes[k])
           << ", line " << ASP_C_PYTHON_LINE_OF(codes[k]) << " */\n";
     }
@@ -467,7 +505,7 @@ class FunctionEmitter {
       case Expr::Kind::cast:
         if (const std::vector<int> codes = python_codes(*e); !codes.empty()) {
           return helpers_.use("py_int_" + std::string(type_name(e->type)), e->args[0]->type) + "(" + expr(e->args[0]) +
-                 ", &" + flags_.at(codes[0]) + ", &" + flags_.at(codes[1]) + ")";
+                 ", &" + flags_.at(codes[0]) + ")";
         }
         return "((" + std::string(c_type(e->type)) + ")(" + expr(e->args[0]) + "))";
       case Expr::Kind::call: return call(e);
@@ -608,7 +646,7 @@ class FunctionEmitter {
   std::string reduction_clauses(const Loop& l) const {
     std::string clauses;
     for (const auto& [name, op] : reductions(l)) clauses += " reduction(" + op + ":" + cname(name) + ")";
-    if (const std::string flags = flag_list(l.body); !flags.empty()) clauses += " reduction(|:" + flags + ")";
+    clauses += flag_clauses(l.body);
     return clauses;
   }
 
@@ -799,6 +837,8 @@ class FunctionEmitter {
   int loop_counter_ = 0;
   int gpu_depth_ = 0;
   std::map<int, std::string> flags_;  // ASP_C_PYTHON_ERROR status -> the flag that notes it
+  std::vector<std::string> flag_names_;
+  std::set<std::string> conversion_flags_;  // flags of float-to-int conversions (asp_u64, combined by max)
 };
 
 }  // namespace

@@ -31,18 +31,16 @@ static inline double asp_py_exp_f64(double a, int* fails) {
   *fails |= (r == ((double)INFINITY)) & (a != ((double)INFINITY));
   return r;
 }
-static inline asp_i64 asp_py_int_i64_f64(double a, int* nan, int* inf) {
-  const int n = a != a, i = ((a == ((double)INFINITY)) | (a == -((double)INFINITY)));
-  *nan |= n;
-  *inf |= i;
-  return (asp_i64)((n | i) ? (double)0 : a);
+static inline asp_i64 asp_py_int_i64_f64(double a, asp_u64* worst) {
+  const asp_u64 magnitude = as_ulong(a) << 1;
+  *worst = magnitude > *worst ? magnitude : *worst;
+  return (asp_i64)a;
 }
 
 __kernel void asp_entry_python_errors_b32x8x1(__global double* x_, __global double* out_, __global asp_i64* k_, asp_i64 n_, asp_i64 m_, __global int* asp_status) {
   int asp_fe0 = 0;
   int asp_fe1 = 0;
-  int asp_fe2 = 0;
-  int asp_fe3 = 0;
+  asp_u64 asp_fe2 = 0;
   const asp_i64 asp_s0_1 = 1;
   const asp_i64 asp_s0_0 = asp_s0_1 * m_;
   const asp_i64 asp_s1_1 = 1;
@@ -64,7 +62,7 @@ __kernel void asp_entry_python_errors_b32x8x1(__global double* x_, __global doub
                   if (((((i_block_ * ((asp_i64)8LL)) + i_thread_) < n_) && (((j_block_ * ((asp_i64)32LL)) + j_thread_) < m_))) {
                     const double v_ = x_[(((i_block_ * ((asp_i64)8LL)) + i_thread_)) * asp_s0_0 + (((j_block_ * ((asp_i64)32LL)) + j_thread_))];
                     out_[(((i_block_ * ((asp_i64)8LL)) + i_thread_)) * asp_s1_0 + (((j_block_ * ((asp_i64)32LL)) + j_thread_))] = (asp_py_sqrt_f64(v_, &asp_fe0) + asp_py_exp_f64(v_, &asp_fe1));
-                    k_[(((i_block_ * ((asp_i64)8LL)) + i_thread_)) * asp_s2_0 + (((j_block_ * ((asp_i64)32LL)) + j_thread_))] = asp_py_int_i64_f64(floor(v_), &asp_fe2, &asp_fe3);
+                    k_[(((i_block_ * ((asp_i64)8LL)) + i_thread_)) * asp_s2_0 + (((j_block_ * ((asp_i64)32LL)) + j_thread_))] = asp_py_int_i64_f64(floor(v_), &asp_fe2);
                   }
                 }
               }
@@ -76,15 +74,14 @@ __kernel void asp_entry_python_errors_b32x8x1(__global double* x_, __global doub
   }
   if (asp_fe0) asp_fail(asp_status, 0x4110000c);  /* error 1, operation 1, line 12 */
   else if (asp_fe1) asp_fail(asp_status, 0x4220000d);  /* error 2, operation 2, line 13 */
-  else if (asp_fe2) asp_fail(asp_status, 0x4380000e);  /* error 3, operation 8, line 14 */
-  else if (asp_fe3) asp_fail(asp_status, 0x4480000e);  /* error 4, operation 8, line 14 */
+  else if (asp_fe2 > 0xFFE0000000000000ULL) asp_fail(asp_status, 0x4380000e);  /* error 3, operation 8, line 14 */
+  else if (asp_fe2 == 0xFFE0000000000000ULL) asp_fail(asp_status, 0x4480000e);  /* error 4, operation 8, line 14 */
 }
 
 __kernel void asp_entry_python_errors_b128x2x1(__global double* x_, __global double* out_, __global asp_i64* k_, asp_i64 n_, asp_i64 m_, __global int* asp_status) {
   int asp_fe0 = 0;
   int asp_fe1 = 0;
-  int asp_fe2 = 0;
-  int asp_fe3 = 0;
+  asp_u64 asp_fe2 = 0;
   const asp_i64 asp_s0_1 = 1;
   const asp_i64 asp_s0_0 = asp_s0_1 * m_;
   const asp_i64 asp_s1_1 = 1;
@@ -106,7 +103,7 @@ __kernel void asp_entry_python_errors_b128x2x1(__global double* x_, __global dou
                   if (((((i_block_ * ((asp_i64)2LL)) + i_thread_) < n_) && (((j_block_ * ((asp_i64)128LL)) + j_thread_) < m_))) {
                     const double v_ = x_[(((i_block_ * ((asp_i64)2LL)) + i_thread_)) * asp_s0_0 + (((j_block_ * ((asp_i64)128LL)) + j_thread_))];
                     out_[(((i_block_ * ((asp_i64)2LL)) + i_thread_)) * asp_s1_0 + (((j_block_ * ((asp_i64)128LL)) + j_thread_))] = (asp_py_sqrt_f64(v_, &asp_fe0) + asp_py_exp_f64(v_, &asp_fe1));
-                    k_[(((i_block_ * ((asp_i64)2LL)) + i_thread_)) * asp_s2_0 + (((j_block_ * ((asp_i64)128LL)) + j_thread_))] = asp_py_int_i64_f64(floor(v_), &asp_fe2, &asp_fe3);
+                    k_[(((i_block_ * ((asp_i64)2LL)) + i_thread_)) * asp_s2_0 + (((j_block_ * ((asp_i64)128LL)) + j_thread_))] = asp_py_int_i64_f64(floor(v_), &asp_fe2);
                   }
                 }
               }
@@ -118,6 +115,6 @@ __kernel void asp_entry_python_errors_b128x2x1(__global double* x_, __global dou
   }
   if (asp_fe0) asp_fail(asp_status, 0x4110000c);  /* error 1, operation 1, line 12 */
   else if (asp_fe1) asp_fail(asp_status, 0x4220000d);  /* error 2, operation 2, line 13 */
-  else if (asp_fe2) asp_fail(asp_status, 0x4380000e);  /* error 3, operation 8, line 14 */
-  else if (asp_fe3) asp_fail(asp_status, 0x4480000e);  /* error 4, operation 8, line 14 */
+  else if (asp_fe2 > 0xFFE0000000000000ULL) asp_fail(asp_status, 0x4380000e);  /* error 3, operation 8, line 14 */
+  else if (asp_fe2 == 0xFFE0000000000000ULL) asp_fail(asp_status, 0x4480000e);  /* error 4, operation 8, line 14 */
 }

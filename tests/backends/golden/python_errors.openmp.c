@@ -47,11 +47,10 @@ static inline double asp_py_exp_f64(double a, int* fails) {
   *fails |= (r == __builtin_inf()) & (a != __builtin_inf());
   return r;
 }
-static inline asp_i64 asp_py_int_i64_f64(double a, int* nan, int* inf) {
-  const int n = a != a, i = ((a == __builtin_inf()) | (a == -__builtin_inf()));
-  *nan |= n;
-  *inf |= i;
-  return (asp_i64)((n | i) ? (double)0 : a);
+static inline asp_i64 asp_py_int_i64_f64(double a, asp_u64* worst) {
+  const asp_u64 magnitude = ((union { double f; asp_u64 u; }){a}).u << 1;
+  *worst = magnitude > *worst ? magnitude : *worst;
+  return (asp_i64)a;
 }
 
 static int asp_body_python_errors(double* x_, double* out_, asp_i64* k_, asp_i64 n_, asp_i64 m_) {
@@ -59,8 +58,7 @@ static int asp_body_python_errors(double* x_, double* out_, asp_i64* k_, asp_i64
   int* const asp_status_p = &asp_status;
   int asp_fe0 = 0;
   int asp_fe1 = 0;
-  int asp_fe2 = 0;
-  int asp_fe3 = 0;
+  asp_u64 asp_fe2 = 0;
   const asp_i64 asp_s0_1 = 1;
   const asp_i64 asp_s0_0 = asp_s0_1 * m_;
   const asp_i64 asp_s1_1 = 1;
@@ -69,18 +67,18 @@ static int asp_body_python_errors(double* x_, double* out_, asp_i64* k_, asp_i64
   const asp_i64 asp_s2_0 = asp_s2_1 * m_;
   {
     const asp_i64 asp_hi0 = n_;
-    #pragma omp parallel if(((asp_hi0 - ((asp_i64)0LL)) / 1) * ((m_ - ((asp_i64)0LL)) / 1) >= ASP_PARALLEL_MIN_WORK) reduction(|:asp_fe0, asp_fe1, asp_fe2, asp_fe3)
+    #pragma omp parallel if(((asp_hi0 - ((asp_i64)0LL)) / 1) * ((m_ - ((asp_i64)0LL)) / 1) >= ASP_PARALLEL_MIN_WORK) reduction(|:asp_fe0, asp_fe1) reduction(max:asp_fe2)
     {
       asp_i64 asp_b0 = ((asp_i64)0LL), asp_e0 = asp_hi0;
       asp_omp_share(&asp_b0, &asp_e0, 1);
       for (asp_i64 i_ = asp_b0; i_ < asp_e0; i_ += 1) {
         {
           const asp_i64 asp_hi1 = m_;
-          #pragma omp simd reduction(|:asp_fe0, asp_fe1, asp_fe2, asp_fe3)
+          #pragma omp simd reduction(|:asp_fe0, asp_fe1) reduction(max:asp_fe2)
           for (asp_i64 j_ = ((asp_i64)0LL); j_ < asp_hi1; j_ += 1) {
             const double v_ = x_[(i_) * asp_s0_0 + (j_)];
             out_[(i_) * asp_s1_0 + (j_)] = (asp_py_sqrt_f64(v_, &asp_fe0) + asp_py_exp_f64(v_, &asp_fe1));
-            k_[(i_) * asp_s2_0 + (j_)] = asp_py_int_i64_f64(__builtin_floor(v_), &asp_fe2, &asp_fe3);
+            k_[(i_) * asp_s2_0 + (j_)] = asp_py_int_i64_f64(__builtin_floor(v_), &asp_fe2);
           }
         }
       }
@@ -88,8 +86,8 @@ static int asp_body_python_errors(double* x_, double* out_, asp_i64* k_, asp_i64
   }
   if (asp_fe0) asp_fail(asp_status_p, 0x4110000c);  /* error 1, operation 1, line 12 */
   else if (asp_fe1) asp_fail(asp_status_p, 0x4220000d);  /* error 2, operation 2, line 13 */
-  else if (asp_fe2) asp_fail(asp_status_p, 0x4380000e);  /* error 3, operation 8, line 14 */
-  else if (asp_fe3) asp_fail(asp_status_p, 0x4480000e);  /* error 4, operation 8, line 14 */
+  else if (asp_fe2 > 0xFFE0000000000000ULL) asp_fail(asp_status_p, 0x4380000e);  /* error 3, operation 8, line 14 */
+  else if (asp_fe2 == 0xFFE0000000000000ULL) asp_fail(asp_status_p, 0x4480000e);  /* error 4, operation 8, line 14 */
   return asp_status;
 }
 
