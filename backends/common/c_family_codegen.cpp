@@ -198,18 +198,19 @@ class Helpers {
     const std::string inf = special_float(false, t, dialect_);
     const std::string infinite = "((a == " + inf + ") | (a == -" + inf + "))";
     if (what.rfind("int_", 0) == 0) {
-      // The largest magnitude seen, as the bits of a double shifted past its sign: one
-      // unsigned max per conversion (cheaper than two comparisons in the bilateral
-      // filter's 342 lookups a point), from which nan (above 0xFFE0...) and infinity
-      // (0xFFE0... itself) are told apart once the loops are done. The conversion is C's,
-      // as before: its value is never used when the call fails.
+      // The largest magnitude seen, as the bits of a double without its sign: one
+      // unsigned max per conversion, from which nan (above 0x7FF0...) and infinity
+      // (0x7FF0... itself) are told apart once the loops are done. Two comparisons and
+      // a select made the bilateral filter (342 int() a point) 1.9 times slower, the
+      // bits shifted past the sign instead of masked 1.25 times; this costs nothing
+      // measurable. The conversion is C's, as before: its value is not used when the call fails.
       const std::string to = c_type(*parse_type(what.substr(4)));
       const std::string wide = t == Type::f32 ? "(double)a" : "a";
       const std::string bits = dialect_ == Dialect::opencl ? "as_ulong(" + wide + ")"
                                : dialect_ == Dialect::cuda ? "(asp_u64)__double_as_longlong(" + wide + ")"
                                                            : "((union { double f; asp_u64 u; }){" + wide + "}).u";
       o << fun << " " << to << " " << fn << "(" << T << " a, asp_u64* worst) {\n"
-        << "  const asp_u64 magnitude = " << bits << " << 1;\n"
+        << "  const asp_u64 magnitude = " << bits << " & 0x7FFFFFFFFFFFFFFFULL;\n"
         << "  *worst = magnitude > *worst ? magnitude : *worst;\n"
         << "  return (" << to << ")a;\n}\n";
       return;
@@ -330,11 +331,11 @@ class FunctionEmitter {
       char code[16];
       std::snprintf(code, sizeof code, "0x%08x", static_cast<unsigned>(codes[k]));
       const std::string& flag = flags_.at(codes[k]);
-      // A conversion's flag is the largest of its operands' bits shifted past the sign:
-      // 0xFFE0000000000000 is an infinity, anything above a nan.
+      // A conversion's flag is the largest of its operands' bits without the sign:
+      // 0x7FF0000000000000 is an infinity, anything above a nan.
       const std::string test = !conversion_flags_.count(flag) ? flag
-                               : ASP_C_PYTHON_ERROR_OF(codes[k]) == ASP_C_INT_OF_NAN ? flag + " > 0xFFE0000000000000ULL"
-                                                                                   : flag + " == 0xFFE0000000000000ULL";
+                               : ASP_C_PYTHON_ERROR_OF(codes[k]) == ASP_C_INT_OF_NAN ? flag + " > 0x7FF0000000000000ULL"
+                                                                                   : flag + " == 0x7FF0000000000000ULL";
       out << (k ? pad + "else " : pad) << "if (" << test << ") asp_fail(" << status << ", " << code
           << ");  /* error " << ASP_C_PYTHON_ERROR_OF(codes[k]) << ", operation " << ASP_C_PYTHON_OPERATION_OF(codes[k])
           << ", line " << ASP_C_PYTHON_LINE_OF(codes[k]) << " */\n";

@@ -29,7 +29,7 @@ static __device__ inline double asp_py_exp_f64(double a, int* fails) {
   return r;
 }
 static __device__ inline asp_i64 asp_py_int_i64_f64(double a, asp_u64* worst) {
-  const asp_u64 magnitude = (asp_u64)__double_as_longlong(a) << 1;
+  const asp_u64 magnitude = (asp_u64)__double_as_longlong(a) & 0x7FFFFFFFFFFFFFFFULL;
   *worst = magnitude > *worst ? magnitude : *worst;
   return (asp_i64)a;
 }
@@ -71,8 +71,8 @@ extern "C" __global__ void asp_entry_python_errors_b32x8x1(double* x_, double* o
   }
   if (asp_fe0) asp_fail(asp_status, 0x4110000c);  /* error 1, operation 1, line 12 */
   else if (asp_fe1) asp_fail(asp_status, 0x4220000d);  /* error 2, operation 2, line 13 */
-  else if (asp_fe2 > 0xFFE0000000000000ULL) asp_fail(asp_status, 0x4380000e);  /* error 3, operation 8, line 14 */
-  else if (asp_fe2 == 0xFFE0000000000000ULL) asp_fail(asp_status, 0x4480000e);  /* error 4, operation 8, line 14 */
+  else if (asp_fe2 > 0x7FF0000000000000ULL) asp_fail(asp_status, 0x4380000e);  /* error 3, operation 8, line 14 */
+  else if (asp_fe2 == 0x7FF0000000000000ULL) asp_fail(asp_status, 0x4480000e);  /* error 4, operation 8, line 14 */
 }
 
 extern "C" __global__ void asp_entry_python_errors_b128x2x1(double* x_, double* out_, asp_i64* k_, asp_i64 n_, asp_i64 m_, int* asp_status) {
@@ -112,6 +112,6 @@ extern "C" __global__ void asp_entry_python_errors_b128x2x1(double* x_, double* 
   }
   if (asp_fe0) asp_fail(asp_status, 0x4110000c);  /* error 1, operation 1, line 12 */
   else if (asp_fe1) asp_fail(asp_status, 0x4220000d);  /* error 2, operation 2, line 13 */
-  else if (asp_fe2 > 0xFFE0000000000000ULL) asp_fail(asp_status, 0x4380000e);  /* error 3, operation 8, line 14 */
-  else if (asp_fe2 == 0xFFE0000000000000ULL) asp_fail(asp_status, 0x4480000e);  /* error 4, operation 8, line 14 */
+  else if (asp_fe2 > 0x7FF0000000000000ULL) asp_fail(asp_status, 0x4380000e);  /* error 3, operation 8, line 14 */
+  else if (asp_fe2 == 0x7FF0000000000000ULL) asp_fail(asp_status, 0x4480000e);  /* error 4, operation 8, line 14 */
 }

@@ -48,7 +48,7 @@ static inline double asp_py_exp_f64(double a, int* fails) {
   return r;
 }
 static inline asp_i64 asp_py_int_i64_f64(double a, asp_u64* worst) {
-  const asp_u64 magnitude = ((union { double f; asp_u64 u; }){a}).u << 1;
+  const asp_u64 magnitude = ((union { double f; asp_u64 u; }){a}).u & 0x7FFFFFFFFFFFFFFFULL;
   *worst = magnitude > *worst ? magnitude : *worst;
   return (asp_i64)a;
 }
@@ -86,8 +86,8 @@ static int asp_body_python_errors(double* x_, double* out_, asp_i64* k_, asp_i64
   }
   if (asp_fe0) asp_fail(asp_status_p, 0x4110000c);  /* error 1, operation 1, line 12 */
   else if (asp_fe1) asp_fail(asp_status_p, 0x4220000d);  /* error 2, operation 2, line 13 */
-  else if (asp_fe2 > 0xFFE0000000000000ULL) asp_fail(asp_status_p, 0x4380000e);  /* error 3, operation 8, line 14 */
-  else if (asp_fe2 == 0xFFE0000000000000ULL) asp_fail(asp_status_p, 0x4480000e);  /* error 4, operation 8, line 14 */
+  else if (asp_fe2 > 0x7FF0000000000000ULL) asp_fail(asp_status_p, 0x4380000e);  /* error 3, operation 8, line 14 */
+  else if (asp_fe2 == 0x7FF0000000000000ULL) asp_fail(asp_status_p, 0x4480000e);  /* error 4, operation 8, line 14 */
   return asp_status;
 }
 
