@@ -379,8 +379,32 @@ std::string Binding::signature(const asp_arg* values) const {
   return text;
 }
 
+namespace {
+
+// Python's exception for an ASP_C_PYTHON_ERROR status, with the kernel's line.
+KernelFault python_fault(int status) {
+  const char* what = "";
+  KernelFault::Kind kind = KernelFault::Kind::value_error;
+  switch (ASP_C_PYTHON_ERROR_OF(status)) {
+    case ASP_C_MATH_DOMAIN: what = "math domain error"; break;
+    case ASP_C_MATH_RANGE: what = "math range error", kind = KernelFault::Kind::overflow_error; break;
+    case ASP_C_INT_OF_NAN: what = "cannot convert float NaN to integer"; break;
+    case ASP_C_INT_OF_INF: what = "cannot convert float infinity to integer", kind = KernelFault::Kind::overflow_error; break;
+    default: return {KernelFault::Kind::other, status, "the kernel failed with status " + std::to_string(status)};
+  }
+  static const char* const operations[] = {"?",        "math.sqrt",  "math.exp",   "math.log", "math.sin",
+                                           "math.cos", "math.tan",   "int",        "math.floor", "math.ceil"};
+  const unsigned op = ASP_C_PYTHON_OPERATION_OF(status);
+  const std::string call = op < std::size(operations) ? std::string(operations[op]) + "(...)" : "an operation";
+  const unsigned line = ASP_C_PYTHON_LINE_OF(status);
+  return {kind, status, std::string(what) + " (kernel " + (line ? "line " + std::to_string(line) : "") + (line ? ": " : "") + call + ")"};
+}
+
+}  // namespace
+
 KernelFault Binding::fault_of(const psir::Function& function, int status) {
   if (status == ASP_C_ZERO_DIVISION) return {KernelFault::Kind::zero_division, status, "division by zero"};
+  if (ASP_C_IS_PYTHON_ERROR(status)) return python_fault(status);
   const int k = status - ASP_C_OUT_OF_BOUNDS;
   if (k >= 0 && static_cast<std::size_t>(k) < function.params.size()) {
     return {KernelFault::Kind::out_of_bounds, status,

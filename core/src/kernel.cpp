@@ -1,5 +1,7 @@
 #include "asp/core/kernel.hpp"
 
+#include "asp/core/binding.hpp"
+
 #include "asp/core/log.hpp"
 #include "asp/core/platform.hpp"
 #include "jit_common.hpp"
@@ -423,6 +425,7 @@ Kernel::Run Kernel::run(Slot& slot, void* const* args) {
 
 std::string Kernel::describe_status(std::size_t variant, int status) const {
   if (status == ASP_C_ZERO_DIVISION) return "division by zero";
+  if (ASP_C_IS_PYTHON_ERROR(status)) return Binding::fault_of(variants_.at(variant).function, status).what();
   const auto& params = variants_.at(variant).function.params;
   const int k = status - ASP_C_OUT_OF_BOUNDS;
   if (k >= 0 && static_cast<std::size_t>(k) < params.size()) {

@@ -59,9 +59,11 @@ void translate(const std::exception_ptr& exception, void*) {
   } catch (const ArgumentTypeError& e) {
     PyErr_SetString(PyExc_TypeError, e.what());
   } catch (const KernelFault& e) {
-    PyObject* type = e.kind() == KernelFault::Kind::out_of_bounds  ? PyExc_IndexError
-                     : e.kind() == KernelFault::Kind::zero_division ? PyExc_ZeroDivisionError
-                                                                    : PyExc_RuntimeError;
+    PyObject* type = e.kind() == KernelFault::Kind::out_of_bounds    ? PyExc_IndexError
+                     : e.kind() == KernelFault::Kind::zero_division   ? PyExc_ZeroDivisionError
+                     : e.kind() == KernelFault::Kind::value_error     ? PyExc_ValueError
+                     : e.kind() == KernelFault::Kind::overflow_error  ? PyExc_OverflowError
+                                                                      : PyExc_RuntimeError;
     PyErr_SetString(type, e.what());
   }
 }

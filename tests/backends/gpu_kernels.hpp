@@ -7,6 +7,8 @@
 #include "../plugin_api/interpreter.hpp"
 #include "../plugin_api/kernels.hpp"
 
+#include <asp/psir_text.hpp>
+
 #include <algorithm>
 #include <array>
 #include <functional>
@@ -20,6 +22,23 @@ inline Function laplacian3d_parallel(const std::string& name = "laplacian3d_para
   Function f = laplacian3d(name);
   f.body[0].loop->body[0].loop->kind = LoopKind::parallel;
   return f;
+}
+
+// Operations that raise as Python does (Expr::raises): math.sqrt (line 12),
+// math.exp (13) and math.floor's conversion to int (14), in an independent
+// nest whose inner loop is vectorized, as the stencil lowering writes it.
+inline Function python_errors(const std::string& name = "python_errors") {
+  return parse(R"(asp-ir 1 psir
+func )" + name + R"((x: buffer f64[n, m], out: buffer f64[n, m], k: buffer i64[n, m], n: i64, m: i64) {
+  for i in 0:i64 .. n step 1 parallel {
+    for j in 0:i64 .. m step 1 vectorized {
+      let v: f64 = x[i, j]
+      store out[i, j] = (sqrt(v)@12 + exp(v)@13)
+      store k[i, j] = i64(floor(v))@14
+    }
+  }
+}
+)").functions.at(0);
 }
 
 inline ExprPtr at2(const char* buffer, const char* i, const char* j) { return load(buffer, Type::f64, {n(i), n(j)}); }

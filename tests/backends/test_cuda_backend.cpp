@@ -550,6 +550,27 @@ TEST_F(CudaBackend, ReturnsTheStatusWordZeroedForEachLaunch) {
   expect_nothing_leaked();
 }
 
+// ABI 1.3's statuses use the whole int (bit 30 and the source line): the word comes back as it was.
+TEST_F(CudaBackend, ReturnsAPythonErrorStatusWhole) {
+  REQUIRE_CUDA_DEVICE();
+  asp_device_module* module = load(kStatusKernels);
+  ASSERT_NE(module, nullptr);
+  asp_device_buffer* x = allocate(32 * sizeof(double));
+  const int status = ASP_C_PYTHON_ERROR_STATUS(ASP_C_MATH_DOMAIN, ASP_C_OP_SQRT, 12345);
+  const int which = status - 2;  // "fail" stores 2 + which
+  int kernel_status = -1;
+  ASSERT_EQ(launch(module, "fail", {buffer_arg(x), scalar_arg(which)}, grid(4, 32), &kernel_status), ASP_OK)
+      << host_.last_error;
+  EXPECT_EQ(kernel_status, status);
+  EXPECT_EQ(ASP_C_PYTHON_LINE_OF(kernel_status), 12345u);
+  const double value = 1.0;
+  ASSERT_EQ(launch(module, "fill", {buffer_arg(x), scalar_arg(value)}, grid(1, 32), &kernel_status), ASP_OK);
+  EXPECT_EQ(kernel_status, ASP_C_OK);  // zeroed again for the next launch
+  backend_->release(backend_->self, x);
+  backend_->unload(backend_->self, module);
+  expect_nothing_leaked();
+}
+
 TEST_F(CudaBackend, ZeroGridLaunchesNothing) {
   REQUIRE_CUDA_DEVICE();
   asp_device_module* module = load(kStatusKernels);

@@ -43,7 +43,7 @@ TEST(Nvrtc, EveryKernelCompilesToAnEntryPerFunction) {
   for (const Function& f : {asp::test::laplacian3d_parallel(), asp::test::laplacian3d(), asp::test::gather(),
                             asp::test::sum_reduction(), asp::test::row_sums(), asp::test::triangle(), asp::test::two_nests(),
                             asp::test::scatter(), asp::test::quotients(), asp::test::negate_if(), asp::test::every_node(),
-                            asp::test::every_intrinsic()}) {
+                            asp::test::every_intrinsic(), asp::test::python_errors()}) {
     for (Function& g : asp::backends::map_to_gpu(Module{{f}}).functions) module.functions.push_back(std::move(g));
   }
   const std::string ptx = compile(asp::backends::generate_device(module, asp::backends::DeviceDialect::cuda));

@@ -12,6 +12,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include <cstring>
 #include <memory>
 
@@ -234,6 +237,35 @@ TEST_F(OpenCL, DivisionByZeroSetsTheStatus) {
   EXPECT_EQ(buffers["q"][1], -49);  // C truncates toward zero, as PSIR's '/' does
   buffers["b"][299] = 0;
   EXPECT_EQ(run(device(), program.get(), f, buffers, {{"n", 300}}), ASP_C_ZERO_DIVISION);
+}
+
+// Where Python raises, the status names the error, the operation and its line;
+// what Python computes without raising (exp(inf), sqrt(inf)) is no error.
+TEST_F(OpenCL, PythonErrorsSetTheStatusWithTheLine) {
+  const Module mapped = asp::backends::map_to_gpu(Module{{asp::test::python_errors()}});
+  const Handle<cl_program> program = build(device(), mapped);
+  ASSERT_TRUE(program);
+  const std::size_t count = 6 * 70;
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::pair<double, int> cases[] = {
+      {3.0, ASP_C_OK},
+      {-1.0, ASP_C_PYTHON_ERROR_STATUS(ASP_C_MATH_DOMAIN, ASP_C_OP_SQRT, 12)},
+      {800.0, ASP_C_PYTHON_ERROR_STATUS(ASP_C_MATH_RANGE, ASP_C_OP_EXP, 13)},
+      {inf, ASP_C_PYTHON_ERROR_STATUS(ASP_C_INT_OF_INF, ASP_C_OP_FLOOR, 14)},
+      {std::nan(""), ASP_C_PYTHON_ERROR_STATUS(ASP_C_INT_OF_NAN, ASP_C_OP_FLOOR, 14)},
+      {-inf, ASP_C_PYTHON_ERROR_STATUS(ASP_C_MATH_DOMAIN, ASP_C_OP_SQRT, 12)},  // the first in the source
+  };
+  for (const Function& f : mapped.functions) {
+    for (std::size_t at : {std::size_t{0}, count - 1}) {
+      for (auto [value, expected] : cases) {
+        std::vector<double> x(count, 2.25);
+        x[at] = value;
+        Buffers buffers{{"x", x}, {"out", std::vector<double>(count)}, {"k", std::vector<double>(count)}};
+        EXPECT_EQ(run(device(), program.get(), f, buffers, {{"n", 6}, {"m", 70}}), expected) << f.name << " " << value;
+        EXPECT_EQ(buffers["k"][at == 0 ? 1 : 0], 2) << f.name;  // the other points computed on
+      }
+    }
+  }
 }
 
 TEST_F(OpenCL, EveryNodeKindAndIntrinsicCompiles) {

@@ -82,7 +82,7 @@ TEST(Registry, APluginWrittenInPlainCLoads) {
   EXPECT_EQ(backend(*registry, "cbackend").reason, "written in C");
 }
 
-// ABI 1.2 only appends (R3/R4): plugins built against 1.0 and 1.1 load unchanged next to 1.2 ones.
+// ABI 1.2 and 1.3 only append (R3/R4): plugins built against 1.0 and 1.1 load unchanged next to current ones.
 TEST(Registry, PluginsOfEveryEarlierMinorVersionLoadNextToCurrentOnes) {
   TempDir dir;
   Diagnostics diagnostics;
@@ -92,7 +92,7 @@ TEST(Registry, PluginsOfEveryEarlierMinorVersionLoadNextToCurrentOnes) {
                             diagnostics);
   EXPECT_TRUE(diagnostics.empty());
   EXPECT_EQ(library(*registry, "good").abi_version, ASP_ABI_VERSION);
-  EXPECT_EQ(ASP_ABI_VERSION, ASP_MAKE_ABI_VERSION(1, 2));
+  EXPECT_EQ(ASP_ABI_VERSION, ASP_MAKE_ABI_VERSION(1, 3));
   EXPECT_EQ(library(*registry, "abi10").abi_version, ASP_MAKE_ABI_VERSION(1, 0));
   EXPECT_EQ(library(*registry, "abi11").abi_version, ASP_MAKE_ABI_VERSION(1, 1));
   EXPECT_TRUE(backend(*registry, "abi10").available);

@@ -83,7 +83,7 @@ extern "C" {
 #define ASP_ABI_VERSION_MINOR_OF(v) ((uint32_t)(v)&0xFFFFu)
 
 #define ASP_ABI_VERSION_MAJOR 1
-#define ASP_ABI_VERSION_MINOR 2
+#define ASP_ABI_VERSION_MINOR 3
 /** The version this header describes. */
 #define ASP_ABI_VERSION ASP_MAKE_ABI_VERSION(ASP_ABI_VERSION_MAJOR, ASP_ABI_VERSION_MINOR)
 
@@ -231,14 +231,54 @@ typedef struct asp_probe_result {
  *     int asp_entry_f(void* const* args);
  * args[i] is, for buffer parameter i, its data pointer and, for scalar
  * parameter i, a pointer to its value. It returns ASP_C_OK, ASP_C_ZERO_DIVISION,
- * or ASP_C_OUT_OF_BOUNDS + i when a data-dependent index fell outside buffer
- * parameter i (the access was suppressed: an error, never a crash). A module
+ * ASP_C_OUT_OF_BOUNDS + i when a data-dependent index fell outside buffer
+ * parameter i (the access was suppressed: an error, never a crash), or
+ * (ABI 1.3) an ASP_C_PYTHON_ERROR status, below, when an operation failed
+ * where Python raises (the call computes on, with C's nan or inf). A module
  * that needs the backend's runtime exports
  *     void asp_runtime_init(const void* runtime);
  * which the core calls once, right after loading, with asp_backend.runtime(). */
 #define ASP_C_ENTRY_PREFIX "asp_entry_"
 #define ASP_C_RUNTIME_INIT_SYMBOL "asp_runtime_init"
 enum { ASP_C_OK = 0, ASP_C_ZERO_DIVISION = 1, ASP_C_OUT_OF_BOUNDS = 2 };
+
+/* ABI 1.3: the errors Python raises where C computes nan or infinity. A
+ * PSIR operation marked with the line of the user's source it came from
+ * (a math.sqrt, math.log, math.exp, ... call, an int() or math.floor of a
+ * float) returns, when Python would raise there,
+ *     ASP_C_PYTHON_ERROR_STATUS(error, operation, line)
+ * with error one of asp_c_python_error (which exception, which message),
+ * operation one of asp_c_python_operation (what the message names) and
+ * line the 1-based source line (0 when unknown or above
+ * ASP_C_PYTHON_ERROR_MAX_LINE). Such a status has bit 30 set, which no
+ * ASP_C_OUT_OF_BOUNDS + i reaches; a host of ABI 1.2 reports it as an
+ * unknown status. New errors and operations are only ever appended. */
+enum { ASP_C_PYTHON_ERROR = 0x40000000 };
+typedef enum asp_c_python_error {
+  ASP_C_MATH_DOMAIN = 1,   /* ValueError: math domain error */
+  ASP_C_MATH_RANGE = 2,    /* OverflowError: math range error */
+  ASP_C_INT_OF_NAN = 3,    /* ValueError: cannot convert float NaN to integer */
+  ASP_C_INT_OF_INF = 4     /* OverflowError: cannot convert float infinity to integer */
+} asp_c_python_error;
+typedef enum asp_c_python_operation {
+  ASP_C_OP_SQRT = 1,  /* math.sqrt */
+  ASP_C_OP_EXP = 2,   /* math.exp */
+  ASP_C_OP_LOG = 3,   /* math.log */
+  ASP_C_OP_SIN = 4,   /* math.sin */
+  ASP_C_OP_COS = 5,   /* math.cos */
+  ASP_C_OP_TAN = 6,   /* math.tan */
+  ASP_C_OP_INT = 7,   /* int() */
+  ASP_C_OP_FLOOR = 8, /* math.floor */
+  ASP_C_OP_CEIL = 9   /* math.ceil */
+} asp_c_python_operation;
+#define ASP_C_PYTHON_ERROR_MAX_LINE 0xFFFFF
+#define ASP_C_PYTHON_ERROR_STATUS(error, operation, line)                                            \
+  ((int)(ASP_C_PYTHON_ERROR | ((uint32_t)(error) << 24) | ((uint32_t)(operation) << 20) |           \
+         ((uint32_t)(line) <= ASP_C_PYTHON_ERROR_MAX_LINE ? (uint32_t)(line) : 0u)))
+#define ASP_C_IS_PYTHON_ERROR(status) (((status) & ASP_C_PYTHON_ERROR) != 0 && (status) > 0)
+#define ASP_C_PYTHON_ERROR_OF(status) ((asp_c_python_error)(((uint32_t)(status) >> 24) & 0x3Fu))
+#define ASP_C_PYTHON_OPERATION_OF(status) ((asp_c_python_operation)(((uint32_t)(status) >> 20) & 0xFu))
+#define ASP_C_PYTHON_LINE_OF(status) ((uint32_t)(status) & ASP_C_PYTHON_ERROR_MAX_LINE)
 
 /* ---- devices (ABI 1.1) ------------------------------------------------ */
 

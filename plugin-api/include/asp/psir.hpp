@@ -82,6 +82,13 @@ struct Expr {
   std::string name{};            // var: the variable; load: the buffer; call: the intrinsic
   std::string op{};              // unary: "-" "!" "~"; binary: see binary_ops
   std::vector<ExprPtr> args{};   // operands, load indices, select (cond, then, else), call arguments
+  // A call of sqrt exp log sin cos tan, or a cast of a float to an integer
+  // type, that stands for a Python operation which raises where it fails
+  // (math.sqrt(-1.0), math.exp(1000.0), int(nan)): the 1-based line of the
+  // user's source it came from. The function then returns the
+  // ASP_C_PYTHON_ERROR status of <asp/plugin.h> where Python would raise.
+  // 0: computes as C does (nan, inf), nothing reported. Text form: `sqrt(x)@12`.
+  std::uint32_t raises = 0;
 };
 
 // Binary operators, C semantics on operands of one type (integer "/" and "%"
@@ -173,6 +180,22 @@ inline ExprPtr call(std::string intrinsic, std::vector<ExprPtr> args) {
   e.name = std::move(intrinsic);
   e.args = std::move(args);
   return make(std::move(e));
+}
+
+// `e` (a call or cast that may raise, see Expr::raises) marked with the source line `line`.
+inline ExprPtr raising(const ExprPtr& e, std::uint32_t line) {
+  Expr copy = *e;
+  copy.raises = line;
+  return make(std::move(copy));
+}
+
+// Whether Python raises for some operand of this kind of expression: the
+// calls of math functions, and float-to-integer casts.
+inline bool may_raise(const Expr& e) {
+  if (e.kind == Expr::Kind::call) {
+    return e.name == "sqrt" || e.name == "exp" || e.name == "log" || e.name == "sin" || e.name == "cos" || e.name == "tan";
+  }
+  return e.kind == Expr::Kind::cast && is_integer(e.type) && !e.args.empty() && is_float(e.args[0]->type);
 }
 
 // ---- statements ------------------------------------------------------------

@@ -12,7 +12,8 @@
 //
 // Constants carry their type (`2:f64`); binary operators are always
 // parenthesized; unary operators are written neg(x), not(x), bitnot(x); a
-// cast is the target type applied like a function, f32(x).
+// cast is the target type applied like a function, f32(x); a call or cast
+// that raises as Python does carries its source line, sqrt(x)@12 (Expr::raises).
 #pragma once
 
 #include <asp/ir_text.hpp>
@@ -90,6 +91,11 @@ inline std::string format_extents(const std::vector<Extent>& xs) {
 
 inline std::string print(const ExprPtr& e) {
   using namespace text_detail;
+  if (e->raises) {
+    Expr plain = *e;
+    plain.raises = 0;
+    return print(make(std::move(plain))) + "@" + std::to_string(e->raises);
+  }
   switch (e->kind) {
     case Expr::Kind::constant: return format_constant(*e);
     case Expr::Kind::var: return e->name;
@@ -731,12 +737,22 @@ class Parser {
         if (args.size() != 3) fail("select takes three operands", t);
         return select(args[0], args[1], args[2]);
       }
+      ExprPtr result;
       if (auto to = parse_type(t.text)) {
         if (args.size() != 1) fail("a cast takes one operand", t);
-        return cast(*to, args[0]);
+        result = cast(*to, args[0]);
+      } else {
+        if (!find_intrinsic(t.text)) fail("unknown function '" + t.text + "'", t);
+        result = call(t.text, std::move(args));
       }
-      if (!find_intrinsic(t.text)) fail("unknown function '" + t.text + "'", t);
-      return call(t.text, std::move(args));
+      if (is("@")) {
+        // The source line of a Python operation that may raise (Expr::raises).
+        const Token at = next();
+        const std::int64_t line = integer();
+        if (line <= 0 || line > 0xFFFFFFFFll) fail("a source line is a positive 32-bit number", at);
+        result = raising(result, static_cast<std::uint32_t>(line));
+      }
+      return result;
     }
     auto ty = lookup(t.text);
     if (!ty) fail("unknown variable '" + t.text + "'", t);

@@ -197,11 +197,13 @@ class Verifier {
       }
       case Expr::Kind::cast:
         if (e->args.size() != 1) fail("a cast takes one operand");
+        if (e->raises && !may_raise(*e)) fail("only a cast of a float to an integer type may raise (@line)");
         type_of(e->args[0]);
         return e->type;
       case Expr::Kind::call: {
         const Intrinsic* in = find_intrinsic(e->name);
         if (!in) fail("unknown intrinsic '" + e->name + "'");
+        if (e->raises && !may_raise(*e)) fail("intrinsic '" + e->name + "' never raises (@line)");
         if (static_cast<int>(e->args.size()) != in->arity) {
           fail("intrinsic '" + e->name + "' takes " + std::to_string(in->arity) + " operand(s)");
         }

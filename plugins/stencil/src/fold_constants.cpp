@@ -191,6 +191,8 @@ ExprPtr fold_call(const ExprPtr& e) {
   double r;
   if (f == "abs") {
     r = std::fabs(x);
+  } else if (f == "sqrt" && x < 0) {
+    return e;  // Python raises: left to run time, which reports it
   } else if (f == "sqrt") {
     // IEEE square root is correctly rounded: the same bits as libm's at run time.
     r = single ? std::sqrt(static_cast<float>(x)) : std::sqrt(x);

@@ -2,7 +2,9 @@
 #include "stencil/dsir_verify.hpp"
 #include "stencil/optimizers.hpp"
 
+#include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace asp::stencil {
@@ -16,6 +18,9 @@ class Hoister {
       if (s.kind == Stmt::Kind::let || s.kind == Stmt::Kind::var) names_.insert(s.name);
       if (s.kind == Stmt::Kind::let) lets_.insert(s.name);
     });
+    for (const Stmt& s : k.body) {
+      if (s.kind == Stmt::Kind::let) let_values_[s.name] = s.value;
+    }
   }
 
   Block run(const Block& kernel_level) {
@@ -56,7 +61,42 @@ class Hoister {
 
   // Python's own division raises on a zero divisor: evaluated before the loop
   // it could raise where Python (whose loop might not run) does not.
-  static bool can_raise(const ExprPtr& e) {
+  // The value of a float expression of literals and kernel-level lets, where that is
+  // plain arithmetic (what decides whether a math call raises, as Python computes it).
+  std::optional<double> value_of(const ExprPtr& e, int depth = 0) const {
+    if (depth > 32) return std::nullopt;
+    switch (e->kind) {
+      case Expr::Kind::literal:
+        if (const auto* d = std::get_if<double>(&e->value)) return *d;
+        if (const auto* i = std::get_if<std::int64_t>(&e->value)) return static_cast<double>(*i);
+        return std::nullopt;
+      case Expr::Kind::local: {
+        auto it = let_values_.find(e->name);
+        return it == let_values_.end() ? std::nullopt : value_of(it->second, depth + 1);
+      }
+      case Expr::Kind::unary: {
+        if (e->op != "neg") return std::nullopt;
+        const auto a = value_of(e->args[0], depth + 1);
+        return a ? std::optional<double>(-*a) : std::nullopt;
+      }
+      case Expr::Kind::cast:
+        if (!is_floating(e->type) || e->type == Type::f32) return std::nullopt;
+        return value_of(e->args[0], depth + 1);
+      case Expr::Kind::binary: {
+        if (!is_floating(e->type) || e->type == Type::f32) return std::nullopt;
+        const auto a = value_of(e->args[0], depth + 1), b = value_of(e->args[1], depth + 1);
+        if (!a || !b) return std::nullopt;
+        if (e->op == "+") return *a + *b;
+        if (e->op == "-") return *a - *b;
+        if (e->op == "*") return *a * *b;
+        if (e->op == "/" && *b != 0) return *a / *b;
+        return std::nullopt;
+      }
+      default: return std::nullopt;
+    }
+  }
+
+  bool can_raise(const ExprPtr& e) const {
     bool raises = false;
     for_each_expr(e, [&](const Expr& x) {
       if (x.kind != Expr::Kind::binary || !is_weak(x.type) || (x.op != "/" && x.op != "//" && x.op != "%")) return;
@@ -64,6 +104,25 @@ class Hoister {
       const bool nonzero = d.kind == Expr::Kind::literal &&
                            (is_floating(d.type) ? std::get<double>(d.value) != 0 : std::get<std::int64_t>(d.value) != 0);
       raises |= !nonzero;
+    });
+    // So do the math functions and int() where Python raises (a domain or
+    // range error, nan or inf to int): of a known value, whether it does is known now.
+    for_each_expr(e, [&](const Expr& x) {
+      const bool math = x.kind == Expr::Kind::call && (x.name == "sqrt" || x.name == "log" || x.name == "exp" ||
+                                                       x.name == "sin" || x.name == "cos" || x.name == "tan");
+      const bool to_int = x.kind == Expr::Kind::cast && is_integral(x.type) && is_floating(x.args[0]->type);
+      if (!math && !to_int) return;
+      const std::optional<double> known = value_of(x.args[0]);
+      if (!known) {
+        raises = true;
+        return;
+      }
+      const double v = *known;
+      if (to_int) raises |= !std::isfinite(v);
+      if (x.name == "sqrt") raises |= v < 0;
+      if (x.name == "log") raises |= v <= 0;
+      if (x.name == "exp") raises |= std::isfinite(v) && std::isinf(std::exp(v));
+      if (x.name == "sin" || x.name == "cos" || x.name == "tan") raises |= std::isinf(v);
     });
     return raises;
   }
@@ -99,6 +158,7 @@ class Hoister {
   }
 
   std::set<std::string> names_, lets_;
+  std::map<std::string, ExprPtr> let_values_;  // the kernel-level lets
   std::vector<Stmt> hoisted_;                    // the lets for the current loop, in order
   std::map<std::string, std::size_t> index_;     // by the expression's text: equal ones share a let
   int counter_ = 0;

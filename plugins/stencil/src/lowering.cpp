@@ -215,16 +215,22 @@ class Lowerer {
       case Expr::Kind::select: return P::select(expr(e->args[0]), expr(e->args[1]), expr(e->args[2]));
       case Expr::Kind::cast: {
         const P::ExprPtr a = expr(e->args[0]);
-        return a->type == ptype(e->type) ? a : P::cast(ptype(e->type), a);
+        return a->type == ptype(e->type) ? a : checked(P::cast(ptype(e->type), a));
       }
       case Expr::Kind::call: {
         std::vector<P::ExprPtr> args;
         for (const ExprPtr& a : e->args) args.push_back(expr(a));
-        return P::call(e->name, std::move(args));
+        return checked(P::call(e->name, std::move(args)));
       }
     }
     throw std::logic_error("lowering: unknown expression");
   }
+
+  // A math function or a float-to-int conversion raises in Python where C
+  // gives nan or inf: marked with the statement's line, the generated code
+  // reports it (ASP_C_PYTHON_ERROR). Every such call and cast of the DSIR is
+  // Python's (math.sqrt, int(), math.floor, a float stored into an int grid).
+  P::ExprPtr checked(P::ExprPtr e) const { return line_ && P::may_raise(*e) ? P::raising(e, line_) : e; }
 
   P::ExprPtr binary(const Expr& e) {
     const ExprPtr& rhs = e.args[1];
@@ -267,6 +273,7 @@ class Lowerer {
   P::Block block(const Block& in) {
     P::Block out;
     for (const Stmt& s : in) {
+      line_ = s.line;
       switch (s.kind) {
         case Stmt::Kind::let:
         case Stmt::Kind::var: {
@@ -500,6 +507,7 @@ class Lowerer {
   std::map<std::pair<std::string, std::size_t>, std::int64_t> needed_extents_;
   std::vector<InteriorNest> interiors_;
   PointLoop loop_;
+  unsigned line_ = 0;  // the line of the statement being lowered (DSIR Stmt::line)
 };
 
 }  // namespace

@@ -43,7 +43,9 @@ class ArgumentTypeError : public std::runtime_error {
 // was accessed out of bounds (the generated code checks before it reads).
 class KernelFault : public std::runtime_error {
  public:
-  enum class Kind { out_of_bounds, zero_division, other };
+  // value_error and overflow_error (ABI 1.3): where Python raises ValueError
+  // or OverflowError (a math domain or range error, int() of nan or inf).
+  enum class Kind { out_of_bounds, zero_division, other, value_error, overflow_error };
   KernelFault(Kind kind, int status, const std::string& message)
       : std::runtime_error(message), kind_(kind), status_(status) {}
   Kind kind() const { return kind_; }
