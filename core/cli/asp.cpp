@@ -9,6 +9,7 @@
 #include "asp/core/code_cache.hpp"
 #include "asp/core/config.hpp"
 #include "asp/core/log.hpp"
+#include "asp/core/mpi.hpp"
 #include "asp/core/platform.hpp"
 #include "asp/core/registry.hpp"
 
@@ -68,6 +69,20 @@ void print_platform(const Platform& p) {
   for (const Device& d : devices()) std::cout << "  device:  " << d.kind << ": " << d.name << "\n";
 }
 
+void print_mpi(const MpiInfo& m) {
+  std::cout << "\nMPI\n";
+  if (!m.built) {
+    std::cout << "  unavailable: " << m.reason << "\n";
+    return;
+  }
+  std::cout << "  library: " << m.library << " (MPI " << m.standard_major << "." << m.standard_minor << ")\n";
+  if (m.ranks > 0) {
+    std::cout << "  ranks:   " << m.ranks << " (this is rank " << m.rank << ")\n";
+  } else {
+    std::cout << "  ranks:   1, not launched by mpirun (run `mpirun -n 4 python app.py` and pass comm= to a call)\n";
+  }
+}
+
 int run_info() {
   Config config;
   Diagnostics diagnostics = load_config(config);
@@ -75,6 +90,7 @@ int run_info() {
   std::cout << "Asp " << ASP_CORE_VERSION << " (plugin ABI " << ASP_ABI_VERSION_MAJOR << "." << ASP_ABI_VERSION_MINOR
             << ")\n\n";
   print_platform(platform());
+  print_mpi(mpi_info());
 
   std::cout << "\nPlugins\n";
   bool any = false;

@@ -47,6 +47,13 @@ void register_comm(const std::string& name, CommOperation operation) {
   }
 }
 
+CommOperation comm_operation(const std::string& name) {
+  CommRegistry& r = comm_registry();
+  std::shared_lock lock(r.mutex);
+  auto it = r.operations.find(name);
+  return it == r.operations.end() ? CommOperation{} : it->second;
+}
+
 ProgramRunner::ProgramRunner(const psir::Program& program, std::vector<std::shared_ptr<Kernel>> kernels,
                              std::vector<std::string> kernel_names)
     : program_(program), kernels_(std::move(kernels)), written_(program.params.size()) {
@@ -339,16 +346,10 @@ class ProgramRunner::Execution : public ValueScope {
   }
 
   void comm(const psir::HostStmt& s) {
-    CommOperation operation;
-    {
-      CommRegistry& r = comm_registry();
-      std::shared_lock lock(r.mutex);
-      auto it = r.operations.find(s.name);
-      if (it == r.operations.end()) {
-        throw std::runtime_error("the program communicates ('comm " + s.name +
-                                 "'), but no communication layer provides that operation in this process");
-      }
-      operation = it->second;
+    const CommOperation operation = comm_operation(s.name);
+    if (!operation) {
+      throw std::runtime_error("the program communicates ('comm " + s.name +
+                               "'), but no communication layer provides that operation in this process");
     }
     std::vector<CommArgument> args;
     std::vector<psir::Value> values;

@@ -11,6 +11,7 @@
 #include "asp/core/device.hpp"
 #include "asp/core/errors.hpp"
 #include "asp/core/jit.hpp"
+#include "asp/core/mpi.hpp"
 #include "asp/core/platform.hpp"
 #include "asp/core/runtime.hpp"
 #include "asp/core/specializer.hpp"
@@ -269,6 +270,24 @@ NB_MODULE(_core, m) {
       "The CPU topology as hwloc sees it (what `asp info` shows): cpu_model, packages, cores, pus (hardware "
       "threads), numa_nodes, memory (bytes), caches (name, depth, kind, size and line_size in bytes, instances), "
       "error (why hwloc failed, else empty). Domain modules size their blocks by it.");
+  m.def(
+      "mpi_info",
+      [] {
+        const asp::core::MpiInfo i = asp::core::mpi_info();
+        nb::dict d;
+        d["built"] = i.built;
+        d["library"] = i.library;
+        d["standard"] = nb::make_tuple(i.standard_major, i.standard_minor);
+        d["initialized"] = i.initialized;
+        d["rank"] = i.rank;
+        d["ranks"] = i.ranks;
+        d["reason"] = i.reason;
+        return d;
+      },
+      "The MPI layer (what `asp info` shows under MPI): built (the core has an MPI library), library (its "
+      "version line), standard ((major, minor)), initialized (MPI_Init has run), rank and ranks (of "
+      "MPI_COMM_WORLD, or from the launcher's environment before MPI_Init; -1 and 0 when unknown), reason (why a "
+      "communicating call cannot run now; empty when it can).");
   define_dispatcher(m);
   m.def("_nop", [](nb::args) {}, "Does nothing: the cost of a call into this module, for bench/dispatch_bench.py.");
 }

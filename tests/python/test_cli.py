@@ -36,6 +36,17 @@ def test_info_lists_the_cpu_topology(asp):
     assert "Problems" not in result.stdout
 
 
+def test_info_reports_the_mpi_library_or_why_there_is_none(asp):
+    result = asp("info")
+    assert result.returncode == 0, result.stderr
+    section = result.stdout.split("\nMPI\n", 1)[1].split("\n\n", 1)[0]
+    if "unavailable:" in section:
+        assert "built without MPI" in section
+    else:
+        assert re.search(r"library: .+ \(MPI \d+\.\d+\)", section), section
+        assert "ranks:   1, not launched by mpirun" in section
+
+
 def test_info_explains_every_backend(asp):
     result = asp("info")
     backends = backend_lines(result.stdout)

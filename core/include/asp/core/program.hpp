@@ -29,6 +29,8 @@ struct CommArgument {
 using CommOperation = std::function<void(const std::vector<CommArgument>& args)>;
 // Registers (or, with an empty function, removes) the operation `name` for every program of the process.
 void register_comm(const std::string& name, CommOperation operation);
+// The operation registered as `name`; empty when no layer provides it.
+CommOperation comm_operation(const std::string& name);
 
 class ProgramRunner {
  public:

@@ -1,0 +1,191 @@
+#include "asp/core/mpi.hpp"
+
+#include "asp/core/program.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#ifdef ASP_HAVE_MPI
+// The C API only: Open MPI's and MPICH's mpi.h add the removed C++ bindings for C++ unless told not to.
+#define OMPI_SKIP_MPICXX 1
+#define MPICH_SKIP_MPICXX 1
+#include <mpi.h>
+#endif
+
+namespace asp::core {
+
+namespace {
+
+// The launcher's word on this process's rank and size, before MPI_Init
+// (Open MPI's mpirun, then MPICH's and Slurm's).
+void launcher_rank(MpiInfo& info) {
+  const char* rank_names[] = {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID"};
+  const char* size_names[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"};
+  for (std::size_t i = 0; i < 3; ++i) {
+    const char* rank = std::getenv(rank_names[i]);
+    const char* size = std::getenv(size_names[i]);
+    if (rank && size) {
+      info.rank = std::atoi(rank);
+      info.ranks = std::atoi(size);
+      return;
+    }
+  }
+}
+
+#ifdef ASP_HAVE_MPI
+
+void check(int code, const char* what) {
+  if (code == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(code, text, &length);
+  throw std::runtime_error(std::string(what) + " failed: " + std::string(text, static_cast<std::size_t>(length)));
+}
+
+MPI_Comm communicator(const std::string& operation, const std::vector<CommArgument>& args) {
+  const MpiInfo info = mpi_info();
+  if (!info.reason.empty()) throw std::runtime_error("comm " + operation + ": " + info.reason);
+  if (args.empty() || args[0].buffer ||
+      (args[0].type != psir::Type::i64 && args[0].type != psir::Type::u64)) {
+    throw std::runtime_error("comm " + operation + ": the first argument must be the communicator's handle, an integer scalar");
+  }
+  const auto handle = *static_cast<const std::int64_t*>(args[0].data);
+  MPI_Comm comm = MPI_Comm_f2c(static_cast<MPI_Fint>(handle));
+  if (comm == MPI_COMM_NULL) throw std::runtime_error("comm " + operation + ": the communicator is MPI_COMM_NULL");
+  return comm;
+}
+
+MPI_Datatype datatype(const std::string& operation, psir::Type t) {
+  switch (t) {
+    case psir::Type::f64: return MPI_DOUBLE;
+    case psir::Type::f32: return MPI_FLOAT;
+    case psir::Type::i64: return MPI_INT64_T;
+    case psir::Type::u64: return MPI_UINT64_T;
+    case psir::Type::i32: return MPI_INT32_T;
+    case psir::Type::u32: return MPI_UINT32_T;
+    case psir::Type::i16: return MPI_INT16_T;
+    case psir::Type::u16: return MPI_UINT16_T;
+    case psir::Type::i8: return MPI_INT8_T;
+    case psir::Type::u8: return MPI_UINT8_T;
+    case psir::Type::boolean: return MPI_C_BOOL;
+  }
+  throw std::runtime_error("comm " + operation + ": a buffer of an unknown type");
+}
+
+std::size_t element_size(psir::Type t) {
+  switch (t) {
+    case psir::Type::f64: case psir::Type::i64: case psir::Type::u64: return 8;
+    case psir::Type::f32: case psir::Type::i32: case psir::Type::u32: return 4;
+    case psir::Type::i16: case psir::Type::u16: return 2;
+    case psir::Type::i8: case psir::Type::u8: case psir::Type::boolean: return 1;
+  }
+  return 1;
+}
+
+// The buffers of a collective: every argument after the first `skip`.
+void each_buffer(const std::string& operation, const std::vector<CommArgument>& args, std::size_t skip,
+                 const auto& apply) {
+  for (std::size_t i = skip; i < args.size(); ++i) {
+    if (!args[i].buffer) {
+      throw std::runtime_error("comm " + operation + ": argument " + std::to_string(i + 1) +
+                               " is a scalar; a collective changes buffers only");
+    }
+    const std::size_t size = element_size(args[i].type);
+    if (args[i].bytes % size != 0 || args[i].bytes / size > static_cast<std::size_t>(INT32_MAX)) {
+      throw std::runtime_error("comm " + operation + ": a buffer of " + std::to_string(args[i].bytes) +
+                               " bytes is more than one collective can move");
+    }
+    apply(args[i].data, static_cast<int>(args[i].bytes / size), datatype(operation, args[i].type));
+  }
+}
+
+CommOperation reduction(const std::string& name, MPI_Op op) {
+  return [name, op](const std::vector<CommArgument>& args) {
+    MPI_Comm comm = communicator(name, args);
+    int rank = 0;
+    check(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
+    each_buffer(name, args, 1, [&](void* data, int count, MPI_Datatype type) {
+      // On rank 0 and broadcast, rather than MPI_Allreduce, whose ranks may
+      // round differently: every rank must see the same bits.
+      check(MPI_Reduce(rank == 0 ? MPI_IN_PLACE : data, rank == 0 ? data : nullptr, count, type, op, 0, comm),
+            "MPI_Reduce");
+      check(MPI_Bcast(data, count, type, 0, comm), "MPI_Bcast");
+    });
+  };
+}
+
+void register_operations() {
+  register_comm("allreduce_sum", reduction("allreduce_sum", MPI_SUM));
+  register_comm("allreduce_max", reduction("allreduce_max", MPI_MAX));
+  register_comm("allreduce_min", reduction("allreduce_min", MPI_MIN));
+  register_comm("broadcast", [](const std::vector<CommArgument>& args) {
+    MPI_Comm comm = communicator("broadcast", args);
+    if (args.size() < 2 || args[1].buffer) throw std::runtime_error("comm broadcast: the second argument must be the root rank");
+    const int root = static_cast<int>(*static_cast<const std::int64_t*>(args[1].data));
+    int ranks = 0;
+    check(MPI_Comm_size(comm, &ranks), "MPI_Comm_size");
+    if (root < 0 || root >= ranks) {
+      throw std::runtime_error("comm broadcast: root " + std::to_string(root) + " is not a rank of a communicator of " +
+                               std::to_string(ranks));
+    }
+    each_buffer("broadcast", args, 2, [&](void* data, int count, MPI_Datatype type) {
+      check(MPI_Bcast(data, count, type, root, comm), "MPI_Bcast");
+    });
+  });
+  register_comm("barrier", [](const std::vector<CommArgument>& args) {
+    check(MPI_Barrier(communicator("barrier", args)), "MPI_Barrier");
+  });
+}
+
+#else
+
+void register_operations() {
+  for (const char* name : {"allreduce_sum", "allreduce_max", "allreduce_min", "broadcast", "barrier"}) {
+    register_comm(name, [name](const std::vector<CommArgument>&) {
+      throw std::runtime_error(std::string("comm ") + name + ": " + mpi_info().reason);
+    });
+  }
+}
+
+#endif
+
+const bool registered = (register_operations(), true);
+
+}  // namespace
+
+MpiInfo mpi_info() {
+  MpiInfo info;
+#ifdef ASP_HAVE_MPI
+  info.built = true;
+  char version[MPI_MAX_LIBRARY_VERSION_STRING];
+  int length = 0;
+  MPI_Get_library_version(version, &length);  // one of the few calls allowed before MPI_Init
+  info.library = std::string(version, strnlen(version, static_cast<std::size_t>(length)));
+  info.library = info.library.substr(0, info.library.find_first_of("\r\n"));
+  while (!info.library.empty() && (info.library.back() == ',' || info.library.back() == ' ')) info.library.pop_back();
+  MPI_Get_version(&info.standard_major, &info.standard_minor);
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  info.initialized = initialized && !finalized;
+  if (info.initialized) {
+    MPI_Comm_rank(MPI_COMM_WORLD, &info.rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &info.ranks);
+  } else {
+    launcher_rank(info);
+    info.reason = finalized ? "MPI has been finalized in this process"
+                            : "MPI is not initialized in this process: import mpi4py.MPI (which initializes it) "
+                              "before a call that communicates";
+  }
+#else
+  launcher_rank(info);
+  info.reason = "this Asp was built without MPI (install libopenmpi-dev and rebuild; scripts/setup does)";
+#endif
+  (void)registered;
+  return info;
+}
+
+}  // namespace asp::core
