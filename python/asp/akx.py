@@ -303,6 +303,13 @@ class MatrixPowers:
     layout : Layout, optional
         The plan's shape; by default the one :func:`tune` recorded for this matrix's structure, else a
         default sized from the platform's caches.
+    comm : mpi4py communicator, optional
+        Distributes the matrix by rows (DESIGN.md §10): each rank passes its block of consecutive rows of
+        A (rank 0 the first; shape (rows, n) in global column numbering) and, to each call, the same rows
+        of x; a call returns this rank's columns of the basis, (m + 1, rows). PA1 across ranks: each call
+        receives the k-level ghost rows' values once (asp/_akx_mpi.py), then runs this rank's extended
+        block natively. Collective: every rank constructs and calls together. The Chebyshev basis then
+        computes at most k levels per call.
 
     Attributes
     ----------
@@ -311,12 +318,19 @@ class MatrixPowers:
     """
 
     def __init__(self, A: Any, k: int, basis: str = "monomial", shifts: Optional[Sequence[float]] = None,
-                 interval: Optional[Tuple[float, float]] = None, *, layout: Optional[Layout] = None) -> None:
-        self._matrix = A if isinstance(A, _Matrix) else _Matrix(A)
+                 interval: Optional[Tuple[float, float]] = None, *, layout: Optional[Layout] = None,
+                 comm: Any = None) -> None:
         if isinstance(k, bool) or not isinstance(k, numbers.Integral):
             raise TypeError(f"k must be an integer, not {type(k).__name__}")
         if k < 0:
             raise ValueError(f"k must be >= 0, not {k}")
+        self._distributed = None
+        if comm is not None:
+            from asp._akx_mpi import DistributedPowers
+
+            self._distributed = DistributedPowers(A, int(k), comm, basis, shifts, interval, layout)
+            A = self._distributed.local._matrix
+        self._matrix = A if isinstance(A, _Matrix) else _Matrix(A)
         self.k = int(k)
         if basis not in _BASES:
             raise ValueError(f"basis must be one of {', '.join(_BASES)}, not {basis!r}")
@@ -349,6 +363,8 @@ class MatrixPowers:
     @property
     def n(self) -> int:
         """The matrix's order."""
+        if self._distributed is not None:
+            return self._distributed.n_global
         return self._matrix.n
 
     @property
@@ -367,6 +383,10 @@ class MatrixPowers:
 
     def __call__(self, x: Any, m: Optional[int] = None) -> np.ndarray:
         """The (m + 1, n) basis from x (m defaults to k and may exceed it: then several passes)."""
+        if self._distributed is not None:
+            result = self._distributed(x, m)
+            self.last_call = self._distributed.last_call
+            return result
         steps = self.k if m is None else self._check_steps(m)
         x = self._check_vector(x)
         vecs = np.empty((steps + 1, self.n), dtype=self.dtype)
@@ -376,11 +396,18 @@ class MatrixPowers:
 
     def powers(self, vecs: np.ndarray) -> None:
         """Fills rows 1..m of the (m + 1, n) array vecs in place from row 0, in this object's basis."""
+        if self._distributed is not None:
+            if not (isinstance(vecs, np.ndarray) and vecs.ndim == 2 and vecs.flags.writeable):
+                raise ValueError("vecs must be a writable (m + 1, rows) array")
+            vecs[1:] = self(vecs[0], vecs.shape[0] - 1)[1:]
+            return
         vecs = self._check_vecs(vecs)
         self._in_place(vecs, self._coefficients(vecs.shape[0] - 1))
 
     def newton(self, vecs: np.ndarray, shifts: Sequence[float]) -> None:
         """Fills rows 1..m of vecs in place with the Newton basis of these m shifts (the original's API)."""
+        if self._distributed is not None:
+            raise ValueError("with comm=, give the shifts to MatrixPowers(A, k, 'newton', shifts, comm=comm) and call it")
         vecs = self._check_vecs(vecs)
         steps = vecs.shape[0] - 1
         shifts = self._check_shifts(shifts, steps)
@@ -388,6 +415,13 @@ class MatrixPowers:
 
     def spmv(self, x: Any, out: Optional[np.ndarray] = None) -> np.ndarray:
         """A @ x with the specialized SpMV (into out, a C-contiguous vector of this dtype, if given)."""
+        if self._distributed is not None:
+            y = self._distributed.spmv(x)
+            self.last_call = self._distributed.last_call
+            if out is None:
+                return y
+            out[:] = y
+            return out
         x = np.ascontiguousarray(self._check_vector(x))
         if out is None:
             out = np.empty(self.n, dtype=self.dtype)

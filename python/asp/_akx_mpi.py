@@ -1,0 +1,183 @@
+"""Matrix powers across MPI ranks: PA1 with one ghost exchange per k levels (issue 14, DESIGN.md §10).
+
+Each rank holds a block of consecutive rows of A (rank 0 the first rows, in global column
+numbering) and the same rows of x. Before the first call, the ranks find each rank's k-level ghost
+zone: the rows within graph distance k of its own rows (level j = the columns of level j-1's rows
+that are not yet known). A rank needs the values of x on all of them and the matrix rows of those
+at distance < k, which it fetches once. Its **extended matrix** is square over its own rows and its
+ghosts, numbered in global order, so each row's entries keep their global order and its sums are
+those of one process (bitwise, for the monomial basis). The rows at distance k are empty: their
+values at levels >= 1 are wrong, but no own row's level <= k depends on them (PA1's redundant work
+on ghost rows buys the missing synchronisation). A call exchanges x's ghost values once, with one
+MPI_Alltoallv, then runs the one-process kernel of :mod:`asp.akx` on the extended matrix.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from asp import _mpi
+
+
+def _owners(offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    return np.searchsorted(offsets, rows, side="right") - 1
+
+
+def _by_owner(offsets: np.ndarray, rows: np.ndarray, ranks: int) -> List[np.ndarray]:
+    """Sorted global rows split by the rank that owns them (owners hold consecutive ranges)."""
+    cuts = np.searchsorted(rows, offsets)
+    return [rows[cuts[r]:cuts[r + 1]] for r in range(ranks)]
+
+
+class DistributedPowers:
+    """The matrix powers kernel of a row-distributed matrix (see :class:`asp.akx.MatrixPowers`, ``comm=``).
+
+    ``A`` is this rank's rows (shape (rows, n), n the global order), ``comm`` an mpi4py
+    intracommunicator; collective: every rank constructs and calls it together.
+    """
+
+    def __init__(self, A: Any, k: int, comm: Any, basis: str, shifts: Optional[Sequence[float]],
+                 interval: Optional[Tuple[float, float]], layout: Any) -> None:
+        import scipy.sparse as sparse
+
+        from asp import akx
+
+        _mpi.handle(comm)  # a communicator, with MPI initialized
+        self.comm = comm
+        self.k = k
+        self.basis = basis
+        with _mpi.collective(comm):
+            try:
+                local = sparse.csr_array(A)
+            except (TypeError, ValueError) as error:
+                raise TypeError(f"A must be this rank's rows as a matrix scipy.sparse.csr_array accepts: {error}") from None
+            if local.ndim != 2:
+                raise ValueError(f"A must be a matrix of this rank's rows, not of shape {local.shape}")
+            if not local.has_canonical_format:
+                local = local.copy()
+                local.sum_duplicates()
+        counts = comm.allgather(local.shape[0])
+        widths = comm.allgather(local.shape[1])
+        self.offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        order = int(self.offsets[-1])
+        with _mpi.collective(comm):
+            if len(set(widths)) != 1 or widths[0] != order:
+                raise ValueError(f"the ranks' rows must have n = {order} columns (the global order: the sum of "
+                                 f"every rank's row count), not {widths}")
+        self.n_global = order
+        rank, ranks = comm.rank, comm.size
+        lo, hi = int(self.offsets[rank]), int(self.offsets[rank + 1])
+        self.rows = hi - lo
+
+        # The ghost zone, level by level; the matrix rows of levels < k are fetched from their owners.
+        fetched: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}
+        ghosts = np.zeros(0, dtype=np.int64)
+        columns = np.unique(local.indices.astype(np.int64))
+        depth = max(k, 1)  # at least the first level, which spmv() needs
+        for level in range(1, depth + 1):
+            new = np.setdiff1d(columns, ghosts)
+            new = new[(new < lo) | (new >= hi)]
+            ghosts = np.union1d(ghosts, new)
+            if level == depth:
+                break
+            replies = self._exchange_rows(local, lo, _by_owner(self.offsets, new, ranks))
+            columns = [np.zeros(0, dtype=np.int64)]
+            for rows, lengths, indices, data in replies:
+                for row, start, stop in zip(rows, np.cumsum(lengths) - lengths, np.cumsum(lengths)):
+                    fetched[int(row)] = (indices[start:stop], data[start:stop])
+                columns.append(indices)
+            columns = np.unique(np.concatenate(columns))
+        self.ghosts = ghosts
+        self.before = int(np.searchsorted(ghosts, lo))  # ghost rows numbered before this rank's own rows
+        extended = np.concatenate([ghosts[:self.before], np.arange(lo, hi, dtype=np.int64), ghosts[self.before:]])
+
+        # The extended matrix in global order; ghost rows at distance k stay empty.
+        def ghost_rows(rows: np.ndarray) -> Tuple[List[int], List[np.ndarray], List[np.ndarray]]:
+            pieces = [fetched.get(int(r), (np.zeros(0, np.int64), np.zeros(0, local.dtype))) for r in rows]
+            return [len(p[0]) for p in pieces], [p[0] for p in pieces], [p[1] for p in pieces]
+
+        first, last = ghost_rows(ghosts[:self.before]), ghost_rows(ghosts[self.before:])
+        lengths = np.concatenate([np.asarray(first[0], np.int64), np.diff(local.indptr).astype(np.int64),
+                                  np.asarray(last[0], np.int64)])
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        indices = np.concatenate([np.zeros(0, np.int64), *first[1], local.indices.astype(np.int64), *last[1]])
+        data = np.concatenate([np.zeros(0, local.dtype), *first[2], local.data, *last[2]])
+        mapped = np.searchsorted(extended, indices)
+        matrix = sparse.csr_array((data.astype(local.dtype, copy=False), mapped.astype(np.int64), indptr),
+                                  shape=(len(extended), len(extended)))
+
+        # Who needs which of my rows' values, once per call.
+        wanted = comm.alltoall(_by_owner(self.offsets, ghosts, ranks))
+        self.send = np.concatenate([np.asarray(w, dtype=np.int64) - lo for w in wanted]) if wanted else np.zeros(0, np.int64)
+        self.send_counts = np.array([len(w) for w in wanted], dtype=np.int64)
+        self.recv_counts = np.array([len(g) for g in _by_owner(self.offsets, ghosts, ranks)], dtype=np.int64)
+        with _mpi.collective(comm):
+            if not np.isfinite(data).all():
+                raise ValueError("A has NaN or infinite entries: its powers would be NaN")
+            self.local = akx.MatrixPowers(matrix, k, basis, shifts, interval, layout=layout)
+
+    def _exchange_rows(self, local: Any, lo: int, requests: List[np.ndarray]) -> list:
+        """Every rank's rows that the others asked for: (rows, lengths, indices, data) from each owner."""
+        asked = self.comm.alltoall(requests)
+        answers = []
+        for rows in asked:
+            positions = np.asarray(rows, dtype=np.int64) - lo
+            starts, stops = local.indptr[positions], local.indptr[positions + 1]
+            take = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops)]) if len(positions) else np.zeros(0, np.int64)
+            answers.append((rows, (stops - starts).astype(np.int64), local.indices[take].astype(np.int64), local.data[take]))
+        return self.comm.alltoall(answers)
+
+    # -- calls --
+
+    @property
+    def last_call(self):
+        return self.local.last_call
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.local.dtype
+
+    def _extend(self, x: np.ndarray) -> np.ndarray:
+        """x on the extended rows: this rank's values and its ghosts' from their owners (one Alltoallv)."""
+        from mpi4py import MPI
+
+        send = np.ascontiguousarray(x[self.send])
+        received = np.empty(len(self.ghosts), dtype=x.dtype)
+        kind = MPI.DOUBLE if x.dtype == np.float64 else MPI.FLOAT
+        self.comm.Alltoallv([send, self.send_counts, kind], [received, self.recv_counts, kind])
+        return np.concatenate([received[:self.before], x, received[self.before:]])
+
+    def check_vector(self, x: Any) -> np.ndarray:
+        with _mpi.collective(self.comm):
+            x = np.asarray(x)
+            if x.ndim != 1 or x.shape[0] != self.rows:
+                raise ValueError(f"x must be this rank's {self.rows} entries, not of shape {x.shape}")
+            if not np.isfinite(x).all():
+                raise ValueError("x has NaN or infinite entries")
+        return x.astype(self.dtype, copy=False)
+
+    def __call__(self, x: Any, m: Optional[int] = None) -> np.ndarray:
+        steps = self.k if m is None else int(m)
+        x = self.check_vector(x)
+        with _mpi.collective(self.comm):
+            if steps < 0:
+                raise ValueError(f"m must be >= 0, not {steps}")
+            if steps > self.k and self.basis == "chebyshev":
+                raise ValueError(f"with comm=, the Chebyshev basis computes at most k = {self.k} levels per call "
+                                 f"(its recurrence needs two vectors at a pass's start): pass m <= k or a larger k")
+        out = np.empty((steps + 1, self.rows), dtype=self.dtype)
+        out[0] = x
+        own = slice(self.before, self.before + self.rows)
+        done = 0
+        while done < steps:
+            # A pass of up to k levels from the last one computed; the Newton shifts repeat every k
+            # levels, so every pass starts at the first shift, as one process's passes do.
+            levels = min(self.k, steps - done)
+            out[done + 1:done + levels + 1] = self.local(self._extend(out[done]), levels)[1:, own]
+            done += levels
+        return out
+
+    def spmv(self, x: Any) -> np.ndarray:
+        x = self.check_vector(x)
+        return self.local.spmv(self._extend(x))[self.before:self.before + self.rows]
