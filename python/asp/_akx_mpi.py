@@ -181,3 +181,94 @@ class DistributedPowers:
     def spmv(self, x: Any) -> np.ndarray:
         x = self.check_vector(x)
         return self.local.spmv(self._extend(x))[self.before:self.before + self.rows]
+
+    def newton(self, vecs: np.ndarray, shifts: np.ndarray) -> None:
+        """Rows 1..m (m <= k) of this rank's vecs in place: the Newton basis of these shifts from row 0."""
+        extended = np.empty((vecs.shape[0], len(self.ghosts) + self.rows), dtype=self.dtype)
+        extended[0] = self._extend(np.ascontiguousarray(vecs[0], dtype=self.dtype))
+        self.local.newton(extended, shifts)
+        vecs[1:] = extended[1:, self.before:self.before + self.rows]
+
+
+class _RowsOperator:
+    """asp._cg's operator on this rank's rows: SpMV and Newton-basis powers with one ghost exchange each."""
+
+    def __init__(self, powers: DistributedPowers) -> None:
+        self.powers_of = powers
+        self.n = powers.rows
+
+    def matvec(self, x: np.ndarray, out: np.ndarray) -> None:
+        out[:] = self.powers_of.spmv(x)
+
+    def powers(self, V: np.ndarray, shifts: np.ndarray) -> None:
+        self.powers_of.newton(V, shifts)
+
+
+def cg(A: Any, b: Any, x0: Any, *, rtol: float, atol: float, maxiter: Optional[int],
+       callback: Any, s: int, comm: Any) -> Tuple[np.ndarray, int]:
+    """:func:`asp.akx.cg` with A, b and x0 distributed by rows (``comm=``): s-step CG (asp/_cg.py) whose
+    matrix-powers calls exchange ghost rows once per s steps and whose Gram matrix is summed over the
+    ranks once per s steps; the other dot products (the residual's norm) are one reduction each."""
+    from asp import _cg
+
+    with _mpi.collective(comm):
+        s = _cg._check_s(s)
+        rtol, atol = _cg._check_tolerances(rtol, atol)
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable (it is called as callback(xk)), not {callback!r}")
+    with _mpi.collective(comm):
+        import scipy.sparse as sparse
+
+        try:
+            A = sparse.csr_array(A)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"A must be this rank's rows as a matrix scipy.sparse.csr_array accepts: {error}") from None
+        if np.iscomplexobj(A.data):
+            raise TypeError("with comm=, A must be real")
+    a_dtype = A.dtype
+    powers = DistributedPowers(A.astype(np.float64), s, comm, "monomial", None, None, None)
+    rows = powers.rows
+    with _mpi.collective(comm):
+        b_vec = np.asarray(b)
+        if b_vec.ndim == 2 and b_vec.shape[1:] == (1,):
+            b_vec = b_vec[:, 0]
+        if b_vec.shape != (rows,):
+            raise ValueError(f"b must be this rank's {rows} entries, not of shape {np.shape(b)}")
+        if np.iscomplexobj(b_vec):
+            raise TypeError("with comm=, b must be real")
+        xtype = np.float32 if a_dtype == np.float32 and b_vec.dtype == np.float32 else np.float64
+        b_vec = np.array(b_vec, dtype=np.float64)
+        if not np.isfinite(b_vec).all():
+            raise ValueError("b has NaN or infinite entries")
+        x = np.zeros(rows) if x0 is None else np.array(np.asarray(x0, dtype=np.float64).reshape(-1))
+        if x.shape != (rows,):
+            raise ValueError(f"x0 must be this rank's {rows} entries, not of shape {np.shape(x0)}")
+        if not np.isfinite(x).all():
+            raise ValueError("x0 has NaN or infinite entries")
+        maxiter = _cg._check_maxiter(maxiter, powers.n_global)
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return _mpi.total(comm, values)
+
+    op = _RowsOperator(powers)
+    record = _cg.SolveRecord("s-step")
+    _cg.last_solve = record
+    bnorm = float(np.sqrt(total(np.dot(b_vec, b_vec))))
+    tol = max(atol, rtol * bnorm)
+    if bnorm == 0.0:
+        return np.zeros(rows, dtype=xtype), 0
+    r = b_vec.copy()
+    if total(float(x.any())) > 0:
+        op.matvec(x, r)
+        np.subtract(b_vec, r, out=r)
+    problem = _cg._Problem(op.matvec, b_vec, x, tol, maxiter, callback, record, total)
+    own = slice(int(powers.offsets[comm.rank]), int(powers.offsets[comm.rank + 1]))
+    shifts = _cg._leja_shifts(op.matvec, rows, s, True, total, own, powers.n_global)
+    try:
+        info = _cg._sstep(problem, op, r, s, shifts)
+    except _cg._Fallback as fallback:
+        record.fallback = fallback.reason
+        problem.true_residual(r)
+        info = _cg._pcg(problem, r, None)
+    return x.astype(xtype, copy=False), info
+

@@ -237,24 +237,37 @@ def _finite(arr: np.ndarray, what: str) -> None:
 # ---- Leja-ordered Ritz values ------------------------------------------------------------------
 
 
-def _ritz_values(matvec: Callable[[np.ndarray, np.ndarray], None], n: int, steps: int, symmetric: bool) -> np.ndarray:
-    """Ritz values of ``steps`` Arnoldi (Lanczos when symmetric) steps with full reorthogonalisation."""
+def _whole(values: np.ndarray) -> np.ndarray:
+    return values
+
+
+def _ritz_values(matvec: Callable[[np.ndarray, np.ndarray], None], n: int, steps: int, symmetric: bool,
+                 total: Callable[[np.ndarray], np.ndarray] = _whole, rows: slice = slice(None),
+                 order: Optional[int] = None) -> np.ndarray:
+    """Ritz values of ``steps`` Arnoldi (Lanczos when symmetric) steps with full reorthogonalisation.
+
+    Distributed (asp/_akx_mpi.py): the vectors are this part's ``rows`` of vectors of length ``order``,
+    and ``total`` sums a partial result over the parts."""
     basis = np.zeros((steps + 1, n))
     hess = np.zeros((steps + 1, steps))
-    start = np.random.default_rng(_SEED).standard_normal(n)
-    basis[0] = start / np.linalg.norm(start)
+    start = np.random.default_rng(_SEED).standard_normal(n if order is None else order)[rows]
+
+    def norm(v: np.ndarray) -> float:
+        return math.sqrt(float(total(np.array(np.dot(v, v)))))
+
+    basis[0] = start / norm(start)
     w = np.empty(n)
     size = steps
     for j in range(steps):
         matvec(basis[j], w)
-        wnorm = float(np.linalg.norm(w))
+        wnorm = norm(w)
         q = basis[: j + 1]
-        h = q @ w
+        h = total(q @ w)
         w -= h @ q
-        h2 = q @ w  # the second pass of classical Gram-Schmidt makes the basis orthogonal to working precision
+        h2 = total(q @ w)  # the second pass of classical Gram-Schmidt makes the basis orthogonal to working precision
         w -= h2 @ q
         hess[: j + 1, j] = h + h2
-        beta = float(np.linalg.norm(w))
+        beta = norm(w)
         hess[j + 1, j] = beta
         if not math.isfinite(beta) or beta <= 1e-12 * wnorm or beta == 0.0:
             size = j + 1  # an invariant subspace: its Ritz values are eigenvalues
@@ -294,13 +307,17 @@ def _leja_order(values: np.ndarray) -> np.ndarray:
     return pts[chosen]
 
 
-def _leja_shifts(matvec: Callable[[np.ndarray, np.ndarray], None], n: int, k: int, symmetric: bool) -> np.ndarray:
+def _leja_shifts(matvec: Callable[[np.ndarray, np.ndarray], None], n: int, k: int, symmetric: bool,
+                 total: Callable[[np.ndarray], np.ndarray] = _whole, rows: slice = slice(None),
+                 order: Optional[int] = None) -> np.ndarray:
+    """Distributed: see _ritz_values (n is then this part's length, order the whole's)."""
+    order = n if order is None else order
     if k == 0:
         return np.zeros(0)
-    if n == 0:
+    if order == 0:
         return np.zeros(k)
-    steps = min(n, max(2 * k, 10))
-    ordered = _leja_order(_ritz_values(matvec, n, steps, symmetric))
+    steps = min(order, max(2 * k, 10))
+    ordered = _leja_order(_ritz_values(matvec, n, steps, symmetric, total, rows, order))
     return np.ascontiguousarray(np.resize(ordered.real, k), dtype=np.float64)
 
 
@@ -360,8 +377,11 @@ class _Problem:
 
     def __init__(self, matvec: Callable[[np.ndarray, np.ndarray], None], b: np.ndarray, x: np.ndarray,
                  atol: float, maxiter: int, callback: Optional[Callable[[np.ndarray], Any]],
-                 record: SolveRecord) -> None:
+                 record: SolveRecord, total: Optional[Callable[[np.ndarray], np.ndarray]] = None) -> None:
         self.matvec = matvec
+        # The sum over every part of a distributed problem (asp/_akx_mpi.py: over the ranks, the same
+        # bits on each); the identity when the vectors are whole.
+        self.total = total or _whole
         self.b = b
         self.x = x
         self.atol = atol
@@ -370,11 +390,14 @@ class _Problem:
         self.record = record
         self.done = 0
 
+    def dot(self, a: np.ndarray, b: np.ndarray) -> float:
+        return float(self.total(np.array(np.dot(a, b))))
+
     def true_residual(self, out: np.ndarray) -> float:
         """``out = b - A x`` and its norm."""
         self.matvec(self.x, out)
         np.subtract(self.b, out, out=out)
-        return math.sqrt(float(np.dot(out, out)))
+        return math.sqrt(self.dot(out, out))
 
     def converged(self, rnorm: float, r: np.ndarray, scratch: np.ndarray) -> bool:
         """Whether the recursive residual r (norm rnorm) and then the true one meet the tolerance; when only
@@ -399,13 +422,13 @@ def _pcg(problem: _Problem, r: np.ndarray, psolve: Optional[Callable[[np.ndarray
     rho_prev = 0.0
     first = True
     while True:
-        rnorm = math.sqrt(float(np.dot(r, r)))
+        rnorm = math.sqrt(problem.dot(r, r))
         if problem.converged(rnorm, r, scratch):
             return 0
         if problem.done >= problem.maxiter:
             return problem.maxiter
         z = r if psolve is None else psolve(r)
-        rho = float(np.dot(r, z))
+        rho = problem.dot(r, z)
         if first:
             np.copyto(p, z)
             first = False
@@ -413,7 +436,7 @@ def _pcg(problem: _Problem, r: np.ndarray, psolve: Optional[Callable[[np.ndarray
             p *= rho / rho_prev
             p += z
         problem.matvec(p, q)
-        pq = float(np.dot(p, q))
+        pq = problem.dot(p, q)
         alpha = rho / pq if pq != 0.0 else math.inf
         if not math.isfinite(alpha):
             return _BREAKDOWN
@@ -460,7 +483,7 @@ def _sstep(problem: _Problem, op: Operator, r0: np.ndarray, s: int, shifts: np.n
     winv_prev = np.zeros((s, s))
     atol2 = problem.atol * problem.atol
     degraded = False  # the last block could take only its first steps: go on with ordinary ones
-    rnorm = math.sqrt(float(np.dot(r0, r0)))
+    rnorm = math.sqrt(problem.dot(r0, r0))
     check_below = rnorm / _DRIFT_CHECK
     while True:
         r = cur[s]
@@ -474,7 +497,8 @@ def _sstep(problem: _Problem, op: Operator, r0: np.ndarray, s: int, shifts: np.n
             # Each time the residual has fallen by _DRIFT_CHECK, compare it with the true one (one matvec):
             # a small drift is corrected (residual replacement), a large one means the basis lost accuracy.
             tnorm = problem.true_residual(scratch)
-            drift = float(np.linalg.norm(scratch - r))
+            difference = scratch - r
+            drift = math.sqrt(problem.dot(difference, difference))
             if not drift <= 0.5 * tnorm:
                 raise _Fallback("the recursive residual drifted from the true residual")
             np.copyto(r, scratch)
@@ -487,7 +511,7 @@ def _sstep(problem: _Problem, op: Operator, r0: np.ndarray, s: int, shifts: np.n
         op.powers(cur[vsl], shifts)
         problem.record.blocks += 1
         z = cur[zsl]
-        full = cur @ cur.T  # the one Gram matrix, of [P; V; AP] (SYRK)
+        full = problem.total(cur @ cur.T)  # the one Gram matrix, of [P; V; AP] (SYRK): one reduction per block
         gram = full[s:, s:]  # of Z = [V; AP]
         # 3. the coefficients
         rar = gram[:s, 1:s + 1] + gram[:s, :s] * shifts  # Rᵀ A R
@@ -531,7 +555,7 @@ def _sstep(problem: _Problem, op: Operator, r0: np.ndarray, s: int, shifts: np.n
         r_new = nxt[s]
         np.matmul(a, new_ap, out=r_new)
         np.subtract(r, r_new, out=r_new)
-        rnorm = math.sqrt(float(np.dot(r_new, r_new)))
+        rnorm = math.sqrt(problem.dot(r_new, r_new))
         if not math.isfinite(rnorm):
             raise _Fallback("the s-step residual is not finite")
         if xj is not None:

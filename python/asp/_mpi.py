@@ -17,6 +17,8 @@ import builtins
 import contextlib
 from typing import Any, Iterator, Optional
 
+import numpy as np
+
 from asp import _core
 
 
@@ -51,6 +53,21 @@ def handle(comm: Any) -> int:
     if state["reason"]:
         raise RuntimeError(f"comm= cannot run: {state['reason']}")
     return comm.py2f()
+
+
+def total(comm: Any, values: Any) -> np.ndarray:
+    """The float64 sum of ``values`` over the ranks of ``comm``: on rank 0, then broadcast, so every rank
+    holds the same bits (a solver that branches on it branches alike everywhere; MPI_Allreduce does not
+    promise that). Collective."""
+    from mpi4py import MPI
+
+    buffer = np.array(values, dtype=np.float64)
+    if comm.rank == 0:
+        comm.Reduce(MPI.IN_PLACE, buffer, op=MPI.SUM, root=0)
+    else:
+        comm.Reduce(buffer, None, op=MPI.SUM, root=0)
+    comm.Bcast(buffer, root=0)
+    return buffer
 
 
 class RankError(RuntimeError):

@@ -791,11 +791,24 @@ class _Operator:
 
 
 def cg(A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-5, atol: float = 0.0, maxiter: Optional[int] = None,
-       M: Any = None, callback: Any = None, s: int = 4) -> Tuple[np.ndarray, int]:
+       M: Any = None, callback: Any = None, s: int = 4, comm: Any = None) -> Tuple[np.ndarray, int]:
     """Conjugate gradients, a drop-in for :func:`scipy.sparse.linalg.cg` (same arguments, results and
     errors): s-step CG on the matrix-powers kernel without a preconditioner, PCG on the specialized
-    SpMV with one (M or ``A.psolve``). See asp._cg.cg."""
+    SpMV with one (M or ``A.psolve``). See asp._cg.cg.
+
+    With ``comm`` (an mpi4py communicator), A, b and x0 are distributed by rows as for
+    :class:`MatrixPowers` and x comes back as this rank's rows: s-step CG whose matrix-powers calls
+    exchange ghost rows once per s steps and whose Gram matrix is summed over the ranks once per s
+    steps (asp/_akx_mpi.py); no preconditioner yet (M must be None). Collective."""
     from asp import _cg
+
+    if comm is not None:
+        from asp import _akx_mpi, _mpi
+
+        with _mpi.collective(comm):
+            if M is not None or hasattr(A, "psolve"):
+                raise ValueError("with comm=, asp.akx.cg takes no preconditioner yet (M must be None)")
+        return _akx_mpi.cg(A, b, x0, rtol=rtol, atol=atol, maxiter=maxiter, callback=callback, s=s, comm=comm)
 
     # BLAS on one thread while the native kernels run between its calls: OpenBLAS's idle threads spin
     # for a while after each call, on the cores the kernels' threads need (measured here: four times

@@ -111,3 +111,60 @@ def test_bad_input_on_one_rank_raises_on_every_rank():
         obj(x)
     with pytest.raises(ValueError, match="Chebyshev"):
         akx.MatrixPowers(A[rows], 2, "chebyshev", interval=(0, 8), comm=comm)(global_vector(A.shape[0])[rows], 3)
+
+
+# ---- CG across ranks ----------------------------------------------------------------------------
+
+
+def spd_random(n, seed):
+    rng = np.random.default_rng(seed)
+    a = sparse.random(n, n, density=3.0 / n, random_state=rng)
+    return sparse.csr_array(a @ a.T + sparse.eye(n) * 2.0)
+
+
+@pytest.mark.parametrize("matrix, s", [("poisson", 4), ("poisson", 1), ("random", 3)])
+def test_cg_equals_one_process(matrix, s):
+    from asp import _cg
+
+    A = poisson2d(16) if matrix == "poisson" else spd_random(300, seed=4)
+    n = A.shape[0]
+    b = global_vector(n, seed=3)
+    rows = rows_of(n, uneven=True)
+    reference, ref_info = _cg.cg(A, b, rtol=1e-10, s=s)  # the same s-step solver on one process
+    steps = _cg.last_solve.iterations
+    x, info = akx.cg(A[rows], b[rows], rtol=1e-10, s=s, comm=comm)
+    assert (info, ref_info) == (0, 0)
+    assert x.shape == (rows.stop - rows.start,)
+    assert abs(_cg.last_solve.iterations - steps) <= 1
+    np.testing.assert_allclose(x, reference[rows], rtol=0, atol=1e-12 * np.abs(reference).max())
+    whole = np.concatenate(comm.allgather(x))
+    assert np.linalg.norm(b - A @ whole) <= 1e-10 * np.linalg.norm(b)
+    # every rank took the same branches: the same iteration count everywhere
+    assert len(set(comm.allgather(_cg.last_solve.iterations))) == 1
+
+
+def test_cg_maxiter_callback_x0_and_zero_rhs():
+    A = poisson2d(12)
+    n = A.shape[0]
+    rows = rows_of(n)
+    b = global_vector(n)[rows]
+    calls = []
+    x, info = akx.cg(A[rows], b, maxiter=1, s=4, comm=comm, callback=lambda xk: calls.append(xk.copy()))
+    assert info == 1 and len(calls) == 1
+    x0 = np.ones(rows.stop - rows.start)
+    x, info = akx.cg(A[rows], b, x0=x0, rtol=1e-8, comm=comm)
+    assert info == 0 and (x0 == 1).all()
+    x, info = akx.cg(A[rows], np.zeros_like(b), comm=comm)
+    assert info == 0 and not x.any()
+
+
+def test_cg_bad_input_on_one_rank_raises_everywhere():
+    A = poisson2d(8)
+    rows = rows_of(A.shape[0])
+    b = global_vector(A.shape[0])[rows].copy()
+    if comm.rank == 0:
+        b[-1] = np.inf
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        akx.cg(A[rows], b, comm=comm)
+    with pytest.raises(ValueError, match="preconditioner"):
+        akx.cg(A[rows], b, M=sparse.eye(A.shape[0]), comm=comm)
