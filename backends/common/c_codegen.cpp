@@ -24,7 +24,18 @@ const char* prelude =
     "float powf(float, float);\n"
     "\n"
     "/* Fewer iterations than this run on the calling thread: sharing them out costs more than it saves. */\n"
-    "#define ASP_PARALLEL_MIN_WORK 16384\n";
+    "#define ASP_PARALLEL_MIN_WORK 16384\n"
+    "\n"
+    "/* A streaming loop's store of one 64-byte line `v` (an array) at `p`, 64-byte aligned: clang's\n"
+    "   non-temporal store, which the target lowers to its own streaming stores; gcc has no such\n"
+    "   builtin, and stores the line as usual. */\n"
+    "typedef unsigned char asp_line64 __attribute__((vector_size(64), may_alias));\n"
+    "#if defined(__clang__)\n"
+    "#define ASP_STREAM_LINE(p, v) do { asp_line64 asp_l; __builtin_memcpy(&asp_l, (v), 64); \\\n"
+    "    __builtin_nontemporal_store(asp_l, (asp_line64*)(p)); } while (0)\n"
+    "#else\n"
+    "#define ASP_STREAM_LINE(p, v) __builtin_memcpy((p), (v), 64)\n"
+    "#endif\n";
 
 const char* pthreads_runtime_decl =
     "\n/* Mirrors struct asp_pthreads_runtime of backends/pthreads/pthreads_runtime.h. */\n"
