@@ -24,7 +24,10 @@ const char* prelude =
     "float powf(float, float);\n"
     "\n"
     "/* Fewer iterations than this run on the calling thread: sharing them out costs more than it saves. */\n"
-    "#define ASP_PARALLEL_MIN_WORK 16384\n"
+    "#define ASP_PARALLEL_MIN_WORK 16384\n";
+
+// Only in modules with a streaming loop (see the emitter's streaming_loop).
+const char* stream_line_decl =
     "\n"
     "/* A streaming loop's store of one 64-byte line `v` (an array) at `p`, 64-byte aligned: clang's\n"
     "   non-temporal store, which the target lowers to its own streaming stores; gcc has no such\n"
@@ -77,6 +80,7 @@ std::string generate_c(const psir::Module& module, ParallelStrategy strategy) {
                     status_helpers(dialect);
   if (strategy == ParallelStrategy::pthreads) out += pthreads_runtime_decl;
   if (strategy == ParallelStrategy::openmp) out += openmp_share_decl;
+  if (emitted.functions.find("ASP_STREAM_LINE(") != std::string::npos) out += stream_line_decl;
   if (!emitted.helpers.empty()) out += "\n" + emitted.helpers;
   return out + emitted.functions;
 }
