@@ -26,6 +26,20 @@ const char* prelude =
     "/* Fewer iterations than this run on the calling thread: sharing them out costs more than it saves. */\n"
     "#define ASP_PARALLEL_MIN_WORK 16384\n";
 
+// Only in modules with a streaming loop (see the emitter's streaming_loop).
+const char* stream_line_decl =
+    "\n"
+    "/* A streaming loop's store of one 64-byte line `v` (an array) at `p`, 64-byte aligned: clang's\n"
+    "   non-temporal store, which the target lowers to its own streaming stores; gcc has no such\n"
+    "   builtin, and stores the line as usual. */\n"
+    "typedef unsigned char asp_line64 __attribute__((vector_size(64), may_alias));\n"
+    "#if defined(__clang__)\n"
+    "#define ASP_STREAM_LINE(p, v) do { asp_line64 asp_l; __builtin_memcpy(&asp_l, (v), 64); \\\n"
+    "    __builtin_nontemporal_store(asp_l, (asp_line64*)(p)); } while (0)\n"
+    "#else\n"
+    "#define ASP_STREAM_LINE(p, v) __builtin_memcpy((p), (v), 64)\n"
+    "#endif\n";
+
 const char* pthreads_runtime_decl =
     "\n/* Mirrors struct asp_pthreads_runtime of backends/pthreads/pthreads_runtime.h. */\n"
     "struct asp_pthreads_runtime {\n"
@@ -66,6 +80,7 @@ std::string generate_c(const psir::Module& module, ParallelStrategy strategy) {
                     status_helpers(dialect);
   if (strategy == ParallelStrategy::pthreads) out += pthreads_runtime_decl;
   if (strategy == ParallelStrategy::openmp) out += openmp_share_decl;
+  if (emitted.functions.find("ASP_STREAM_LINE(") != std::string::npos) out += stream_line_decl;
   if (!emitted.helpers.empty()) out += "\n" + emitted.helpers;
   return out + emitted.functions;
 }

@@ -596,6 +596,8 @@ class FunctionEmitter {
               << pad << "  const asp_i64 asp_at = " << offset(s.name, s.indices, "&asp_ok") << ";\n"
               << pad << "  if (asp_ok) " << cname(s.name) << "[asp_at] = " << expr(s.value) << ";\n"
               << pad << "}\n";
+        } else if (&s == line_store_) {
+          out << pad << "asp_line[" << cname(line_var_) << " - asp_k0] = " << expr(s.value) << ";\n";
         } else {
           out << pad << cname(s.name) << "[" << offset(s.name, s.indices) << "] = " << expr(s.value) << ";\n";
         }
@@ -651,10 +653,106 @@ class FunctionEmitter {
     return clauses;
   }
 
+  // The store of a streaming loop that can go past the caches: its body's
+  // one store, last, to a compact buffer at the loop variable along the last
+  // axis (a contiguous row), at an index of loop variables and parameters.
+  const Stmt* streamed_store(const Loop& l) {
+    if (is_device(dialect_) || l.kind != LoopKind::streaming || l.step != 1 || l.body.empty()) return nullptr;
+    const Stmt& last = l.body.back();
+    if (last.kind != Stmt::Kind::store || !f_.param(last.name)->strides.empty()) return nullptr;
+    int stores = 0;
+    std::function<void(const Block&)> count = [&](const Block& b) {
+      for (const Stmt& s : b) {
+        stores += s.kind == Stmt::Kind::store;
+        if (s.loop) count(s.loop->body);
+        count(s.then_block);
+        count(s.else_block);
+      }
+    };
+    count(l.body);
+    const ExprPtr& row = last.indices.back();
+    if (stores != 1 || row->kind != Expr::Kind::var || row->name != l.var) return nullptr;
+    scopes_.emplace_back();
+    declare(l.var, Type::i64, Symbol::Kind::loop_var);
+    const bool plain = std::none_of(last.indices.begin(), last.indices.end(), [&](const ExprPtr& i) { return guarded(i); });
+    scopes_.pop_back();
+    return plain ? &last : nullptr;
+  }
+
+  static bool streams(const Block& b) {
+    return std::any_of(b.begin(), b.end(), [](const Stmt& s) {
+      return (s.loop && (s.loop->kind == LoopKind::streaming || streams(s.loop->body))) || streams(s.then_block) ||
+             streams(s.else_block);
+    });
+  }
+
+  // Streaming stores are weakly ordered: each thread fences them before its
+  // share of the sweep ends, so that the threads that read the grid next see them.
+  void fence_streams(std::ostringstream& out, const Loop& l, const std::string& pad) const {
+    if (!is_device(dialect_) && (l.kind == LoopKind::streaming || streams(l.body))) {
+      out << pad << "__atomic_thread_fence(__ATOMIC_SEQ_CST);\n";
+    }
+  }
+
+  // A streaming loop: ordinary stores up to the first iteration whose element
+  // starts a 64-byte line; then chunks of whole lines, each computed by the
+  // loop as it is (vectorized) into `asp_line`, a 2 KiB array that stays in
+  // L1, and copied out a line at a time by non-temporal stores
+  // (ASP_STREAM_LINE: the compilers vectorize no loop that stores
+  // non-temporally element by element); then the rest of the row.
+  void streaming_loop(std::ostringstream& out, const Loop& l, const Stmt& store, int depth, int parallel_depth) {
+    const std::string pad(2 * depth, ' ');
+    const std::string hi = "asp_hi" + std::to_string(loop_counter_++);
+    const std::string v = cname(l.var);
+    const std::string t = c_type(lookup(store.name)->type);
+    const std::string lanes = "(64 / (asp_i64)sizeof(" + t + "))", chunk = "(2048 / (asp_i64)sizeof(" + t + "))";
+    auto at = [&](const std::string& i) {  // the address of the store's element at iteration i
+      scopes_.emplace_back();
+      declare(l.var, Type::i64, Symbol::Kind::loop_var);
+      const std::string address = "&" + cname(store.name) + "[" + offset(store.name, store.indices) + "]";
+      scopes_.pop_back();
+      return "({ const asp_i64 " + v + " = " + i + "; " + address + "; })";
+    };
+    out << pad << "{\n" << pad << "  const asp_i64 " << hi << " = " << expr(l.upper) << ";\n"
+        << pad << "  const asp_i64 asp_lo = " << expr(l.lower) << ";\n"
+        << pad << "  const asp_u64 asp_at = (asp_u64)(__SIZE_TYPE__)" << at("asp_lo") << " % 64;\n"
+        << pad << "  asp_i64 asp_first = asp_at % sizeof(" << t << ") ? " << hi << " : asp_lo + (asp_i64)((64 - asp_at) % 64 / sizeof(" << t << "));\n"
+        << pad << "  if (asp_first > " << hi << ") asp_first = " << hi << ";\n"
+        << pad << "  const asp_i64 asp_last = asp_first + (" << hi << " - asp_first) / " << lanes << " * " << lanes << ";\n";
+    const std::string simd = dialect_ == Dialect::c_openmp ? "#pragma omp simd" + reduction_clauses(l) : "";
+    auto rows = [&](const std::string& from, const std::string& to, const std::string& in) {
+      if (!simd.empty()) out << pad << in << simd << "\n";
+      out << pad << in << "for (asp_i64 " << v << " = " << from << "; " << v << " < " << to << "; " << v << " += 1) {\n";
+      scopes_.emplace_back();
+      declare(l.var, Type::i64, Symbol::Kind::loop_var);
+      block(out, l.body, depth + 1 + static_cast<int>(in.size() / 2), parallel_depth);
+      scopes_.pop_back();
+      out << pad << in << "}\n";
+    };
+    rows("asp_lo", "asp_first", "  ");
+    out << pad << "  for (asp_i64 asp_k0 = asp_first; asp_k0 < asp_last; asp_k0 += " << chunk << ") {\n"
+        << pad << "    const asp_i64 asp_k1 = asp_last - asp_k0 < " << chunk << " ? asp_last : asp_k0 + " << chunk << ";\n"
+        << pad << "    " << t << " asp_line[" << chunk << "] __attribute__((aligned(64)));\n";
+    line_store_ = &store;
+    line_var_ = l.var;
+    rows("asp_k0", "asp_k1", "    ");
+    line_store_ = nullptr;
+    out << pad << "    " << t << "* const asp_to = " << at("asp_k0") << ";\n"
+        << pad << "    for (asp_i64 asp_j = 0; asp_j < asp_k1 - asp_k0; asp_j += " << lanes << ") ASP_STREAM_LINE(asp_to + asp_j, asp_line + asp_j);\n"
+        << pad << "  }\n";
+    rows("asp_last", hi, "  ");
+    out << pad << "}\n";
+  }
+
   void loop(std::ostringstream& out, const Loop& l, int depth, int parallel_depth) {
     const bool gpu = l.kind == LoopKind::gpu_block || l.kind == LoopKind::gpu_thread;
     if (gpu && is_device(dialect_)) {
       gpu_loop(out, l, depth, parallel_depth);
+      return;
+    }
+    if (const Stmt* store = streamed_store(l)) {
+      streaming_loop(out, l, *store, depth, parallel_depth);
+      if (parallel_depth == 0) fence_streams(out, l, std::string(2 * depth, ' '));
       return;
     }
     const std::string pad(2 * depth, ' ');
@@ -687,7 +785,9 @@ class FunctionEmitter {
       declare(l.var, Type::i64, Symbol::Kind::loop_var);
       block(out, l.body, depth + 3, parallel_depth + 1);
       scopes_.pop_back();
-      out << pad << "    }\n" << pad << "  }\n" << pad << "}\n";
+      out << pad << "    }\n";
+      fence_streams(out, l, pad + "    ");
+      out << pad << "  }\n" << pad << "}\n";
       return;
     }
     if (const std::string pragma = loop_pragma(l); !pragma.empty()) {
@@ -698,7 +798,9 @@ class FunctionEmitter {
     declare(l.var, Type::i64, Symbol::Kind::loop_var);
     block(out, l.body, depth + 2, parallel_depth + (parallel ? 1 : 0));
     scopes_.pop_back();
-    out << pad << "  }\n" << pad << "}\n";
+    out << pad << "  }\n";
+    if (parallel_depth == 0) fence_streams(out, l, pad + "  ");
+    out << pad << "}\n";
   }
 
   // One iteration per block or thread of the launch: the loop variable comes
@@ -773,6 +875,7 @@ class FunctionEmitter {
     block(body, l.body, 2, 1);
     scopes_.pop_back();
     fn << body.str() << "  }\n";
+    fence_streams(fn, l, "  ");
     report_flags(fn, l.body, "  ", "asp_status_p");
     if (!reduced.empty()) {
       fn << "  asp_rt->lock(asp_rt->pool);\n";
@@ -837,6 +940,8 @@ class FunctionEmitter {
   std::ostringstream outlined_;
   int loop_counter_ = 0;
   int gpu_depth_ = 0;
+  const Stmt* line_store_ = nullptr;  // the store a streaming loop writes into asp_line, of the loop `line_var_`
+  std::string line_var_;
   std::map<int, std::string> flags_;  // ASP_C_PYTHON_ERROR status -> the flag that notes it
   std::vector<std::string> flag_names_;
   std::set<std::string> conversion_flags_;  // flags of float-to-int conversions (asp_u64, combined by max)

@@ -35,7 +35,9 @@ std::string bounds_problem(const Function& f, const Loop& l) {
   return lower.empty() ? gpu_bound_problem(f, l.upper) : lower;
 }
 
-bool independent(const Loop& l) { return l.kind == LoopKind::parallel || l.kind == LoopKind::vectorized; }
+bool independent(const Loop& l) {
+  return l.kind == LoopKind::parallel || l.kind == LoopKind::vectorized || l.kind == LoopKind::streaming;
+}
 
 // The perfect nest of a function's body that maps onto the grid.
 struct Nest {

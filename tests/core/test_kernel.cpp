@@ -109,6 +109,14 @@ TEST_P(CBackends, SevenPointStencilEqualsCxxBitwise) {
   EXPECT_TRUE(laplacian_matches(*kernel, 34, 17, 65));
 }
 
+TEST_P(CBackends, AStreamingLoopEqualsCxxBitwiseAtEveryRowLengthAndAlignment) {
+  auto kernel = compile({asp::test::streaming_laplacian3d()});
+  // Rows shorter than a line, of a few lines, and of several 2 KiB chunks, starting at every alignment
+  // (a row of n2 doubles moves the next row's start by n2 * 8 bytes); large enough to run in parallel.
+  for (long n2 : {3L, 5L, 12L, 21L, 67L, 600L}) EXPECT_TRUE(laplacian_matches(*kernel, 4, 9, n2)) << n2;
+  EXPECT_TRUE(laplacian_matches(*kernel, 34, 17, 65));
+}
+
 TEST_P(CBackends, ParallelReductionSums) {
   auto kernel = compile({asp::test::sum_reduction()});
   for (std::int64_t n : {0, 1, 7, 100000}) {
@@ -208,7 +216,7 @@ TEST(GeneratedC, MatchesTheGoldenFiles) {
   for (const char* backend : {"openmp", "pthreads"}) {
     const BackendState* state = registry->backend(backend);
     ASSERT_TRUE(state && state->vtable && state->vtable->generate) << backend;
-    for (const auto& f : {asp::test::laplacian3d(), asp::test::sum_reduction(), asp::test::gather()}) {
+    for (const auto& f : {asp::test::laplacian3d(), asp::test::sum_reduction(), asp::test::gather(), asp::test::streaming_laplacian3d()}) {
       std::string source;
       const asp_text_sink sink{sizeof sink, &source, [](void* c, const char* d, size_t n) { static_cast<std::string*>(c)->append(d, n); }};
       const std::string psir = text_of({f});

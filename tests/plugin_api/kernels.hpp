@@ -34,6 +34,17 @@ inline Function laplacian3d(const std::string& name = "laplacian3d", double cent
   return f;
 }
 
+// laplacian3d with its rows written by non-temporal stores (the innermost loop streaming).
+inline Function streaming_laplacian3d(const std::string& name = "streaming_laplacian3d") {
+  Function f = laplacian3d(name);
+  Loop i = *f.body[0].loop, j = *i.body[0].loop, k = *j.body[0].loop;
+  k.kind = LoopKind::streaming;
+  j.body = {make_loop(k)};
+  i.body = {make_loop(j)};
+  f.body = {make_loop(i)};
+  return f;
+}
+
 // out[0] = sum of x[0..n), as a parallel reduction.
 inline Function sum_reduction(const std::string& name = "sum_reduction") {
   Function f;

@@ -200,7 +200,10 @@ inline bool may_raise(const Expr& e) {
 
 // ---- statements ------------------------------------------------------------
 
-enum class LoopKind { serial, parallel, vectorized, unrolled, gpu_block, gpu_thread };
+// streaming: a vectorized loop that writes its rows past the caches
+// (non-temporal stores), for outputs larger than the last-level cache, where
+// an ordinary store first reads every line it writes (write-allocate).
+enum class LoopKind { serial, parallel, vectorized, unrolled, gpu_block, gpu_thread, streaming };
 
 inline const char* loop_kind_name(LoopKind k) {
   switch (k) {
@@ -210,13 +213,14 @@ inline const char* loop_kind_name(LoopKind k) {
     case LoopKind::unrolled: return "unrolled";
     case LoopKind::gpu_block: return "gpu_block";
     case LoopKind::gpu_thread: return "gpu_thread";
+    case LoopKind::streaming: return "streaming";
   }
   return "?";
 }
 
 inline std::optional<LoopKind> parse_loop_kind(std::string_view name) {
   for (LoopKind k : {LoopKind::serial, LoopKind::parallel, LoopKind::vectorized, LoopKind::unrolled,
-                     LoopKind::gpu_block, LoopKind::gpu_thread}) {
+                     LoopKind::gpu_block, LoopKind::gpu_thread, LoopKind::streaming}) {
     if (name == loop_kind_name(k)) return k;
   }
   return std::nullopt;

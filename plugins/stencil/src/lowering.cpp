@@ -77,11 +77,12 @@ struct InteriorNest {
   std::vector<std::string> vars;  // outermost first
   P::ExprPtr trip;                // iterations of the innermost loop
   bool independent;               // no iteration reads what another writes
+  std::uint64_t written_bytes;    // the size of the one grid it writes (0: it writes none or several)
 };
 
 class Lowerer {
  public:
-  explicit Lowerer(const Kernel& k) : k_(k) {
+  Lowerer(const Kernel& k, std::uint64_t last_level_cache) : k_(k), last_level_cache_(last_level_cache) {
     for (const Grid& g : k_.grids) {
       if (!psir_identifier(g.name)) {
         throw Error(ASP_ERR_UNSUPPORTED, "the grid parameter name '" + g.name + "' is reserved in the Kernel IR; rename it");
@@ -410,7 +411,17 @@ class Lowerer {
         inner = {P::make_loop(std::move(l))};
       }
       out = std::move(inner);
-      interiors_.push_back({loop_.vars, plus(extent(g.name, rank - 1), -2 * d), parallel});
+      std::set<std::string> written;
+      for_each_stmt(s.body, [&](const Stmt& t) {
+        if (t.kind == Stmt::Kind::store) written.insert(t.name);
+      });
+      std::uint64_t bytes = 0;
+      if (written.size() == 1) {
+        const Grid& w = *k_.grid(*written.begin());
+        bytes = w.dtype == Type::f32 || w.dtype == Type::i32 ? 4 : 8;
+        for (std::int64_t n : w.shape) bytes *= static_cast<std::uint64_t>(n);
+      }
+      interiors_.push_back({loop_.vars, plus(extent(g.name, rank - 1), -2 * d), parallel, bytes});
     } else if (g.ghost > 0) {
       out = border(body, 0, false, parallel);
     }
@@ -493,9 +504,24 @@ class Lowerer {
       tiled = true;
     }
     if (tiled) m.functions.push_back(std::move(f));
+    // Streaming stores: only where the written grid does not fit the
+    // last-level cache (a grid that fits is better left there for the next
+    // sweep to read), and as a variant the tuner times against the others.
+    bool streamed = false;
+    f = plain;
+    f.name = plain.name + "_stream";
+    for (const InteriorNest& nest : interiors_) {
+      if (!nest.independent || nest.vars.size() < 2 || last_level_cache_ == 0 || nest.written_bytes <= last_level_cache_) {
+        continue;
+      }
+      set_kind(f.body, nest.vars.back(), P::LoopKind::streaming);
+      streamed = true;
+    }
+    if (streamed) m.functions.push_back(std::move(f));
   }
 
   const Kernel& k_;
+  std::uint64_t last_level_cache_;  // bytes; 0 when unknown
   Namer namer_;
   P::Function function_;
   std::map<std::string, std::vector<std::string>> extents_;  // grid -> extent parameter per axis
@@ -512,9 +538,9 @@ class Lowerer {
 
 }  // namespace
 
-P::Module lower(const Kernel& kernel) {
+P::Module lower(const Kernel& kernel, std::uint64_t last_level_cache) {
   const Kernel ready = fold_constants(unroll_neighbors(kernel));
-  return Lowerer(ready).run();
+  return Lowerer(ready, last_level_cache).run();
 }
 
 }  // namespace asp::stencil

@@ -115,6 +115,29 @@ TEST(Lowering, TheTiledVariantBlocksTheTwoOuterAxes) {
                                  "x_2 step 1 vectorized"));
 }
 
+TEST(Lowering, TheStreamingVariantIsOfferedOnlyForOutputsLargerThanTheLastLevelCache) {
+  const auto lowered_with = [](const std::string& name, std::uint64_t llc) {
+    test::Args args(test::sample_grids(name));
+    return lower(hoist_invariants(fold_constants(unroll_neighbors(translate(test::tree(name), args.get())))), llc);
+  };
+  const std::uint64_t plane_bytes = 10 * 14 * 8;  // the sample 2-D output grid, float64
+  EXPECT_EQ(names(lowered_with("laplacian_2d", plane_bytes - 1)).back(), "kernel_stream");
+  for (std::uint64_t llc : {plane_bytes, std::uint64_t{1} << 30, std::uint64_t{0}}) {  // 0: the cache size is unknown
+    EXPECT_EQ(names(lowered_with("laplacian_2d", llc)).back(), "kernel_tiled") << llc;
+  }
+  // The innermost interior loop streams; the outer ones are as in the plain variant.
+  const P::Module cube = lowered_with("constant_laplacian_3d", 1);
+  const P::Function& streamed = cube.functions.back();
+  ASSERT_EQ(streamed.name, "kernel_stream");
+  const P::Loop& outer = only_loop(streamed.body);
+  EXPECT_EQ(outer.kind, P::LoopKind::parallel);
+  EXPECT_EQ(only_loop(only_loop(outer.body).body).kind, P::LoopKind::streaming);
+  EXPECT_NO_THROW(P::verify(cube));
+  // Not for a 1-D sweep (its one loop is the parallel one), nor where points depend on each other.
+  EXPECT_EQ(names(lowered_with("derivative_1d", 1)).back(), "kernel_unroll4_rem");
+  EXPECT_EQ(names(lowered_with("jacobi", 1)).back(), names(lowered("jacobi")).back());
+}
+
 TEST(Lowering, ConstantIndicesAreCheckedNowAndOnEveryCall) {
   auto kernel = [](const std::string& extent, const std::string& index) {
     return parse("asp-ir 1 dsir.stencil\nkernel k\ngrid a: f64[6, 7] ghost 1\ngrid t: f64[" + extent + "] ghost 0\n"

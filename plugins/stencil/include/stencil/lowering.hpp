@@ -14,13 +14,20 @@
 // Variants: plain; the innermost interior loops unrolled by 2 and by 4 with a
 // run check that their trip count is a multiple, and by 4 with a remainder
 // loop; and, where loops are independent, a cache-blocked version tiling the
-// two outer axes of 2-D and 3-D interior loops. A kernel whose points cost
-// far more than their loops (hundreds of neighbours) has the plain one only.
+// two outer axes of 2-D and 3-D interior loops; and, where an independent
+// interior loop writes one grid larger than the last-level cache
+// (`last_level_cache` bytes, 0 when unknown: no such variant), a streaming one
+// whose innermost loop writes that grid with non-temporal stores (PSIR's
+// streaming loop kind), so that a sweep pays no write-allocate read of every
+// output line. A kernel whose points cost far more than their loops (hundreds
+// of neighbours) has the plain one only.
 #pragma once
 
 #include "stencil/dsir.hpp"
 
 #include <asp/psir.hpp>
+
+#include <cstdint>
 
 namespace asp::stencil {
 
@@ -28,6 +35,6 @@ namespace asp::stencil {
 // then lowers. Every function of the result passes psir::verify. Throws
 // asp::Error: ASP_ERR_INVALID_ARGUMENT for a constant index outside its grid,
 // ASP_ERR_UNSUPPORTED for a grid whose name PSIR reserves.
-psir::Module lower(const Kernel& kernel);
+psir::Module lower(const Kernel& kernel, std::uint64_t last_level_cache = 0);
 
 }  // namespace asp::stencil
