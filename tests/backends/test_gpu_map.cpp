@@ -200,6 +200,9 @@ TEST(GpuMap, PartsThatShareALocalStayOneThread) {
   const Function f = asp::test::sum_reduction();
   EXPECT_THAT(gpu_map_problem(f), HasSubstr("cannot run as several launches: the var declaration"));
   EXPECT_EQ(print(map_to_gpu(Module{{f}})), print(Module{{f}}));
+  Function unread = f;
+  unread.body.pop_back();  // the reduction alone still needs its var in its launch
+  EXPECT_THAT(gpu_map_problem(unread), HasSubstr("the var declaration 'acc' of one launch"));
   // A leading let that reads memory would be read again by the second launch, after the first wrote.
   Function g = asp::test::two_nests();
   g.body.insert(g.body.begin(), make_let("first", load("a", Type::f64, {i64(0)})));

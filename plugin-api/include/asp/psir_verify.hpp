@@ -86,6 +86,19 @@ inline std::vector<std::size_t> parts(const Function& f, std::size_t lets) {
   return part;
 }
 
+// Whether `block` reads local `name` or assigns or reduces into it, at any depth.
+inline bool uses(const Block& block, const std::string& name) {
+  bool found = false;
+  auto read = [&](const Expr& e) { found |= e.kind == Expr::Kind::var && e.name == name; };
+  for_each_expr(block, read);
+  for (const Stmt& s : block) {
+    if (found) break;
+    found = ((s.kind == Stmt::Kind::assign || s.kind == Stmt::Kind::reduce) && s.name == name) ||
+            (s.loop && uses(s.loop->body, name)) || uses(s.then_block, name) || uses(s.else_block, name);
+  }
+  return found;
+}
+
 }  // namespace launch_detail
 
 // Why `f` cannot run as several launches ("" when it can): a launch sees only
@@ -106,10 +119,7 @@ inline std::string device_split_problem(const Function& f) {
     if (s.kind != Stmt::Kind::let && s.kind != Stmt::Kind::decl) continue;
     for (std::size_t j = i + 1; j < f.body.size(); ++j) {
       if (part[j] == part[i]) continue;
-      bool uses = f.body[j].name == s.name && f.body[j].kind != Stmt::Kind::store;
-      auto use = [&](const Expr& e) { uses |= e.kind == Expr::Kind::var && e.name == s.name; };
-      for_each_expr(Block{f.body[j]}, use);
-      if (uses) {
+      if (launch_detail::uses(Block{f.body[j]}, s.name)) {
         return std::string(s.kind == Stmt::Kind::let ? "the let '" : "the var declaration '") + s.name +
                "' of one launch is used by a later one";
       }
