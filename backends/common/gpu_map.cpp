@@ -43,8 +43,8 @@ struct Nest {
   std::vector<const Loop*> loops;  // outermost first
 };
 
-// What maps of a function's body: one nest per launch (DESIGN.md §12's
-// device launches, psir::device_launches). A top-level loop that cannot map
+// What maps of a function's body: one nest per launch (plugin.h, ABI 1.4:
+// psir::device_launches). A top-level loop that cannot map
 // (serial, say: an in-place sweep whose points read each other) stays and
 // runs as a single-thread launch of its own, between the mapped ones.
 struct Mapping {
