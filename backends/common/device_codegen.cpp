@@ -2,6 +2,11 @@
 
 #include "c_family_codegen.hpp"
 
+#include <asp/plugin.hpp>
+#include <asp/psir_verify.hpp>
+
+#include <set>
+
 namespace asp::backends {
 
 namespace {
@@ -42,7 +47,18 @@ const char* cuda_prelude =
 
 std::string generate_device(const psir::Module& module, DeviceDialect dialect) {
   const Dialect d = dialect == DeviceDialect::opencl ? Dialect::opencl : Dialect::cuda;
-  const EmittedModule emitted = emit_module(module, d);
+  // A function of several launches becomes one kernel per launch (psir::device_launches).
+  psir::Module kernels;
+  std::set<std::string> names;
+  for (const psir::Function& f : module.functions) {
+    for (psir::Function& launch : psir::device_launches(f)) {
+      if (!names.insert(launch.name).second) {
+        throw Error(ASP_ERR_INVALID_ARGUMENT, "two kernels of the device source would be named asp_entry_" + launch.name);
+      }
+      kernels.functions.push_back(std::move(launch));
+    }
+  }
+  const EmittedModule emitted = emit_module(kernels, d);
   std::string out = std::string(d == Dialect::opencl ? opencl_prelude : cuda_prelude) + status_helpers(d);
   if (!emitted.helpers.empty()) out += "\n" + emitted.helpers;
   return out + emitted.functions;

@@ -3,6 +3,9 @@
 // kernel asp_entry_f taking f's parameters in order (buffers as pointers to
 // device memory, scalars by value, bool as an unsigned 8-bit integer) and then
 // `int* asp_status`, the status word (ASP_C_* codes, as in generated C).
+// A function of several launches (psir::device_launches: top-level gpu nests
+// with other statements between them) becomes one kernel per launch,
+// asp_entry_f_launch0, asp_entry_f_launch1, ..., which the core runs in order.
 //
 // Statements and expressions are emitted by the same code as generated C
 // (c_family_codegen.hpp), with the same Python semantics: no contraction of a*b+c

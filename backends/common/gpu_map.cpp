@@ -39,51 +39,22 @@ bool independent(const Loop& l) {
   return l.kind == LoopKind::parallel || l.kind == LoopKind::vectorized || l.kind == LoopKind::streaming;
 }
 
-// The perfect nest of a function's body that maps onto the grid.
+// A perfect nest of loops at the top of a function's body that maps onto the grid.
 struct Nest {
-  std::size_t lets = 0;            // the body's leading lets, which stay in front of it
-  std::vector<const Loop*> loops;  // outermost first; empty when nothing maps
-  std::string problem;             // why nothing maps
+  std::size_t statement = 0;       // its outermost loop's index in the body
+  std::vector<const Loop*> loops;  // outermost first
 };
 
-Nest find_nest(const Function& f) {
-  Nest nest;
-  const Block& body = f.body;
-  while (nest.lets < body.size() && body[nest.lets].kind == Stmt::Kind::let) ++nest.lets;
-  std::size_t loops = 0;
-  const Stmt* other = nullptr;
-  for (std::size_t i = nest.lets; i < body.size(); ++i) {
-    if (body[i].kind == Stmt::Kind::loop) {
-      ++loops;
-    } else if (!other) {
-      other = &body[i];
-    }
-  }
-  if (loops > 1) {
-    nest.problem = "its body holds " + std::to_string(loops) + " loop nests in sequence, and one launch runs one nest";
-  } else if (loops == 0) {
-    nest.problem = "its body has no loop";
-  } else if (other) {
-    nest.problem = std::string("its body has a ") + statement_name(other->kind) + " besides lets and one loop nest";
-  }
-  if (!nest.problem.empty()) return nest;
-  const Loop* l = body.back().loop.get();
-  if (!independent(*l)) {
-    nest.problem = "its loop '" + l->var + "' is " + loop_kind_name(l->kind) + ", so its iterations may depend on each other";
-    return nest;
-  }
-  if (const std::string why = bounds_problem(f, *l); !why.empty()) {
-    nest.problem = "the bounds of its loop '" + l->var + "' " + why;
-    return nest;
-  }
-  nest.loops.push_back(l);
-  while (nest.loops.size() < max_depth && l->body.size() == 1 && l->body[0].kind == Stmt::Kind::loop) {
-    l = l->body[0].loop.get();
-    if (!independent(*l) || !bounds_problem(f, *l).empty()) break;
-    nest.loops.push_back(l);
-  }
-  return nest;
-}
+// What maps of a function's body: one nest per launch (plugin.h, ABI 1.4:
+// psir::device_launches). A top-level loop that cannot map
+// (serial, say: an in-place sweep whose points read each other) stays and
+// runs as a single-thread launch of its own, between the mapped ones.
+struct Mapping {
+  std::vector<Nest> nests;  // empty when nothing maps
+  std::size_t depth = 0;    // the deepest nest
+  std::string problem;      // why nothing maps
+  std::vector<std::string> single;  // why the top-level statements left as they are run as one thread (for the log)
+};
 
 // Every name a function declares, so that new ones clash with none.
 std::set<std::string> names_in(const Function& f) {
@@ -117,10 +88,9 @@ bool is_zero(const ExprPtr& e) {
   return e->kind == Expr::Kind::constant && e->type == Type::i64 && std::get<std::int64_t>(e->value) == 0;
 }
 
-// `f` with its nest rewritten onto blocks of `shape`.
-Function map_nest(const Function& f, const Nest& nest, const std::array<std::int64_t, 3>& shape) {
+// The nest rewritten onto blocks of `shape`, as one top-level statement.
+Stmt map_nest(const Nest& nest, const std::array<std::int64_t, 3>& shape, std::set<std::string>& names) {
   const std::size_t depth = nest.loops.size();
-  std::set<std::string> names = names_in(f);
   Block body = nest.loops.back()->body;
   ExprPtr in_range;
   std::vector<Loop> blocks, threads;
@@ -151,18 +121,89 @@ Function map_nest(const Function& f, const Nest& nest, const std::array<std::int
     blocks[m].body = std::move(nested);
     nested = {make_loop(std::move(blocks[m]))};
   }
+  return std::move(nested[0]);
+}
+
+// The nest starting at loop `l`, or why none does.
+std::string find_nest(const Function& f, const Loop* l, Nest& nest) {
+  if (!independent(*l)) {
+    return "its loop '" + l->var + "' is " + loop_kind_name(l->kind) + ", so its iterations may depend on each other";
+  }
+  if (const std::string why = bounds_problem(f, *l); !why.empty()) return "the bounds of its loop '" + l->var + "' " + why;
+  nest.loops.push_back(l);
+  while (nest.loops.size() < max_depth && l->body.size() == 1 && l->body[0].kind == Stmt::Kind::loop) {
+    l = l->body[0].loop.get();
+    if (!independent(*l) || !bounds_problem(f, *l).empty()) break;
+    nest.loops.push_back(l);
+  }
+  return "";
+}
+
+Mapping find_mapping(const Function& f) {
+  Mapping m;
+  const Block& body = f.body;
+  std::size_t lets = 0;
+  while (lets < body.size() && body[lets].kind == Stmt::Kind::let) ++lets;
+  std::size_t loops = 0;
+  for (std::size_t i = lets; i < body.size(); ++i) loops += body[i].kind == Stmt::Kind::loop;
+  if (loops == 0) {
+    m.problem = "its body has no loop";
+    return m;
+  }
+  for (std::size_t i = lets; i < body.size(); ++i) {
+    const Stmt& s = body[i];
+    if (s.kind != Stmt::Kind::loop) {
+      m.single.push_back(std::string("a top-level ") + statement_name(s.kind));
+      continue;
+    }
+    Nest nest{i, {}};
+    if (const std::string why = find_nest(f, s.loop.get(), nest); !why.empty()) {
+      if (m.problem.empty()) m.problem = why;
+      m.single.push_back(why);
+      continue;
+    }
+    m.depth = std::max(m.depth, nest.loops.size());
+    m.nests.push_back(std::move(nest));
+  }
+  if (m.nests.empty()) return m;
+  m.problem.clear();
+  // Several launches, unless the body is lets and one loop: each must see all it uses.
+  if (body.size() - lets > 1) {
+    Function split = f;
+    std::set<std::string> names = names_in(f);
+    for (const Nest& nest : m.nests) split.body[nest.statement] = map_nest(nest, {{1, 1, 1}}, names);
+    if (const std::string why = device_split_problem(split); !why.empty()) {
+      m = Mapping{};
+      m.problem = "its body cannot run as several launches: " + why;
+    }
+  }
+  return m;
+}
+
+const std::vector<std::array<std::int64_t, 3>>& shapes_for(const GpuMapOptions& options, std::size_t depth) {
+  return depth == 1 ? options.shapes_1d : depth == 2 ? options.shapes_2d : options.shapes_3d;
+}
+
+// `f` with its nests rewritten: variant k gives the deepest nests the k-th
+// shape of their depth (its name says which) and every other nest the k-th
+// of its own depth, or the last where its depth has fewer.
+Function map_function(const Function& f, const Mapping& mapping, std::size_t k, const GpuMapOptions& options) {
+  std::set<std::string> names = names_in(f);
   Function out = f;
+  for (const Nest& nest : mapping.nests) {
+    const auto& shapes = shapes_for(options, nest.loops.size());
+    out.body[nest.statement] = map_nest(nest, shapes[std::min(k, shapes.size() - 1)], names);
+  }
+  const auto& shape = shapes_for(options, mapping.depth)[k];
   out.name = f.name + "_b" + std::to_string(shape[0]) + "x" + std::to_string(shape[1]) + "x" + std::to_string(shape[2]);
-  out.body.resize(nest.lets);
-  out.body.push_back(std::move(nested[0]));
   verify(out);  // as after every pass (DESIGN.md §5)
   return out;
 }
 
 // What becomes of each function of a module.
 struct Plan {
-  std::vector<Nest> nests;  // per function
-  std::size_t depth = 0;    // the deepest nest
+  std::vector<Mapping> mappings;  // per function
+  std::size_t depth = 0;          // the deepest nest
   bool drop_shallower = false;
 };
 
@@ -170,8 +211,8 @@ Plan plan(const Module& module) {
   Plan p;
   bool deepest_always_runs = false;
   for (const Function& f : module.functions) {
-    p.nests.push_back(find_nest(f));
-    const std::size_t d = p.nests.back().loops.size();
+    p.mappings.push_back(find_mapping(f));
+    const std::size_t d = p.mappings.back().depth;
     if (d > p.depth) deepest_always_runs = false;
     if (d >= p.depth) {
       p.depth = d;
@@ -184,50 +225,56 @@ Plan plan(const Module& module) {
   return p;
 }
 
-const std::vector<std::array<std::int64_t, 3>>& shapes_for(const GpuMapOptions& options, std::size_t depth) {
-  return depth == 1 ? options.shapes_1d : depth == 2 ? options.shapes_2d : options.shapes_3d;
-}
-
 }  // namespace
 
 psir::Module map_to_gpu(const psir::Module& module, const GpuMapOptions& options) {
+  for (const auto* shapes : {&options.shapes_1d, &options.shapes_2d, &options.shapes_3d}) {
+    for (const auto& shape : *shapes) {
+      for (std::int64_t extent : shape) {
+        if (extent < 1) throw Error(ASP_ERR_INVALID_ARGUMENT, "a block shape has an extent below 1");
+      }
+    }
+  }
   const Plan p = plan(module);
   Module out;
   for (std::size_t i = 0; i < module.functions.size(); ++i) {
     const Function& f = module.functions[i];
-    const Nest& nest = p.nests[i];
-    if (nest.loops.empty()) {
+    const Mapping& mapping = p.mappings[i];
+    if (mapping.nests.empty()) {
       if (!p.drop_shallower) out.functions.push_back(f);
       continue;
     }
-    if (nest.loops.size() < p.depth && p.drop_shallower) continue;
-    const auto& shapes = shapes_for(options, nest.loops.size());
-    if (shapes.empty()) {
-      throw Error(ASP_ERR_INVALID_ARGUMENT, "no block shapes for a nest of " + std::to_string(nest.loops.size()) + " loops");
-    }
-    for (const auto& shape : shapes) {
-      for (std::int64_t extent : shape) {
-        if (extent < 1) throw Error(ASP_ERR_INVALID_ARGUMENT, "a block shape has an extent below 1");
+    if (mapping.depth < p.depth && p.drop_shallower) continue;
+    for (const Nest& nest : mapping.nests) {
+      if (shapes_for(options, nest.loops.size()).empty()) {
+        throw Error(ASP_ERR_INVALID_ARGUMENT, "no block shapes for a nest of " + std::to_string(nest.loops.size()) + " loops");
       }
-      out.functions.push_back(map_nest(f, nest, shape));
+    }
+    for (std::size_t k = 0; k < shapes_for(options, mapping.depth).size(); ++k) {
+      out.functions.push_back(map_function(f, mapping, k, options));
     }
   }
   return out;
 }
 
-std::string gpu_map_problem(const psir::Function& function) { return find_nest(function).problem; }
+std::string gpu_map_problem(const psir::Function& function) { return find_mapping(function).problem; }
 
 std::string GpuMapOptimizer::run(asp::Call& call, std::string_view text) {
   const Module module = read_psir(text);
   const Plan p = plan(module);
   for (std::size_t i = 0; i < module.functions.size(); ++i) {
     const std::string& name = module.functions[i].name;
-    const Nest& nest = p.nests[i];
-    if (nest.loops.empty() && !p.drop_shallower) {
-      call.log(ASP_LOG_INFO, "function '" + name + "' runs as a single device thread: " + nest.problem);
-    } else if (nest.loops.size() < p.depth && p.drop_shallower) {
+    const Mapping& mapping = p.mappings[i];
+    if (mapping.nests.empty() && !p.drop_shallower) {
+      call.log(ASP_LOG_INFO, "function '" + name + "' runs as a single device thread: " + mapping.problem);
+    } else if (mapping.depth < p.depth && p.drop_shallower) {
       call.log(ASP_LOG_DEBUG, "function '" + name + "' is left out: another variant maps " + std::to_string(p.depth) +
-                                  " loops onto the grid, it " + std::to_string(nest.loops.size()));
+                                  " loops onto the grid, it " + std::to_string(mapping.depth));
+    } else if (!mapping.nests.empty()) {
+      for (const std::string& why : mapping.single) {
+        call.log(ASP_LOG_INFO, "function '" + name + "' runs as launches in order, " + std::to_string(mapping.nests.size()) +
+                                   " of them mapped onto the grid; one runs as a single device thread: " + why);
+      }
     }
   }
   Module mapped;

@@ -18,12 +18,24 @@
 // Each function yields one variant per block shape (named
 // <function>_b<x>x<y>x<z>), keeping its run check.
 //
-// A function whose body is not one such nest (optionally after lets), for
-// example two loop nests in sequence, is kept as it is and runs as a single
-// device thread: correct, slow, and logged. A function whose mapped nest is
-// shallower than the deepest among the module's functions is dropped when
-// another function maps deeper (a tiled CPU variant, say) and one of the
-// deepest has no run check, so that every call still finds a variant to run.
+// A function whose body holds several top-level statements after its lets
+// (two loop nests, the interior then the border loops of a stencil, or a
+// store between nests) maps each top-level loop that maps as above on its
+// own, and runs as launches in order (psir::device_launches, ABI 1.4): one
+// per mapped nest, one single-thread launch per run of other statements. A
+// top-level loop that is serial stays as it is, in a single-thread launch of
+// its own: an in-place sweep, whose points read what others write (the
+// stencil lowering marks it serial), keeps Python's order, correct but on one
+// thread. Variant k gives the deepest nests the k-th shape of their depth
+// (its name says which) and shallower ones the k-th of theirs, or their last.
+// A function whose parts would share a local, whose leading lets read memory
+// (each launch evaluates them again), or that has no loop that maps, is kept
+// as it is and runs as a single device thread: correct, slow, and logged.
+//
+// A function whose mapped nest is shallower than the deepest among the
+// module's functions is dropped when another function maps deeper (a tiled
+// CPU variant, say) and one of the deepest has no run check, so that every
+// call still finds a variant to run.
 #pragma once
 
 #include <asp/plugin.hpp>

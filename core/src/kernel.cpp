@@ -108,26 +108,31 @@ DeviceCode::DeviceCode(std::shared_ptr<const DeviceRuntime> device, asp_device_m
                        std::vector<psir::Function> functions)
     : device_(std::move(device)), module_(module), functions_(std::move(functions)) {
   for (const psir::Function& f : functions_) {
-    std::vector<GpuLoop>& loops = loops_.emplace_back();
-    std::function<void(const psir::Block&)> walk = [&](const psir::Block& block) {
-      for (const psir::Stmt& s : block) {
-        if (s.loop && (s.loop->kind == psir::LoopKind::gpu_block || s.loop->kind == psir::LoopKind::gpu_thread)) {
-          const psir::Loop& l = *s.loop;
-          for (const psir::ExprPtr& bound : {l.lower, l.upper}) {
-            if (const std::string why = psir::gpu_bound_problem(f, bound); !why.empty()) {
-              unload_on_failure();
-              throw std::runtime_error("kernel " + f.name + ": the bounds of gpu loop '" + l.var + "' " + why +
-                                       ", so no launch grid can be computed");
+    std::vector<Launch>& launches = launches_.emplace_back();
+    // Launched in order, each after the one before has finished (psir::device_launches).
+    for (const psir::Function& part : psir::device_launches(f)) {
+      Launch& launch = launches.emplace_back();
+      launch.name = part.name;
+      std::function<void(const psir::Block&)> walk = [&](const psir::Block& block) {
+        for (const psir::Stmt& s : block) {
+          if (s.loop && (s.loop->kind == psir::LoopKind::gpu_block || s.loop->kind == psir::LoopKind::gpu_thread)) {
+            const psir::Loop& l = *s.loop;
+            for (const psir::ExprPtr& bound : {l.lower, l.upper}) {
+              if (const std::string why = psir::gpu_bound_problem(f, bound); !why.empty()) {
+                unload_on_failure();
+                throw std::runtime_error("kernel " + f.name + ": the bounds of gpu loop '" + l.var + "' " + why +
+                                         ", so no launch grid can be computed");
+              }
             }
+            launch.loops.push_back({l.kind == psir::LoopKind::gpu_block, l.dim, l.lower, l.upper, l.step});
           }
-          loops.push_back({l.kind == psir::LoopKind::gpu_block, l.dim, l.lower, l.upper, l.step});
+          if (s.loop) walk(s.loop->body);
+          walk(s.then_block);
+          walk(s.else_block);
         }
-        if (s.loop) walk(s.loop->body);
-        walk(s.then_block);
-        walk(s.else_block);
-      }
-    };
-    walk(f.body);
+      };
+      walk(part.body);
+    }
   }
 }
 
@@ -140,11 +145,13 @@ DeviceCode::~DeviceCode() {
   if (module_) device_->unload(module_);
 }
 
-asp_launch_config DeviceCode::launch_config(std::size_t variant, void* const* args) const {
+std::size_t DeviceCode::launch_count(std::size_t variant) const { return launches_.at(variant).size(); }
+
+asp_launch_config DeviceCode::launch_config(std::size_t variant, void* const* args, std::size_t launch) const {
   asp_launch_config config{sizeof(asp_launch_config), {1, 1, 1}, {1, 1, 1}};
   bool seen[2][3] = {};
-  for (const GpuLoop& l : loops_.at(variant)) {
-    const psir::Function& f = functions_[variant];
+  const psir::Function& f = functions_.at(variant);
+  for (const GpuLoop& l : launches_.at(variant).at(launch).loops) {
     const std::int64_t span = evaluate_integer(f, *l.upper, args) - evaluate_integer(f, *l.lower, args);
     const std::uint64_t trips = span <= 0 ? 0 : static_cast<std::uint64_t>((span + l.step - 1) / l.step);
     std::uint64_t& slot = l.block ? config.grid[l.dim] : config.block[l.dim];
@@ -170,11 +177,19 @@ int DeviceCode::launch(std::size_t variant, void* const* args) const {
       a.scalar_size = psir_type_size(p.type);
     }
   }
-  const asp_launch_config config = launch_config(variant, args);
-  for (int d = 0; d < 3; ++d) {
-    if (config.grid[d] == 0 || config.block[d] == 0) return ASP_C_OK;  // no iteration to run
+  // Each launch returns when it has finished (asp_backend::launch), so the
+  // next one sees its stores; the first error ends the call, as it would end
+  // the function run as one.
+  const std::vector<Launch>& launches = launches_.at(variant);
+  for (std::size_t k = 0; k < launches.size(); ++k) {
+    const asp_launch_config config = launch_config(variant, args, k);
+    bool empty = false;
+    for (int d = 0; d < 3; ++d) empty |= config.grid[d] == 0 || config.block[d] == 0;  // no iteration to run
+    if (empty) continue;
+    const int status = device_->launch(module_, launches[k].name, device_args.data(), f.params.size(), config);
+    if (status != ASP_C_OK) return status;
   }
-  return device_->launch(module_, f.name, device_args.data(), f.params.size(), config);
+  return ASP_C_OK;
 }
 
 Kernel::Kernel(std::string key, std::string backend, std::vector<Variant> variants, Code code, std::vector<bool> written,

@@ -33,7 +33,8 @@ asp::backends::GpuMapOptions one_shape() {
 }
 
 TEST(DeviceCodegen, MatchesTheGoldenFiles) {
-  for (const Function& f : {asp::test::laplacian3d_parallel(), asp::test::gather()}) {
+  // two_nests: one kernel per launch.
+  for (const Function& f : {asp::test::laplacian3d_parallel(), asp::test::gather(), asp::test::two_nests()}) {
     const Module mapped = asp::backends::map_to_gpu(Module{{f}}, one_shape());
     for (auto [dialect, suffix] : {std::pair{DeviceDialect::opencl, ".opencl.cl"}, {DeviceDialect::cuda, ".cuda.cu"}}) {
       const std::string source = generate_device(mapped, dialect);

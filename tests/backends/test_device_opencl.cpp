@@ -10,6 +10,8 @@
 
 #include "gpu_kernels.hpp"
 
+#include <asp/psir_verify.hpp>
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -24,6 +26,7 @@ using namespace asp::psir;
 using asp::test::Buffers;
 using asp::test::random_values;
 using asp::test::Scalars;
+using asp::test::n;
 
 template <class T>
 using Handle = std::unique_ptr<std::remove_pointer_t<T>, cl_int (*)(T)>;
@@ -106,11 +109,11 @@ void convert(Type t, std::vector<unsigned char>& bytes, std::vector<double>& val
   }
 }
 
-// Launches f's kernel with the grid its gpu loops ask for; returns the status word.
+// Launches f's kernels (one per launch, psir::device_launches) in order, each
+// with the grid its gpu loops ask for, up to the first that sets the status
+// word; returns the status word.
 int run(Device& device, cl_program program, const Function& f, Buffers& buffers, const Scalars& scalars) {
   cl_int err;
-  Handle<cl_kernel> kernel(clCreateKernel(program, ("asp_entry_" + f.name).c_str(), &err), clReleaseKernel);
-  EXPECT_EQ(err, CL_SUCCESS) << f.name;
   std::vector<Handle<cl_mem>> memory;
   std::vector<std::vector<unsigned char>> bytes(f.params.size());
   for (std::size_t k = 0; k < f.params.size(); ++k) {
@@ -120,28 +123,39 @@ int run(Device& device, cl_program program, const Function& f, Buffers& buffers,
       memory.emplace_back(clCreateBuffer(device.context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes[k].size(),
                                          bytes[k].data(), &err),
                           clReleaseMemObject);
-      cl_mem m = memory.back().get();
-      EXPECT_EQ(clSetKernelArg(kernel.get(), static_cast<cl_uint>(k), sizeof m, &m), CL_SUCCESS) << p.name;
     } else {
       std::vector<double> value{scalars.at(p.name)};
       convert(p.type, bytes[k], value, true);
-      EXPECT_EQ(clSetKernelArg(kernel.get(), static_cast<cl_uint>(k), bytes[k].size(), bytes[k].data()), CL_SUCCESS) << p.name;
     }
   }
   int status = 0;
   Handle<cl_mem> status_word(
       clCreateBuffer(device.context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof status, &status, &err), clReleaseMemObject);
   cl_mem s = status_word.get();
-  clSetKernelArg(kernel.get(), static_cast<cl_uint>(f.params.size()), sizeof s, &s);
-
-  const asp::test::Grid grid = asp::test::launch_grid(f, scalars);
-  std::size_t global[3], local[3];
-  for (std::size_t d = 0; d < 3; ++d) {
-    global[d] = static_cast<std::size_t>(grid.blocks[d] * grid.threads[d]);
-    local[d] = static_cast<std::size_t>(grid.threads[d]);
-  }
-  if (global[0] * global[1] * global[2] > 0) {
-    EXPECT_EQ(clEnqueueNDRangeKernel(device.queue, kernel.get(), 3, nullptr, global, local, 0, nullptr, nullptr), CL_SUCCESS);
+  for (const Function& launch : device_launches(f)) {
+    Handle<cl_kernel> kernel(clCreateKernel(program, ("asp_entry_" + launch.name).c_str(), &err), clReleaseKernel);
+    EXPECT_EQ(err, CL_SUCCESS) << launch.name;
+    for (std::size_t k = 0, next = 0; k < f.params.size(); ++k) {
+      const Param& p = f.params[k];
+      if (p.kind == Param::Kind::buffer) {
+        cl_mem m = memory[next++].get();
+        EXPECT_EQ(clSetKernelArg(kernel.get(), static_cast<cl_uint>(k), sizeof m, &m), CL_SUCCESS) << p.name;
+      } else {
+        EXPECT_EQ(clSetKernelArg(kernel.get(), static_cast<cl_uint>(k), bytes[k].size(), bytes[k].data()), CL_SUCCESS) << p.name;
+      }
+    }
+    clSetKernelArg(kernel.get(), static_cast<cl_uint>(f.params.size()), sizeof s, &s);
+    const asp::test::Grid grid = asp::test::launch_grid(launch, scalars);
+    std::size_t global[3], local[3];
+    for (std::size_t d = 0; d < 3; ++d) {
+      global[d] = static_cast<std::size_t>(grid.blocks[d] * grid.threads[d]);
+      local[d] = static_cast<std::size_t>(grid.threads[d]);
+    }
+    if (global[0] * global[1] * global[2] > 0) {
+      EXPECT_EQ(clEnqueueNDRangeKernel(device.queue, kernel.get(), 3, nullptr, global, local, 0, nullptr, nullptr), CL_SUCCESS);
+    }
+    clEnqueueReadBuffer(device.queue, s, CL_TRUE, 0, sizeof status, &status, 0, nullptr, nullptr);
+    if (status != 0) break;
   }
   std::size_t next = 0;
   for (std::size_t k = 0; k < f.params.size(); ++k) {
@@ -150,7 +164,6 @@ int run(Device& device, cl_program program, const Function& f, Buffers& buffers,
     clEnqueueReadBuffer(device.queue, memory[next++].get(), CL_TRUE, 0, bytes[k].size(), bytes[k].data(), 0, nullptr, nullptr);
     convert(p.type, bytes[k], buffers.at(p.name), false);
   }
-  clEnqueueReadBuffer(device.queue, s, CL_TRUE, 0, sizeof status, &status, 0, nullptr, nullptr);
   return status;
 }
 
@@ -199,12 +212,26 @@ TEST_F(OpenCL, OneDimensionalKernelsMatchTheInterpreterBitwise) {
 }
 
 TEST_F(OpenCL, UnmappedFunctionsRunAsOneThread) {
-  // A reduction over the whole array and two nests in sequence cannot map; one thread still computes them right.
+  // A reduction over the whole array cannot map; one thread still computes it right.
   expect_interpreter_results(device(), asp::test::sum_reduction(), {{"x", random_values(1000, 9)}, {"out", {0.0}}},
                              {{"n", 1000}});
-  expect_interpreter_results(device(), asp::test::two_nests(),
-                             {{"x", random_values(50, 10)}, {"a", std::vector<double>(50)}, {"b", std::vector<double>(50)}},
-                             {{"n", 50}});
+}
+
+TEST_F(OpenCL, NestsInSequenceRunAsLaunchesInOrder) {
+  // The second nest reads what the first wrote; in the other, a serial in-place
+  // sweep between them runs as one thread, after the first and before the second.
+  Function around = asp::test::two_nests("around");
+  Loop sweep{"j", i64(1), n("n"), 1, LoopKind::serial, 0,
+             {make_store("a", {n("j")}, add(load("a", Type::f64, {n("j")}), load("a", Type::f64, {sub(n("j"), i64(1))})))}};
+  around.body.insert(around.body.begin() + 1, make_loop(sweep));
+  for (const Function& f : {asp::test::two_nests(), around}) {
+    for (std::int64_t size : {1000, 37}) {
+      const auto count = static_cast<std::size_t>(size);
+      expect_interpreter_results(device(), f,
+                                 {{"x", random_values(count, 10)}, {"a", std::vector<double>(count)}, {"b", std::vector<double>(count)}},
+                                 {{"n", static_cast<double>(size)}});
+    }
+  }
 }
 
 TEST_F(OpenCL, ADataDependentIndexOutOfBoundsSetsTheStatus) {

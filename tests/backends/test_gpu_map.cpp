@@ -143,15 +143,75 @@ TEST(GpuMap, ABoundOnAnOuterLoopVariableEndsTheMappedNest) {
   }
 }
 
-TEST(GpuMap, TwoNestsInSequenceStayAsTheyAreWithAReason) {
+TEST(GpuMap, TwoNestsInSequenceMapAsTwoLaunches) {
   const Function f = asp::test::two_nests();
-  EXPECT_THAT(gpu_map_problem(f), HasSubstr("2 loop nests in sequence"));
+  EXPECT_EQ(gpu_map_problem(f), "");
   const Module mapped = map_to_gpu(Module{{f}});
-  EXPECT_EQ(print(mapped), print(Module{{f}}));
+  EXPECT_THAT(names(mapped), ElementsAre("two_nests_b64x1x1", "two_nests_b256x1x1"));
+  for (const Function& g : mapped.functions) {
+    ASSERT_EQ(g.body.size(), 2u);
+    for (const Stmt& s : g.body) EXPECT_EQ(s.loop->kind, LoopKind::gpu_block);
+    const std::vector<Function> launches = device_launches(g);
+    ASSERT_EQ(launches.size(), 2u);
+    EXPECT_EQ(launches[1].name, g.name + "_launch1");
+    EXPECT_EQ(asp::test::launch_grid(launches[1], {{"n", 300}}).blocks[0], g.name == "two_nests_b64x1x1" ? 5 : 2);
+  }
+  for (std::int64_t size : {300, 1}) {
+    const auto count = static_cast<std::size_t>(size);
+    expect_same_results(f, mapped,
+                        {{"x", random_values(count, 4)}, {"a", std::vector<double>(count)}, {"b", std::vector<double>(count)}},
+                        {{"n", static_cast<double>(size)}});
+  }
+}
+
+// An in-place sweep (a[i] += a[i - 1]: each point reads the one before it) is
+// serial: between two mapped nests it stays a loop, run as one thread, and
+// the launches keep Python's order.
+Function nests_around_a_sweep() {
+  Function f = asp::test::two_nests("around");
+  Loop sweep{"j", i64(1), n("n"), 1, LoopKind::serial, 0,
+             {make_store("a", {n("j")}, add(load("a", Type::f64, {n("j")}), load("a", Type::f64, {sub(n("j"), i64(1))})))}};
+  f.body.insert(f.body.begin() + 1, make_loop(sweep));
+  f.body.insert(f.body.begin() + 2, make_store("a", {i64(0)}, f64(-1.0)));
+  return f;
+}
+
+TEST(GpuMap, ASerialSweepBetweenNestsRunsAsOneThreadInOrder) {
+  const Function f = nests_around_a_sweep();
+  const Module mapped = map_to_gpu(Module{{f}});
+  EXPECT_THAT(names(mapped), ElementsAre("around_b64x1x1", "around_b256x1x1"));
+  const Function& g = mapped.functions[0];
+  EXPECT_EQ(loops_of(g.body, LoopKind::gpu_block).size(), 2u);
+  EXPECT_EQ(loops_of(g.body, LoopKind::serial).size(), 1u);
+  const std::vector<Function> launches = device_launches(g);
+  ASSERT_EQ(launches.size(), 3u);  // nest, then the sweep and the store as one thread, then nest
+  EXPECT_EQ(launches[1].body.size(), 2u);
+  EXPECT_TRUE(loops_of(launches[1].body, LoopKind::gpu_block).empty());
+  for (std::int64_t size : {300, 2}) {
+    const auto count = static_cast<std::size_t>(size);
+    expect_same_results(f, mapped,
+                        {{"x", random_values(count, 6)}, {"a", std::vector<double>(count)}, {"b", std::vector<double>(count)}},
+                        {{"n", static_cast<double>(size)}});
+  }
+}
+
+TEST(GpuMap, PartsThatShareALocalStayOneThread) {
+  // var s = 0; s += x[i] over a loop; store s: a launch would lose s.
+  const Function f = asp::test::sum_reduction();
+  EXPECT_THAT(gpu_map_problem(f), HasSubstr("cannot run as several launches: the var declaration"));
+  EXPECT_EQ(print(map_to_gpu(Module{{f}})), print(Module{{f}}));
+  Function unread = f;
+  unread.body.pop_back();  // the reduction alone still needs its var in its launch
+  EXPECT_THAT(gpu_map_problem(unread), HasSubstr("the var declaration 'acc' of one launch"));
+  // A leading let that reads memory would be read again by the second launch, after the first wrote.
+  Function g = asp::test::two_nests();
+  g.body.insert(g.body.begin(), make_let("first", load("a", Type::f64, {i64(0)})));
+  EXPECT_THAT(gpu_map_problem(g), HasSubstr("leading let 'first' reads memory"));
 }
 
 TEST(GpuMap, WhatCannotMapSaysWhy) {
   EXPECT_THAT(gpu_map_problem(asp::test::sum_reduction()), HasSubstr("var declaration"));
+  EXPECT_THAT(gpu_map_problem(Function{"empty", {}, nullptr, {}, ""}), HasSubstr("no loop"));
   Function serial = asp::test::gather();
   serial.body[0].loop->kind = LoopKind::serial;
   EXPECT_THAT(gpu_map_problem(serial), HasSubstr("loop 'i' is serial"));
@@ -167,13 +227,13 @@ TEST(GpuMap, WhatCannotMapSaysWhy) {
 TEST(GpuMap, ShallowerVariantsGiveWayToADeeperOneThatAlwaysRuns) {
   const Function deep = asp::test::laplacian3d_parallel("deep");
   const Function shallow = asp::test::laplacian3d("shallow");
-  const Function single = asp::test::two_nests();
+  const Function single = asp::test::sum_reduction();
   EXPECT_THAT(names(map_to_gpu(Module{{shallow, deep, single}})), ElementsAre("deep_b32x4x2", "deep_b64x4x1", "deep_b256x1x1"));
   // When the deepest has a run check, a call it refuses still needs the others.
   Function checked = deep;
   checked.requires_ = binary("==", binary("%", n("n2"), i64(2)), i64(0));
   EXPECT_THAT(names(map_to_gpu(Module{{shallow, checked, single}})),
-              ElementsAre("shallow_b64x1x1", "shallow_b256x1x1", "deep_b32x4x2", "deep_b64x4x1", "deep_b256x1x1", "two_nests"));
+              ElementsAre("shallow_b64x1x1", "shallow_b256x1x1", "deep_b32x4x2", "deep_b64x4x1", "deep_b256x1x1", "sum_reduction"));
 }
 
 TEST(GpuMap, ShapesComeFromTheOptions) {

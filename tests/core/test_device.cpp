@@ -34,6 +34,8 @@ class FakeDevice : public asp::DeviceBackend {
  public:
   int copies_in = 0, copies_out = 0, launches = 0, live_buffers = 0, live_modules = 0;
   asp_launch_config last{};
+  std::vector<std::string> launched;  // the kernels, in launch order
+  std::string failing = "fail";       // the kernel that reports a division by zero
 
   asp::Probe probe(asp::Call&, const asp::BackendConfig&) override { return asp::Probe::yes("fake"); }
   const char* language() const override { return "opencl-c"; }
@@ -79,7 +81,8 @@ class FakeDevice : public asp::DeviceBackend {
              const asp_launch_config& config) override {
     ++launches;
     last = config;
-    if (std::string(function) == "fail") return ASP_C_ZERO_DIVISION;
+    launched.emplace_back(function);
+    if (function == failing) return ASP_C_ZERO_DIVISION;
     auto* x = reinterpret_cast<double*>(args[0].buffer->data());
     std::int64_t n = 0;
     std::memcpy(&n, args[1].scalar, sizeof n);
@@ -199,6 +202,58 @@ TEST_F(DeviceTest, TheLaunchGridComesFromTheGpuLoopsTripCounts) {
   n = 0;  // no iteration: nothing is launched
   EXPECT_EQ(code.launch(0, args), ASP_C_OK);
   EXPECT_EQ(fake->launches, 0);
+}
+
+// Two nests with a statement between them: three launches, each on its own grid, in order.
+const char* steps =
+    "func steps(x: buffer f64[n], n: i64, m: i64) {\n"
+    "  let half: i64 = (n / 2:i64)\n"
+    "  for b in 0:i64 .. ((n + 63:i64) / 64:i64) step 1 gpu_block(0) {\n"
+    "    for t in 0:i64 .. 64:i64 step 1 gpu_thread(0) {\n"
+    "      if (((b * 64:i64) + t) < half) {\n"
+    "        store x[((b * 64:i64) + t)] = 1.0:f64\n"
+    "      }\n"
+    "    }\n"
+    "  }\n"
+    "  store x[0:i64] = 2.0:f64\n"
+    "  for c in 0:i64 .. m step 1 gpu_block(1) {\n"
+    "    for u in 0:i64 .. 8:i64 step 1 gpu_thread(0) {\n"
+    "    }\n"
+    "  }\n"
+    "}\n";
+
+TEST_F(DeviceTest, ANestThenAStatementThenANestAreThreeLaunchesInOrder) {
+  asp::psir::Module m = module_of(steps);
+  DeviceCode code(device, device->load("binary"), m.functions);
+  ASSERT_EQ(code.launch_count(0), 3u);
+  std::int64_t n = 130, rows = 5;
+  double x[130] = {};
+  void* args[] = {x, &n, &rows};
+  const asp_launch_config first = code.launch_config(0, args, 0), between = code.launch_config(0, args, 1),
+                          last = code.launch_config(0, args, 2);
+  EXPECT_EQ(first.grid[0], 3u);
+  EXPECT_EQ(first.block[0], 64u);
+  for (int d = 0; d < 3; ++d) EXPECT_EQ(between.grid[d] * between.block[d], 1u) << "the statement runs as one thread";
+  EXPECT_EQ(last.grid[1], 5u);
+  EXPECT_EQ(last.block[0], 8u);
+
+  std::vector<double> values(130, 1.0);
+  asp_device_buffer* buffer = device->allocate(values.size() * sizeof(double));
+  void* device_args[] = {buffer, &n, &rows};
+  EXPECT_EQ(code.launch(0, device_args), ASP_C_OK);
+  EXPECT_THAT(fake->launched, testing::ElementsAre("steps_launch0", "steps_launch1", "steps_launch2"));
+
+  // The first error ends the call; an empty grid is skipped.
+  fake->launched.clear();
+  fake->failing = "steps_launch1";
+  EXPECT_EQ(code.launch(0, device_args), ASP_C_ZERO_DIVISION);
+  EXPECT_THAT(fake->launched, testing::ElementsAre("steps_launch0", "steps_launch1"));
+  fake->launched.clear();
+  fake->failing.clear();
+  rows = 0;
+  EXPECT_EQ(code.launch(0, device_args), ASP_C_OK);
+  EXPECT_THAT(fake->launched, testing::ElementsAre("steps_launch0", "steps_launch1"));
+  device->release(buffer);
 }
 
 TEST_F(DeviceTest, GpuLoopBoundsThatReadMemoryAreRejected) {

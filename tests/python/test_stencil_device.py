@@ -6,6 +6,7 @@ ASP_TEST_BACKEND=opencl (PoCL on the CPU); without one they are skipped.
 """
 import math
 import os
+import re
 
 import numpy as np
 import pytest
@@ -147,3 +148,98 @@ def test_transcendental_functions_are_within_the_documented_ulps():
     terms = np.exp(values) + np.abs(np.log(1.5 + np.sin(values))) + np.sqrt(np.abs(values))
     tolerance = 4 * np.spacing(terms)[1:-1, 1:-1]
     assert np.all(np.abs(b.data - q.data)[1:-1, 1:-1] <= tolerance)
+
+
+# ---- kernels of several point loops: launches in order ---------------------------------------
+
+MAPPED = re.compile(r"_b\d+x\d+x\d+$")  # a variant whose loops were mapped onto the device grid
+
+
+class InteriorThenBorder(StencilKernel):
+    def kernel(self, in_grid, out_grid):
+        for x in out_grid.interior_points():
+            out_grid[x] = -4 * in_grid[x]
+            for y in in_grid.neighbors(x, 1):
+                out_grid[x] = out_grid[x] + in_grid[y]
+        for x in out_grid.border_points():
+            out_grid[x] = 2 * in_grid[x]
+
+
+class ThreeLoops(StencilKernel):
+    """The last loop reads, at its neighbours, what the first two wrote: it must run after them."""
+
+    def kernel(self, in_grid, out_grid, smooth):
+        for x in out_grid.interior_points():
+            out_grid[x] = in_grid[x] * 3
+        for x in out_grid.border_points():
+            out_grid[x] = in_grid[x] - 1
+        for x in smooth.interior_points():
+            smooth[x] = out_grid[x]
+            for y in out_grid.neighbors(x, 1):
+                smooth[x] = smooth[x] + out_grid[y]
+
+
+class InPlaceSweep(StencilKernel):
+    """Each point reads neighbours that earlier points wrote: Python's order is observable."""
+
+    def kernel(self, grid):
+        for x in grid.interior_points():
+            for y in grid.neighbors(x, 1):
+                grid[x] = grid[x] + 0.25 * grid[y]
+
+
+class SweepThenCopy(StencilKernel):
+    def kernel(self, grid, out_grid):
+        for x in grid.interior_points():
+            for y in grid.neighbors(x, 1):
+                grid[x] = grid[x] + 0.5 * grid[y]
+        for x in out_grid.interior_points():
+            out_grid[x] = 2 * grid[x]
+
+
+def run_both(kernel_class, values, extra_grids, dtype=np.float64):
+    """Runs the kernel on the device and as pure Python on copies; returns both grid lists and the device kernel."""
+    device, python = kernel_class(), kernel_class()
+    python.pure_python = True
+    on_device = [StencilGrid.from_array(values.copy())] + [StencilGrid(values.shape, dtype=dtype) for _ in range(extra_grids)]
+    in_python = [StencilGrid.from_array(values.copy())] + [StencilGrid(values.shape, dtype=dtype) for _ in range(extra_grids)]
+    device.kernel(*on_device)
+    python.kernel(*in_python)
+    return on_device, in_python, device
+
+
+@pytest.mark.parametrize("shape", [(17, 23), (3, 40), (2, 2), (9, 8, 7)])
+@pytest.mark.parametrize("dtype", [np.float64, np.int64])
+def test_interior_then_border_runs_as_launches_and_matches_python(shape, dtype):
+    values = (np.random.default_rng(8).standard_normal(shape) * 10).astype(dtype)
+    on_device, in_python, kernel = run_both(InteriorThenBorder, values, 1, dtype)
+    assert kernel.last_call.backend == DEVICE
+    assert MAPPED.search(kernel.last_call.variant), kernel.last_call.variant
+    for d, p in zip(on_device, in_python):
+        assert d.data.tobytes() == p.data.tobytes()
+
+
+def test_a_loop_sees_what_the_loops_before_it_wrote():
+    values = np.random.default_rng(9).standard_normal((33, 65))
+    on_device, in_python, kernel = run_both(ThreeLoops, values, 2)
+    assert MAPPED.search(kernel.last_call.variant), kernel.last_call.variant
+    for d, p in zip(on_device, in_python):
+        assert d.data.tobytes() == p.data.tobytes()
+
+
+@pytest.mark.parametrize("shape", [(13, 11), (6, 5, 4)])
+def test_an_in_place_sweep_keeps_pythons_order(shape):
+    values = np.random.default_rng(10).standard_normal(shape)
+    on_device, in_python, kernel = run_both(InPlaceSweep, values, 0)
+    assert kernel.last_call.backend == DEVICE
+    # Documented: its points depend on each other, so it runs as one device thread, not mapped.
+    assert not MAPPED.search(kernel.last_call.variant), kernel.last_call.variant
+    assert on_device[0].data.tobytes() == in_python[0].data.tobytes()
+
+
+def test_a_sweep_then_a_parallel_loop_run_in_order():
+    values = np.random.default_rng(11).standard_normal((20, 31))
+    on_device, in_python, kernel = run_both(SweepThenCopy, values, 1)
+    assert MAPPED.search(kernel.last_call.variant), "the copy maps; the sweep before it runs as one thread"
+    for d, p in zip(on_device, in_python):
+        assert d.data.tobytes() == p.data.tobytes()

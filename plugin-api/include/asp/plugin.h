@@ -83,7 +83,7 @@ extern "C" {
 #define ASP_ABI_VERSION_MINOR_OF(v) ((uint32_t)(v)&0xFFFFu)
 
 #define ASP_ABI_VERSION_MAJOR 1
-#define ASP_ABI_VERSION_MINOR 3
+#define ASP_ABI_VERSION_MINOR 4
 /** The version this header describes. */
 #define ASP_ABI_VERSION ASP_MAKE_ABI_VERSION(ASP_ABI_VERSION_MAJOR, ASP_ABI_VERSION_MINOR)
 
@@ -296,7 +296,17 @@ typedef enum asp_c_python_operation {
  * loop of kind gpu_block in dimension d runs one iteration per block of the
  * grid's dimension d, a gpu_thread loop one per thread of the block's
  * dimension d; the core sets grid[d] and block[d] to their trip counts. A
- * function without such loops runs as a single thread. */
+ * function without such loops runs as a single thread.
+ *
+ * ABI 1.4: a function whose body, after its leading lets, holds a top-level
+ * gpu_block loop and other statements runs as several launches, in order,
+ * each after the one before has finished: one per top-level gpu_block loop
+ * and one single-thread launch per run of statements between them, split as
+ * asp::psir::device_launches (<asp/psir_verify.hpp>) splits it. Launch i is
+ * the kernel asp_entry_<f>_launch<i>, with f's parameters and the status
+ * word; the first launch that leaves a status other than ASP_C_OK ends the
+ * call. Generated code of ABI 1.3 has no such functions: its optimizers map
+ * one nest per function, so its kernels are launched as before. */
 
 /** Opaque handles, owned by the backend and given back through release()/unload(). */
 typedef struct asp_device_buffer asp_device_buffer;

@@ -51,6 +51,108 @@ inline std::string gpu_bound_problem(const Function& f, const ExprPtr& e) {
   return problem;
 }
 
+// ---- device launches (ABI 1.4) ---------------------------------------------
+//
+// A device function runs as one launch, or as several in order on one queue
+// when its body, after its leading lets, holds a top-level gpu_block loop nest
+// and anything else: each top-level gpu_block loop is a launch sized by its
+// own gpu loops, and each run of other top-level statements between them is
+// a single-thread launch. Launch i of function f is the kernel
+// asp_entry_<f>_launch<i>: f's parameters, its leading lets (evaluated again
+// in every launch) and that part of its body. A launch starts when the one
+// before it has finished, so the parts see each other's stores in order.
+// The core sizes and runs the launches, the device code generators emit
+// them: both split a function here.
+
+namespace launch_detail {
+
+inline std::size_t leading_lets(const Function& f) {
+  std::size_t lets = 0;
+  while (lets < f.body.size() && f.body[lets].kind == Stmt::Kind::let) ++lets;
+  return lets;
+}
+
+inline bool is_gpu_nest(const Stmt& s) { return s.kind == Stmt::Kind::loop && s.loop->kind == LoopKind::gpu_block; }
+
+// The part of each top-level statement after the leading lets: a gpu_block
+// loop is a part of its own, the statements between two of them share one.
+inline std::vector<std::size_t> parts(const Function& f, std::size_t lets) {
+  std::vector<std::size_t> part(f.body.size(), 0);
+  std::size_t count = 0;
+  for (std::size_t i = lets; i < f.body.size(); ++i) {
+    const bool joins = i > lets && !is_gpu_nest(f.body[i]) && !is_gpu_nest(f.body[i - 1]);
+    part[i] = joins ? part[i - 1] : count++;
+  }
+  return part;
+}
+
+// Whether `block` reads local `name` or assigns or reduces into it, at any depth.
+inline bool uses(const Block& block, const std::string& name) {
+  bool found = false;
+  auto read = [&](const Expr& e) { found |= e.kind == Expr::Kind::var && e.name == name; };
+  for_each_expr(block, read);
+  for (const Stmt& s : block) {
+    if (found) break;
+    found = ((s.kind == Stmt::Kind::assign || s.kind == Stmt::Kind::reduce) && s.name == name) ||
+            (s.loop && uses(s.loop->body, name)) || uses(s.then_block, name) || uses(s.else_block, name);
+  }
+  return found;
+}
+
+}  // namespace launch_detail
+
+// Why `f` cannot run as several launches ("" when it can): a launch sees only
+// the parameters, so a name one part declares must not be used in another,
+// and the leading lets, evaluated again by each launch, must not read memory
+// that an earlier launch may have written.
+inline std::string device_split_problem(const Function& f) {
+  const std::size_t lets = launch_detail::leading_lets(f);
+  for (std::size_t i = 0; i < lets; ++i) {
+    bool reads = false;
+    auto load = [&](const Expr& e) { reads |= e.kind == Expr::Kind::load; };
+    for_each_expr(f.body[i].value, load);
+    if (reads) return "its leading let '" + f.body[i].name + "' reads memory, which a later launch would read again";
+  }
+  const std::vector<std::size_t> part = launch_detail::parts(f, lets);
+  for (std::size_t i = lets; i < f.body.size(); ++i) {
+    const Stmt& s = f.body[i];
+    if (s.kind != Stmt::Kind::let && s.kind != Stmt::Kind::decl) continue;
+    for (std::size_t j = i + 1; j < f.body.size(); ++j) {
+      if (part[j] == part[i]) continue;
+      if (launch_detail::uses(Block{f.body[j]}, s.name)) {
+        return std::string(s.kind == Stmt::Kind::let ? "the let '" : "the var declaration '") + s.name +
+               "' of one launch is used by a later one";
+      }
+    }
+  }
+  return "";
+}
+
+// The launches of `f`, in order: {f} itself when it is one launch (no
+// top-level gpu_block loop, or one with only lets besides it, or a body that
+// device_split_problem refuses), else one function per part, named
+// <f>_launch<i>, with f's parameters, its leading lets and no run check (the
+// variant's check chose it already).
+inline std::vector<Function> device_launches(const Function& f) {
+  const std::size_t lets = launch_detail::leading_lets(f);
+  const bool any_gpu = std::any_of(f.body.begin() + static_cast<std::ptrdiff_t>(lets), f.body.end(), launch_detail::is_gpu_nest);
+  if (!any_gpu || f.body.size() - lets == 1 || !device_split_problem(f).empty()) return {f};
+  const std::vector<std::size_t> part = launch_detail::parts(f, lets);
+  std::vector<Function> out;
+  for (std::size_t i = lets; i < f.body.size(); ++i) {
+    if (part[i] == out.size()) {
+      Function launch;
+      launch.name = f.name + "_launch" + std::to_string(part[i]);
+      launch.params = f.params;
+      launch.kernel = f.kernel;
+      launch.body.assign(f.body.begin(), f.body.begin() + static_cast<std::ptrdiff_t>(lets));
+      out.push_back(std::move(launch));
+    }
+    out.back().body.push_back(f.body[i]);
+  }
+  return out;
+}
+
 namespace verify_detail {
 
 inline bool is_identifier(const std::string& name) {

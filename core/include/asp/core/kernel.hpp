@@ -26,7 +26,9 @@
 namespace asp::core {
 
 // A kernel's code on a device backend: the loaded module, and for each
-// variant the gpu loops whose trip counts give its launch grid.
+// variant its launches (psir::device_launches: one, or one per top-level gpu
+// nest and per run of statements between them), each with the gpu loops
+// whose trip counts give its launch grid.
 class DeviceCode {
  public:
   // Throws std::runtime_error when a gpu loop's bounds use anything but scalar parameters and constants.
@@ -37,10 +39,14 @@ class DeviceCode {
 
   const std::shared_ptr<const DeviceRuntime>& device() const { return device_; }
   const std::vector<psir::Function>& functions() const { return functions_; }
-  // The grid of variant i for these arguments: per dimension, the largest trip
-  // count of its gpu_block loops (blocks) and gpu_thread loops (threads); 1 where there is none.
-  asp_launch_config launch_config(std::size_t variant, void* const* args) const;
-  // Launches variant i; args as in the C entry convention with device buffer handles for buffers.
+  // How many launches variant i runs, in order.
+  std::size_t launch_count(std::size_t variant) const;
+  // The grid of launch k of variant i for these arguments: per dimension, the
+  // largest trip count of its gpu_block loops (blocks) and gpu_thread loops
+  // (threads); 1 where there is none.
+  asp_launch_config launch_config(std::size_t variant, void* const* args, std::size_t launch = 0) const;
+  // Runs the launches of variant i in order, up to the first that reports an
+  // error; args as in the C entry convention with device buffer handles for buffers.
   int launch(std::size_t variant, void* const* args) const;
 
  private:
@@ -51,10 +57,14 @@ class DeviceCode {
     psir::ExprPtr lower, upper;
     std::int64_t step;
   };
+  struct Launch {
+    std::string name;  // the kernel is asp_entry_<name>
+    std::vector<GpuLoop> loops;
+  };
   std::shared_ptr<const DeviceRuntime> device_;
   asp_device_module* module_;
   std::vector<psir::Function> functions_;
-  std::vector<std::vector<GpuLoop>> loops_;  // per function
+  std::vector<std::vector<Launch>> launches_;  // per function
 };
 
 // A compiled kernel: its variants, each an entry point of a binary on the
