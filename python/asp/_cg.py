@@ -139,19 +139,23 @@ class SolveRecord:
     Attributes
     ----------
     method : str
-        ``"s-step"``, ``"pcg"`` (a preconditioner, or a LinearOperator A) or ``"scipy"`` (complex input).
+        ``"native"`` (the whole loop in a native solver: asp.akx's CG program), ``"s-step"``, ``"pcg"`` (a
+        preconditioner, or a LinearOperator A) or ``"scipy"`` (complex input).
     iterations : int
         CG steps taken.
     blocks : int
         Matrix-powers calls (s-step blocks).
     fallback : str or None
         Why the s-step solver went on with ordinary CG steps, if it did.
+    backend : str or None
+        The backend the native solver ran on (method ``"native"``).
     """
 
     method: str
     iterations: int = 0
     blocks: int = 0
     fallback: Optional[str] = None
+    backend: Optional[str] = None
 
 
 last_solve: Optional[SolveRecord] = None
@@ -611,7 +615,8 @@ def _char(dtype: Any) -> str:
 
 def cg(A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-5, atol: float = 0.0, maxiter: Optional[int] = None,
        M: Any = None, callback: Optional[Callable[[np.ndarray], Any]] = None, s: int = 4,
-       make_operator: Optional[Callable[[Any], Optional[Operator]]] = None) -> Tuple[np.ndarray, int]:
+       make_operator: Optional[Callable[[Any], Optional[Operator]]] = None,
+       native: Optional[Callable[..., Optional[Tuple[int, int]]]] = None) -> Tuple[np.ndarray, int]:
     """Solve ``A x = b`` for symmetric positive definite A with conjugate gradients, as
     :func:`scipy.sparse.linalg.cg` does (same arguments, results and errors; see the module docstring).
 
@@ -636,6 +641,11 @@ def cg(A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-5, atol: float = 0.0,
     make_operator : callable, optional
         Takes the validated canonical float64 ``scipy.sparse.csr_array`` and returns an :class:`Operator`, or
         None when it has none; default (and fallback) :class:`ScipyOperator`.
+    native : callable, optional
+        A native unpreconditioned CG: ``native(csr, b, x, tol, maxiter)`` takes SciPy's steps on x (float64,
+        in place; the same loop as here, confirming convergence on the true residual) and returns
+        ``(info, steps)``, or None when it cannot run (nothing modified). Tried first when A is a matrix
+        and there is no preconditioner and no callback.
 
     Returns
     -------
@@ -731,6 +741,13 @@ def cg(A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-5, atol: float = 0.0,
     last_solve = record
     if bnorm == 0.0:
         return np.zeros(n, dtype=xtype), 0
+
+    if native is not None and csr is not None and psolve is None and callback is None:
+        ran = native(csr, bvec, x, tol, maxiter)
+        if ran is not None:
+            info, steps = ran
+            last_solve = SolveRecord("native", iterations=steps, backend=getattr(native, "backend", None))
+            return x.astype(xtype, copy=False), info
 
     op: Optional[Operator] = None
     if csr is not None:
