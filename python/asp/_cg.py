@@ -599,6 +599,20 @@ def _leading_cholesky_inverse(w: np.ndarray) -> Tuple[np.ndarray, int]:
     return linv * d[None, :], usable  # L = D⁻¹ Lscaled, so L⁻¹ = Lscaled⁻¹ D
 
 
+def _diagonal_preconditioner(M: Any, n: int) -> Optional[np.ndarray]:
+    """The float64 diagonal of M when M is a real sparse matrix with no nonzero off its diagonal and finite
+    entries (a Jacobi preconditioner: M @ r is then d * r exactly), else None."""
+    import scipy.sparse as sparse
+
+    if not sparse.issparse(M) or tuple(M.shape) != (n, n) or _is_complex(M.dtype):
+        return None
+    coo = sparse.coo_array(M)
+    values = np.asarray(coo.data)
+    if np.any((coo.row != coo.col) & (values != 0)) or not np.isfinite(values).all():
+        return None
+    return np.asarray(M.diagonal(), dtype=np.float64)
+
+
 def _fall_back_to_scipy(reason: str) -> None:
     import asp
 
@@ -642,10 +656,11 @@ def cg(A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-5, atol: float = 0.0,
         Takes the validated canonical float64 ``scipy.sparse.csr_array`` and returns an :class:`Operator`, or
         None when it has none; default (and fallback) :class:`ScipyOperator`.
     native : callable, optional
-        A native unpreconditioned CG: ``native(csr, b, x, tol, maxiter)`` takes SciPy's steps on x (float64,
-        in place; the same loop as here, confirming convergence on the true residual) and returns
-        ``(info, steps)``, or None when it cannot run (nothing modified). Tried first when A is a matrix
-        and there is no preconditioner and no callback.
+        A native CG: ``native(csr, b, x, tol, maxiter, diagonal)`` takes SciPy's steps on x (float64, in
+        place; the same loop as here, confirming convergence on the true residual; ``diagonal`` None, or
+        the float64 diagonal of a diagonal ``M``) and returns ``(info, steps)``, or None when it cannot run
+        (nothing modified). Tried first when A is a matrix, M is absent or a sparse diagonal matrix with
+        finite entries, A has no ``psolve`` and there is no callback.
 
     Returns
     -------
@@ -742,8 +757,10 @@ def cg(A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-5, atol: float = 0.0,
     if bnorm == 0.0:
         return np.zeros(n, dtype=xtype), 0
 
-    if native is not None and csr is not None and psolve is None and callback is None:
-        ran = native(csr, bvec, x, tol, maxiter)
+    diagonal = _diagonal_preconditioner(M, n) if M is not None and not hasattr(A, "psolve") else None
+    if (native is not None and csr is not None and callback is None
+            and (psolve is None or diagonal is not None)):
+        ran = native(csr, bvec, x, tol, maxiter, diagonal)
         if ran is not None:
             info, steps = ran
             last_solve = SolveRecord("native", iterations=steps, backend=getattr(native, "backend", None))

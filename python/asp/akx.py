@@ -68,12 +68,12 @@ def _dia_spmv_program(offsets, data, rows, x, y, n, nd, cp1):
     """_spmv_program on the diagonal form: the plugin 'akx' specializes it."""
 
 
-def _cg_program(indptr, cols, data, rows, b, x, r, p, q, state, part, n, np1, nnz, cp1, maxiter, tol):
-    """Unpreconditioned CG steps (r = b - A x first, then at most maxiter steps until norm(r) < tol or a
+def _cg_program(indptr, cols, data, rows, b, x, r, p, q, d, state, part, n, np1, nnz, cp1, maxiter, tol):
+    """CG steps, preconditioned by diagonal d where state says so (r = b - A x first, then at most maxiter steps until norm(r) < tol or a
     breakdown), the loop native: the plugin 'akx' specializes it."""
 
 
-def _dia_cg_program(offsets, data, rows, b, x, r, p, q, state, part, n, nd, cp1, maxiter, tol):
+def _dia_cg_program(offsets, data, rows, b, x, r, p, q, d, state, part, n, nd, cp1, maxiter, tol):
     """_cg_program on the diagonal form: the plugin 'akx' specializes it."""
 
 
@@ -767,19 +767,20 @@ class _Operator:
 
 
 # The native CG program's state vector (plugins/akx/kernels/cg.c).
-_CG_RNORM, _CG_RHO_PREV, _CG_BREAKDOWN, _CG_DONE, _CG_FIRST = 1, 2, 4, 5, 6
+_CG_RNORM, _CG_RHO_PREV, _CG_BREAKDOWN, _CG_DONE, _CG_FIRST, _CG_JACOBI = 1, 2, 4, 5, 6, 8
 
 
 class _NativeCG:
-    """The native CG program (plugins/akx cg.c) as asp._cg.cg's ``native`` solver: SciPy's unpreconditioned
-    loop, every step of it in the program, with a true-residual check (on the program's first pass: r =
+    """The native CG program (plugins/akx cg.c) as asp._cg.cg's ``native`` solver: SciPy's loop without a
+    preconditioner or with a diagonal one (d: z = d r), every step of it in the program, with a true-residual check (on the program's first pass: r =
     b - A x) each time the recursive residual has converged."""
 
     def __init__(self) -> None:
         self.backend: Optional[str] = None
         self.variant: Optional[str] = None
 
-    def __call__(self, csr: Any, b: np.ndarray, x: np.ndarray, tol: float, maxiter: int) -> Optional[Tuple[int, int]]:
+    def __call__(self, csr: Any, b: np.ndarray, x: np.ndarray, tol: float, maxiter: int,
+                 diagonal: Optional[np.ndarray] = None) -> Optional[Tuple[int, int]]:
         obj = MatrixPowers(csr, 1)
         matrix = obj._matrix
         if obj._cpu_or_device() != "cpu":
@@ -788,10 +789,12 @@ class _NativeCG:
         rows = obj._row_chunks()
         n = matrix.n
         r, p, q = (np.empty(n) for _ in range(3))
-        state = np.zeros(8)
+        state = np.zeros(9)
         state[_CG_FIRST] = 1
-        arguments = {**matrix.arrays(encoding), "rows": rows, "b": b, "x": x, "r": r, "p": p, "q": q, "state": state,
-                     "part": np.zeros(len(rows)), "n": n, **matrix.sizes(encoding), "cp1": len(rows), "maxiter": 0,
+        state[_CG_JACOBI] = diagonal is not None
+        d = np.ascontiguousarray(diagonal, dtype=np.float64) if diagonal is not None else np.ones(n)  # unread
+        arguments = {**matrix.arrays(encoding), "rows": rows, "b": b, "x": x, "r": r, "p": p, "q": q, "d": d,
+                     "state": state, "part": np.zeros((2, len(rows))), "n": n, **matrix.sizes(encoding), "cp1": len(rows), "maxiter": 0,
                      "tol": float(tol)}
         specialized = _specialize(_PROGRAMS["cg", encoding == "dia"], ("cg", np.dtype(np.float64), encoding),
                                   lambda: arguments)
@@ -829,15 +832,15 @@ def cg(A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-5, atol: float = 0.0,
 
     What runs (``asp._cg.last_solve.method`` says which, ``.backend`` on which backend):
 
-    - ``"native"``: SciPy's unpreconditioned CG loop as one native program of the akx plugin (three fused
-      passes over the vectors per step, deterministic parallel dot products), when ``method`` is
-      ``"auto"`` (the default) or ``"native"``, A is a matrix (sparse or dense, real), there is no
-      preconditioner (``M`` None and no ``A.psolve``), no ``callback`` and the backend is a CPU one
-      (openmp, pthreads). Convergence of the recursive residual is confirmed on the true one.
+    - ``"native"``: SciPy's CG loop as one native program of the akx plugin (three fused passes over the
+      vectors per step, deterministic parallel dot products), when ``method`` is ``"auto"`` (the default)
+      or ``"native"``, A is a matrix (sparse or dense, real), there is no preconditioner or ``M`` is a
+      sparse diagonal matrix (Jacobi; finite entries), no ``A.psolve``, no ``callback``, and the backend
+      is a CPU one (openmp, pthreads). Convergence of the recursive residual is confirmed on the true one.
     - ``"s-step"``: Chronopoulos-Gear s-step CG on the matrix-powers kernel (``s`` steps per call) when
       ``method="s-step"``, or when the native program cannot run (a callback, a device backend such as
       OpenCL, the program not built).
-    - ``"pcg"``: PCG on the specialized SpMV with a preconditioner, or on ``A.matvec`` for a
+    - ``"pcg"``: PCG on the specialized SpMV with any other preconditioner, or on ``A.matvec`` for a
       LinearOperator.
     - ``"scipy"``: :func:`scipy.sparse.linalg.cg` itself for complex input.
 

@@ -498,9 +498,9 @@ def test_breakdown_returns_finite_iterate():
 
 
 # ---- asp.akx.cg's native CG program ---------------------------------------------------------------
-# asp.akx.cg runs SciPy's unpreconditioned loop as one native program of the akx plugin on the CPU
-# backends when there is no callback and no preconditioner; a device backend (opencl) runs the s-step
-# path instead.
+# asp.akx.cg runs SciPy's loop as one native program of the akx plugin on the CPU backends when there is
+# no callback and no preconditioner or a diagonal one; a device backend (opencl) runs the s-step path
+# (or PCG with M) instead.
 
 NATIVE_CG = BACKEND in ("openmp", "pthreads")
 
@@ -511,7 +511,7 @@ def native_cg(A, b, **kw):
     if NATIVE_CG:
         assert record.method == "native" and record.backend == BACKEND, record
     else:
-        assert record.method == "s-step", record
+        assert record.method == ("pcg" if "M" in kw else "s-step"), record
     return x, info
 
 
@@ -638,6 +638,30 @@ def test_native_nonsymmetric_and_indefinite_stop():
             assert norm(b - A @ x) < 1e-10 * norm(b)
 
 
+@pytest.mark.parametrize("kind", ["dia", "csr", "float32"])
+def test_native_jacobi(kind):
+    # a badly scaled SPD matrix, where Jacobi pays: SciPy's PCG with the same M, step for step
+    A = poisson2d(24)
+    scale = sparse.diags_array(np.logspace(0, 3, A.shape[0]))
+    A = sparse.csr_array(scale @ A @ scale)
+    b = np.random.default_rng(4).standard_normal(A.shape[0])
+    d = 1.0 / A.diagonal()
+    M = sparse.diags_array(d) if kind == "dia" else sparse.csr_array(sparse.diags_array(d))
+    if kind == "float32":
+        M = M.astype(np.float32)
+    reference, info_ref, steps = scipy_steps(A, b, rtol=1e-9, M=M)
+    x, info = native_cg(A, b, rtol=1e-9, M=M)
+    assert info == info_ref == 0
+    assert norm(b - A @ x) < 1e-9 * norm(b)
+    np.testing.assert_allclose(x, reference, rtol=0, atol=1e-6 * np.abs(reference).max())
+    if NATIVE_CG:
+        assert abs(_cg.last_solve.iterations - steps) <= max(2, steps // 50)
+    _, _, plain = scipy_steps(A, b, rtol=1e-9, maxiter=100_000)
+    assert steps < plain  # the preconditioner mattered
+    x, info = native_cg(A, b, rtol=1e-9, M=M, x0="Mb")
+    assert info == 0 and norm(b - A @ x) < 1e-9 * norm(b)
+
+
 def test_native_not_chosen():
     A = poisson2d(16)
     b = np.arange(A.shape[0], dtype=float)
@@ -646,8 +670,11 @@ def test_native_not_chosen():
     calls = []
     akx.cg(A, b, rtol=1e-8, callback=calls.append)
     assert _cg.last_solve.method == "s-step" and len(calls) == _cg.last_solve.iterations
-    M = sparse.diags_array(1.0 / A.diagonal())
+    M = sla.aslinearoperator(sparse.diags_array(1.0 / A.diagonal()))  # not a sparse matrix: PCG in Python
     x, info = akx.cg(A, b, rtol=1e-8, M=M)
+    assert _cg.last_solve.method == "pcg" and info == 0
+    M = sparse.diags_array([np.full(255, 0.1), 1.0 / A.diagonal(), np.full(255, 0.1)], offsets=[-1, 0, 1])
+    x, info = akx.cg(A, b, rtol=1e-8, M=M)  # not diagonal
     assert _cg.last_solve.method == "pcg" and info == 0
     akx.cg(sla.aslinearoperator(A), b, rtol=1e-8)
     assert _cg.last_solve.method == "pcg"

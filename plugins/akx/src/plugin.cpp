@@ -51,12 +51,12 @@ const Operation operations[] = {
      {"offsets", "data", "stanzas", "plan", "vecs", "coef", "n", "nd", "s", "cp1", "mp1", "m", "k", "fingerprint"}, 6,
      {4}},
     {"_cg_program", "cg", false,
-     {"indptr", "cols", "data", "rows", "b", "x", "r", "p", "q", "state", "part", "n", "np1", "nnz", "cp1", "maxiter",
-      "tol"},
-     11, {4, 5, 6, 7, 8}},
+     {"indptr", "cols", "data", "rows", "b", "x", "r", "p", "q", "d", "state", "part", "n", "np1", "nnz", "cp1",
+      "maxiter", "tol"},
+     12, {4, 5, 6, 7, 8, 9}},
     {"_dia_cg_program", "cg", true,
-     {"offsets", "data", "rows", "b", "x", "r", "p", "q", "state", "part", "n", "nd", "cp1", "maxiter", "tol"}, 10,
-     {3, 4, 5, 6, 7}},
+     {"offsets", "data", "rows", "b", "x", "r", "p", "q", "d", "state", "part", "n", "nd", "cp1", "maxiter", "tol"},
+     11, {3, 4, 5, 6, 7, 8}},
 };
 
 std::string function_name(std::string_view tree_text) {
@@ -99,7 +99,9 @@ std::string types_of(const Operation& op, std::span<const asp_arg> args) {
     if (of_data && !has_type(args[i], kDLFloat, bits)) fail(std::string(op.params[i]) + " must have the type of data");
     const std::string_view name = op.params[i];
     if (name == "state" || name == "part") {
-      if (!has_type(args[i], kDLFloat, 64) || args[i].tensor.ndim != 1) fail(std::string(name) + " must be a float64 vector");
+      if (!has_type(args[i], kDLFloat, 64) || args[i].tensor.ndim != (name == "part" ? 2 : 1)) {
+        fail(std::string(name) + (name == "part" ? " must be a float64 (2, cp1) array" : " must be a float64 vector"));
+      }
     } else if (!of_data && name != "cols" && name != "coef" && !has_type(args[i], kDLInt, 64)) {
       fail(std::string(op.params[i]) + " must be an int64 array");
     }
@@ -162,7 +164,8 @@ std::string powers_program(const std::string& t, const std::string& form) {
          "}\n";
 }
 
-// Unpreconditioned CG (cg.c): SciPy's loop, natively. Each call first sets
+// CG (cg.c), unpreconditioned or with the diagonal preconditioner d (when
+// state says so): SciPy's loop, natively. Each call first sets
 // r = b - A x (the true residual), then takes at most maxiter steps, each
 // after the test of SciPy's loop (stop when ||r|| < tol, or r is exactly
 // 0), and stops early at a breakdown (p.Ap zero, or a step length not
@@ -171,10 +174,10 @@ std::string powers_program(const std::string& t, const std::string& form) {
 // one has converged and goes on where the loop stopped.
 std::string cg_program(const std::string& t, const std::string& form) {
   const std::string params = matrix_params(t, form) + ", rows: buffer i64[cp1], b: buffer " + t + "[n], x: buffer " + t +
-                             "[n], r: buffer " + t + "[n], p: buffer " + t + "[n], q: buffer " + t +
-                             "[n], state: buffer f64[8], part: buffer f64[cp1]";
+                             "[n], r: buffer " + t + "[n], p: buffer " + t + "[n], q: buffer " + t + "[n], d: buffer " + t +
+                             "[n], state: buffer f64[9], part: buffer f64[2, cp1]";
   const std::string sizes = "n: i64, " + matrix_sizes(form) + ", cp1: i64";
-  const std::string args = matrix_args(form) + ", rows, b, x, r, p, q, state, part, n, " + size_args(form) + ", cp1";
+  const std::string args = matrix_args(form) + ", rows, b, x, r, p, q, d, state, part, n, " + size_args(form) + ", cp1";
   std::string kernels, launch;
   for (const char* step : {"init", "direction", "spmv_dot", "update"}) {
     const std::string kernel = std::string("cg_") + step + "_" + t + "_" + form;
