@@ -11,6 +11,9 @@ Public functions
 
 What runs
 ---------
+- With a ``native`` solver (asp.akx.cg passes its native CG program), a matrix, no callback and no
+  preconditioner or a sparse diagonal one: the native solver, SciPy's loop (``last_solve.method`` is
+  ``"native"``); where it cannot run, the cases below.
 - Unpreconditioned, with a matrix (sparse or dense): **s-step CG** (below) on the operator's ``powers``.
 - With a preconditioner (``M`` or an ``A.psolve`` attribute): PCG on the operator's ``matvec``.
 - With a :class:`scipy.sparse.linalg.LinearOperator` ``A``: PCG on ``A.matvec`` in Python.
