@@ -6,8 +6,8 @@
    k = 2, 4, 8. Effective bandwidth = k x (bytes of the matrix: data, indices, row pointers) / time, the
    traffic k SpMVs would need, against the STREAM copy bandwidth. Results checked against repeated SciPy
    SpMV (relative 1e-12 per level).
-2. asp.akx.cg against scipy.sparse.linalg.cg on the 2-D Poisson matrix 512², rtol 1e-8, b = ones: SciPy,
-   Asp's native CG program (the default path) and Asp's s-step CG (method="s-step", s = 1, 4, 8); all to
+2. asp.akx.cg against scipy.sparse.linalg.cg on the 2-D Poisson matrix 512², rtol 1e-8, b = ones: SciPy
+   (as it comes, and with BLAS held to one thread as asp.akx.cg holds it), Asp's native CG program (the default path) and Asp's s-step CG (method="s-step", s = 1, 4, 8); all to
    the same true residual (each result's ||b - A x|| / ||b|| and steps are reported, times as ratios to
    SciPy's measured in the same run).
 
@@ -131,25 +131,33 @@ def cg_rows(quick: bool) -> list:
         steps.clear()
         return linalg.cg(a, b, rtol=1e-8, maxiter=100_000, callback=lambda xk: steps.append(None))
 
-    for label, solve in (("scipy", scipy_cg),
+    def scipy_one_thread():
+        # SciPy with BLAS held to one thread, as asp.akx.cg holds it: OpenBLAS's spinning threads cost SciPy
+        # most of its time on a loaded machine, so this row separates that from the native loop's gain
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, "blas"):
+            return scipy_cg()
+
+    for label, solve in (("scipy", scipy_cg), ("scipy BLAS 1 thread", scipy_one_thread),
                          ("asp native", lambda: akx.cg(a, b, rtol=1e-8, maxiter=100_000)),
                          *[(f"asp s-step s={s}", (lambda s=s: akx.cg(a, b, rtol=1e-8, maxiter=100_000, s=s,
                                                                     method="s-step")))
                            for s in (1, 4, 8)]):
         x, info = solve()
-        count = len(steps) if label == "scipy" else _cg.last_solve.iterations
-        method = "scipy" if label == "scipy" else _cg.last_solve.method
+        count = len(steps) if label.startswith("scipy") else _cg.last_solve.iterations
+        method = "scipy" if label.startswith("scipy") else _cg.last_solve.method
         seconds = best_of(solve, 2 if quick else 3)
         residual = float(np.linalg.norm(b - a @ x) / bnorm)
         rows.append({"solver": label, "method": method, "seconds": seconds, "info": int(info), "steps": count,
                      "true_relative_residual": residual, "ms_per_step": seconds * 1e3 / max(count, 1)})
-        print(f"cg {label:>16}: {seconds * 1e3:9.1f} ms ({method}), {count} steps "
+        print(f"cg {label:>19}: {seconds * 1e3:9.1f} ms ({method}), {count} steps "
               f"({seconds * 1e6 / max(count, 1):.0f} us each), info {info}, ||b - Ax||/||b|| = {residual:.2e}",
               flush=True)
     base = rows[0]["seconds"]
     for row in rows:
         row["speedup_vs_scipy"] = base / row["seconds"]
-        print(f"cg {row['solver']:>16}: {row['speedup_vs_scipy']:.2f}x SciPy", flush=True)
+        print(f"cg {row['solver']:>19}: {row['speedup_vs_scipy']:.2f}x SciPy", flush=True)
     return rows
 
 
