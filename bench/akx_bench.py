@@ -6,10 +6,12 @@
    k = 2, 4, 8. Effective bandwidth = k x (bytes of the matrix: data, indices, row pointers) / time, the
    traffic k SpMVs would need, against the STREAM copy bandwidth. Results checked against repeated SciPy
    SpMV (relative 1e-12 per level).
-2. asp.akx.cg against scipy.sparse.linalg.cg on the 2-D Poisson matrix 512², rtol 1e-8, b = ones; both
-   to the same true residual (each result's ||b - A x|| / ||b|| is reported).
+2. asp.akx.cg against scipy.sparse.linalg.cg on the 2-D Poisson matrix 512², rtol 1e-8, b = ones: SciPy
+   (as it comes, and with BLAS held to one thread as asp.akx.cg holds it), Asp's native CG program (the default path) and Asp's s-step CG (method="s-step", s = 1, 4, 8); all to
+   the same true residual (each result's ||b - A x|| / ||b|| and steps are reported, times as ratios to
+   SciPy's measured in the same run).
 
-Usage: .venv/bin/python bench/akx_bench.py [--quick] [--out bench/results]
+Usage: .venv/bin/python bench/akx_bench.py [--quick] [--cg-only] [--out bench/results]
 Writes akx.json and akx.png to --out.
 """
 from __future__ import annotations
@@ -117,23 +119,45 @@ def powers_rows(name: str, a, ks, copy_gbs: float, quick: bool) -> list:
 def cg_rows(quick: bool) -> list:
     import scipy.sparse.linalg as linalg
 
-    from asp import akx
+    from asp import _cg, akx
 
     a = poisson(256 if quick else 512, 2)
     b = np.ones(a.shape[0])
     bnorm = np.linalg.norm(b)
     rows = []
-    for label, solve in (("scipy", lambda: linalg.cg(a, b, rtol=1e-8, maxiter=100_000)),
-                         *[(f"asp s={s}", (lambda s=s: akx.cg(a, b, rtol=1e-8, maxiter=100_000, s=s)))
+    steps = []
+
+    def scipy_cg():
+        steps.clear()
+        return linalg.cg(a, b, rtol=1e-8, maxiter=100_000, callback=lambda xk: steps.append(None))
+
+    def scipy_one_thread():
+        # SciPy with BLAS held to one thread, as asp.akx.cg holds it: OpenBLAS's spinning threads cost SciPy
+        # most of its time on a loaded machine, so this row separates that from the native loop's gain
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, "blas"):
+            return scipy_cg()
+
+    for label, solve in (("scipy", scipy_cg), ("scipy BLAS 1 thread", scipy_one_thread),
+                         ("asp native", lambda: akx.cg(a, b, rtol=1e-8, maxiter=100_000)),
+                         *[(f"asp s-step s={s}", (lambda s=s: akx.cg(a, b, rtol=1e-8, maxiter=100_000, s=s,
+                                                                    method="s-step")))
                            for s in (1, 4, 8)]):
         x, info = solve()
+        count = len(steps) if label.startswith("scipy") else _cg.last_solve.iterations
+        method = "scipy" if label.startswith("scipy") else _cg.last_solve.method
         seconds = best_of(solve, 2 if quick else 3)
         residual = float(np.linalg.norm(b - a @ x) / bnorm)
-        rows.append({"solver": label, "seconds": seconds, "info": int(info), "true_relative_residual": residual})
-        print(f"cg {label:>8}: {seconds * 1e3:9.1f} ms, info {info}, ||b - Ax||/||b|| = {residual:.2e}", flush=True)
+        rows.append({"solver": label, "method": method, "seconds": seconds, "info": int(info), "steps": count,
+                     "true_relative_residual": residual, "ms_per_step": seconds * 1e3 / max(count, 1)})
+        print(f"cg {label:>19}: {seconds * 1e3:9.1f} ms ({method}), {count} steps "
+              f"({seconds * 1e6 / max(count, 1):.0f} us each), info {info}, ||b - Ax||/||b|| = {residual:.2e}",
+              flush=True)
     base = rows[0]["seconds"]
     for row in rows:
         row["speedup_vs_scipy"] = base / row["seconds"]
+        print(f"cg {row['solver']:>19}: {row['speedup_vs_scipy']:.2f}x SciPy", flush=True)
     return rows
 
 
@@ -164,14 +188,20 @@ def plot(report: dict, out: pathlib.Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller matrices (a minute or two)")
+    parser.add_argument("--cg-only", action="store_true", help="only the CG comparison")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
     args = parser.parse_args()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     warnings.simplefilter("error")  # a fallback is a failed benchmark, not a slow one
+    q = args.quick
+    if args.cg_only:
+        report = {"cg": cg_rows(q)}
+        (out / "akx_cg.json").write_text(json.dumps(report, indent=1))
+        print(f"wrote {out / 'akx_cg.json'}")
+        return
     copy = stream_copy_gbs()
     print(f"STREAM copy {copy:.1f} GB/s", flush=True)
-    q = args.quick
     matrices = [
         (f"poisson2d-{1024 if q else 2048}", poisson(1024 if q else 2048, 2)),
         (f"poisson3d-{64 if q else 128}", poisson(64 if q else 128, 3)),

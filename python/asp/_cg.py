@@ -11,6 +11,9 @@ Public functions
 
 What runs
 ---------
+- With a ``native`` solver (asp.akx.cg passes its native CG program), a matrix, no callback and no
+  preconditioner or a sparse diagonal one: the native solver, SciPy's loop (``last_solve.method`` is
+  ``"native"``); where it cannot run, the cases below.
 - Unpreconditioned, with a matrix (sparse or dense): **s-step CG** (below) on the operator's ``powers``.
 - With a preconditioner (``M`` or an ``A.psolve`` attribute): PCG on the operator's ``matvec``.
 - With a :class:`scipy.sparse.linalg.LinearOperator` ``A``: PCG on ``A.matvec`` in Python.
@@ -139,19 +142,23 @@ class SolveRecord:
     Attributes
     ----------
     method : str
-        ``"s-step"``, ``"pcg"`` (a preconditioner, or a LinearOperator A) or ``"scipy"`` (complex input).
+        ``"native"`` (the whole loop in a native solver: asp.akx's CG program), ``"s-step"``, ``"pcg"`` (a
+        preconditioner, or a LinearOperator A) or ``"scipy"`` (complex input).
     iterations : int
         CG steps taken.
     blocks : int
         Matrix-powers calls (s-step blocks).
     fallback : str or None
         Why the s-step solver went on with ordinary CG steps, if it did.
+    backend : str or None
+        The backend the native solver ran on (method ``"native"``).
     """
 
     method: str
     iterations: int = 0
     blocks: int = 0
     fallback: Optional[str] = None
+    backend: Optional[str] = None
 
 
 last_solve: Optional[SolveRecord] = None
@@ -619,6 +626,20 @@ def _leading_cholesky_inverse(w: np.ndarray) -> Tuple[np.ndarray, int]:
     return linv * d[None, :], usable  # L = D⁻¹ Lscaled, so L⁻¹ = Lscaled⁻¹ D
 
 
+def _diagonal_preconditioner(M: Any, n: int) -> Optional[np.ndarray]:
+    """The float64 diagonal of M when M is a real sparse matrix with no nonzero off its diagonal and finite
+    entries (a Jacobi preconditioner: M @ r is then d * r exactly), else None."""
+    import scipy.sparse as sparse
+
+    if not sparse.issparse(M) or tuple(M.shape) != (n, n) or _is_complex(M.dtype):
+        return None
+    coo = sparse.coo_array(M)
+    values = np.asarray(coo.data)
+    if np.any((coo.row != coo.col) & (values != 0)) or not np.isfinite(values).all():
+        return None
+    return np.asarray(M.diagonal(), dtype=np.float64)
+
+
 def _fall_back_to_scipy(reason: str) -> None:
     import asp
 
@@ -635,7 +656,8 @@ def _char(dtype: Any) -> str:
 
 def cg(A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-5, atol: float = 0.0, maxiter: Optional[int] = None,
        M: Any = None, callback: Optional[Callable[[np.ndarray], Any]] = None, s: int = 4,
-       make_operator: Optional[Callable[[Any], Optional[Operator]]] = None) -> Tuple[np.ndarray, int]:
+       make_operator: Optional[Callable[[Any], Optional[Operator]]] = None,
+       native: Optional[Callable[..., Optional[Tuple[int, int]]]] = None) -> Tuple[np.ndarray, int]:
     """Solve ``A x = b`` for symmetric positive definite A with conjugate gradients, as
     :func:`scipy.sparse.linalg.cg` does (same arguments, results and errors; see the module docstring).
 
@@ -660,6 +682,12 @@ def cg(A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-5, atol: float = 0.0,
     make_operator : callable, optional
         Takes the validated canonical float64 ``scipy.sparse.csr_array`` and returns an :class:`Operator`, or
         None when it has none; default (and fallback) :class:`ScipyOperator`.
+    native : callable, optional
+        A native CG: ``native(csr, b, x, tol, maxiter, diagonal)`` takes SciPy's steps on x (float64, in
+        place; the same loop as here, confirming convergence on the true residual; ``diagonal`` None, or
+        the float64 diagonal of a diagonal ``M``) and returns ``(info, steps)``, or None when it cannot run
+        (nothing modified). Tried first when A is a matrix, M is absent or a sparse diagonal matrix with
+        finite entries, A has no ``psolve`` and there is no callback.
 
     Returns
     -------
@@ -755,6 +783,15 @@ def cg(A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-5, atol: float = 0.0,
     last_solve = record
     if bnorm == 0.0:
         return np.zeros(n, dtype=xtype), 0
+
+    diagonal = _diagonal_preconditioner(M, n) if M is not None and not hasattr(A, "psolve") else None
+    if (native is not None and csr is not None and callback is None
+            and (psolve is None or diagonal is not None)):
+        ran = native(csr, bvec, x, tol, maxiter, diagonal)
+        if ran is not None:
+            info, steps = ran
+            last_solve = SolveRecord("native", iterations=steps, backend=getattr(native, "backend", None))
+            return x.astype(xtype, copy=False), info
 
     op: Optional[Operator] = None
     if csr is not None:

@@ -68,8 +68,18 @@ def _dia_spmv_program(offsets, data, rows, x, y, n, nd, cp1):
     """_spmv_program on the diagonal form: the plugin 'akx' specializes it."""
 
 
+def _cg_program(indptr, cols, data, rows, b, x, r, p, q, d, state, part, n, np1, nnz, cp1, maxiter, tol):
+    """CG steps, preconditioned by diagonal d where state says so (r = b - A x first, then at most maxiter steps until norm(r) < tol or a
+    breakdown), the loop native: the plugin 'akx' specializes it."""
+
+
+def _dia_cg_program(offsets, data, rows, b, x, r, p, q, d, state, part, n, nd, cp1, maxiter, tol):
+    """_cg_program on the diagonal form: the plugin 'akx' specializes it."""
+
+
 _PROGRAMS = {("powers", False): _powers_program, ("spmv", False): _spmv_program,
-             ("powers", True): _dia_powers_program, ("spmv", True): _dia_spmv_program}
+             ("powers", True): _dia_powers_program, ("spmv", True): _dia_spmv_program,
+             ("cg", False): _cg_program, ("cg", True): _dia_cg_program}
 # The diagonal form is offered for matrices whose nonzeros lie on at most this many diagonals, holding
 # at most this many times the nonzeros (the zeros of a diagonal are computed too).
 _DIA_DIAGONALS = 32
@@ -790,16 +800,91 @@ class _Operator:
         return self._obj.last_call
 
 
+# The native CG program's state vector (plugins/akx/kernels/cg.c).
+_CG_RNORM, _CG_RHO_PREV, _CG_BREAKDOWN, _CG_DONE, _CG_FIRST, _CG_JACOBI = 1, 2, 4, 5, 6, 8
+
+
+class _NativeCG:
+    """The native CG program (plugins/akx cg.c) as asp._cg.cg's ``native`` solver: SciPy's loop without a
+    preconditioner or with a diagonal one (d: z = d r), every step of it in the program, with a true-residual check (on the program's first pass: r =
+    b - A x) each time the recursive residual has converged."""
+
+    def __init__(self) -> None:
+        self.backend: Optional[str] = None
+        self.variant: Optional[str] = None
+
+    def __call__(self, csr: Any, b: np.ndarray, x: np.ndarray, tol: float, maxiter: int,
+                 diagonal: Optional[np.ndarray] = None) -> Optional[Tuple[int, int]]:
+        obj = MatrixPowers(csr, 1)
+        matrix = obj._matrix
+        if obj._cpu_or_device() != "cpu":
+            return None  # no device kernels: the s-step solver runs on the device's powers kernel
+        encoding = obj.layout.encoding
+        rows = obj._row_chunks()
+        n = matrix.n
+        r, p, q = (np.empty(n) for _ in range(3))
+        state = np.zeros(9)
+        state[_CG_FIRST] = 1
+        state[_CG_JACOBI] = diagonal is not None
+        d = np.ascontiguousarray(diagonal, dtype=np.float64) if diagonal is not None else np.ones(n)  # unread
+        arguments = {**matrix.arrays(encoding), "rows": rows, "b": b, "x": x, "r": r, "p": p, "q": q, "d": d,
+                     "state": state, "part": np.zeros((2, len(rows))), "n": n, **matrix.sizes(encoding), "cp1": len(rows), "maxiter": 0,
+                     "tol": float(tol)}
+        specialized = _specialize(_PROGRAMS["cg", encoding == "dia"], ("cg", np.dtype(np.float64), encoding),
+                                  lambda: arguments)
+        if isinstance(specialized, str) or specialized.backend in _DEVICE_BACKENDS:
+            return None
+        self.backend = specialized.backend
+
+        def run(steps: int) -> None:
+            arguments["maxiter"] = steps
+            variant = specialized(*arguments.values())
+            self.variant = specialized.variants[variant]
+
+        while True:
+            done = int(state[_CG_DONE])
+            run(maxiter - done)
+            if state[_CG_BREAKDOWN]:
+                return -10, int(state[_CG_DONE])
+            done = int(state[_CG_DONE])
+            rnorm = state[_CG_RNORM]
+            if not (rnorm < tol or rnorm == 0.0):
+                return maxiter, done  # the loop ran out of steps
+            run(0)  # the true residual: r = b - A x, and only that
+            rnorm = state[_CG_RNORM]
+            if rnorm < tol or rnorm == 0.0:
+                return 0, done
+            if done >= maxiter:
+                return maxiter, done
+            # the recursive residual had drifted: go on from the true one, keeping the direction
+
+
 def cg(A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-5, atol: float = 0.0, maxiter: Optional[int] = None,
-       M: Any = None, callback: Any = None, s: int = 4, comm: Any = None) -> Tuple[np.ndarray, int]:
+       M: Any = None, callback: Any = None, s: int = 4, method: str = "auto", comm: Any = None) -> Tuple[np.ndarray, int]:
     """Conjugate gradients, a drop-in for :func:`scipy.sparse.linalg.cg` (same arguments, results and
-    errors): s-step CG on the matrix-powers kernel without a preconditioner, PCG on the specialized
-    SpMV with one (M or ``A.psolve``). See asp._cg.cg.
+    errors; see asp._cg.cg for the conventions kept and the few deliberate differences).
+
+    What runs (``asp._cg.last_solve.method`` says which, ``.backend`` on which backend):
+
+    - ``"native"``: SciPy's CG loop as one native program of the akx plugin (three fused passes over the
+      vectors per step, deterministic parallel dot products), when ``method`` is ``"auto"`` (the default)
+      or ``"native"``, A is a matrix (sparse or dense, real), there is no preconditioner or ``M`` is a
+      sparse diagonal matrix (Jacobi; finite entries), no ``A.psolve``, no ``callback``, and the backend
+      is a CPU one (openmp, pthreads). Convergence of the recursive residual is confirmed on the true one.
+    - ``"s-step"``: Chronopoulos-Gear s-step CG on the matrix-powers kernel (``s`` steps per call) when
+      ``method="s-step"``, or when the native program cannot run (a callback, a device backend such as
+      OpenCL, the program not built).
+    - ``"pcg"``: PCG on the specialized SpMV with any other preconditioner, or on ``A.matvec`` for a
+      LinearOperator.
+    - ``"scipy"``: :func:`scipy.sparse.linalg.cg` itself for complex input.
+
+    ``method="native"`` only prefers the native program: where it cannot run, the s-step path does.
 
     With ``comm`` (an mpi4py communicator), A, b and x0 are distributed by rows as for
     :class:`MatrixPowers` and x comes back as this rank's rows: s-step CG whose matrix-powers calls
     exchange ghost rows once per s steps and whose Gram matrix is summed over the ranks once per s
-    steps (asp/_akx_mpi.py); no preconditioner yet (M must be None). Collective."""
+    steps (asp/_akx_mpi.py); no preconditioner yet (M must be None). Collective.
+    """
     from asp import _cg
 
     if comm is not None:
@@ -810,6 +895,9 @@ def cg(A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-5, atol: float = 0.0,
                 raise ValueError("with comm=, asp.akx.cg takes no preconditioner yet (M must be None)")
         return _akx_mpi.cg(A, b, x0, rtol=rtol, atol=atol, maxiter=maxiter, callback=callback, s=s, comm=comm)
 
+    if method not in ("auto", "native", "s-step"):
+        raise ValueError(f"method must be 'auto', 'native' or 's-step', not {method!r}")
+    native = _NativeCG() if method != "s-step" else None
     # BLAS on one thread while the native kernels run between its calls: OpenBLAS's idle threads spin
     # for a while after each call, on the cores the kernels' threads need (measured here: four times
     # slower solves with BLAS's default threads).
@@ -819,4 +907,4 @@ def cg(A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-5, atol: float = 0.0,
         threadpool_limits = None
     with threadpool_limits(1, "blas") if threadpool_limits else contextlib.nullcontext():
         return _cg.cg(A, b, x0, rtol=rtol, atol=atol, maxiter=maxiter, M=M, callback=callback, s=s,
-                      make_operator=_native_operator(s))
+                      make_operator=_native_operator(s), native=native)

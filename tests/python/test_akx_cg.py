@@ -497,6 +497,191 @@ def test_breakdown_returns_finite_iterate():
     assert info == -10 and np.isfinite(x).all()
 
 
+# ---- asp.akx.cg's native CG program ---------------------------------------------------------------
+# asp.akx.cg runs SciPy's loop as one native program of the akx plugin on the CPU backends when there is
+# no callback and no preconditioner or a diagonal one; a device backend (opencl) runs the s-step path
+# (or PCG with M) instead.
+
+NATIVE_CG = BACKEND in ("openmp", "pthreads")
+
+
+def native_cg(A, b, **kw):
+    x, info = akx.cg(A, b, **kw)
+    record = _cg.last_solve
+    if NATIVE_CG:
+        assert record.method == "native" and record.backend == BACKEND, record
+    else:
+        assert record.method == ("pcg" if "M" in kw else "s-step"), record
+    return x, info
+
+
+def scipy_steps(A, b, **kw):
+    steps = []
+    x, info = sla.cg(A, b, callback=lambda xk: steps.append(None), **kw)
+    return x, info, len(steps)
+
+
+def test_native_conformance_cases(case):
+    # SciPy's posdef cases (test_convergence, test_maxiter without a callback, x0 = 'Mb' without M)
+    _, A, b = case
+    rtol = 1e-8 if A.dtype.char in "dD" else 1e-2
+    x0 = 0 * b
+    x, info = native_cg(A, b, x0=x0, rtol=rtol)
+    np.testing.assert_array_equal(x0, 0 * b)
+    assert info == 0 and norm(A @ x - b) <= norm(b) * rtol
+    assert x.dtype == sla.cg(A, b, x0=0 * b, rtol=rtol)[0].dtype
+    x, info = native_cg(A, b, x0=0 * b, rtol=1e-12, maxiter=1)
+    assert info == 1
+    x, info = native_cg(A, b, x0="Mb", rtol=1e-8)
+    assert info == 0 and norm(A @ x - b) <= 1e-8 * norm(b)
+
+
+@pytest.mark.parametrize("form", ["dia", "d16", "i32"])
+def test_native_matches_scipy(form):
+    A = poisson2d(48)
+    n = A.shape[0]
+    if form != "dia":  # the same operator with its rows and columns permuted: no diagonal form
+        perm = np.random.default_rng(5).permutation(n)
+        A = sparse.csr_array(A[perm][:, perm])
+    if form == "i32":  # and a diagonally dominant block coupling rows 35000 apart: offsets beyond int16
+        far = sparse.diags_array([np.full(5000, 0.25), 1.0 + np.arange(40000) / 40000, np.full(5000, 0.25)],
+                                 offsets=[-35000, 0, 35000])
+        A = sparse.csr_array(sparse.block_diag([A, far]))
+        n = A.shape[0]
+    assert akx.MatrixPowers(A, 1).layout.encoding == form
+    b = np.random.default_rng(2).standard_normal(n)
+    reference, info_ref, steps = scipy_steps(A, b, rtol=1e-10)
+    x, info = native_cg(A, b, rtol=1e-10)
+    assert info == info_ref == 0
+    assert norm(b - A @ x) < 1e-10 * norm(b)
+    np.testing.assert_allclose(x, reference, rtol=0, atol=1e-8 * np.abs(reference).max())
+    if NATIVE_CG:
+        assert abs(_cg.last_solve.iterations - steps) <= max(2, steps // 50)
+
+
+def test_native_poisson_steps_and_determinism(poisson64):
+    A, b, _ = poisson64
+    _, _, steps = scipy_steps(A, b, rtol=1e-8)
+    x1, info = native_cg(A, b, rtol=1e-8)
+    first = _cg.last_solve.iterations
+    x2, _ = native_cg(A, b, rtol=1e-8)
+    assert info == 0 and norm(b - A @ x1) < 1e-8 * norm(b)
+    np.testing.assert_array_equal(x1, x2)  # fixed-order reductions: the same bits every run
+    if NATIVE_CG:
+        assert abs(first - steps) <= 2
+
+
+def test_native_float32_and_x0():
+    A = poisson2d(20).astype(np.float32)
+    b = np.arange(A.shape[0], dtype=np.float32)
+    x, info = native_cg(A, b, rtol=1e-5)
+    assert info == 0 and x.dtype == np.float32
+    assert norm(b - A @ x.astype(float)) < 2e-5 * norm(b)
+    x0 = np.ones(A.shape[0])
+    kept = x0.copy()
+    x, info = native_cg(A.astype(float), b.astype(float), x0=x0, rtol=1e-10)
+    assert info == 0 and norm(b - A @ x) < 1e-10 * norm(b)
+    np.testing.assert_array_equal(x0, kept)
+
+
+def test_native_exact_start_and_zero_rhs():
+    A = poisson2d(10)
+    b = A @ np.ones(A.shape[0])
+    x, info = native_cg(A, b, x0=np.ones(A.shape[0]), rtol=0.0)  # r = 0 exactly: no step needed
+    assert info == 0 and _cg.last_solve.iterations <= 1
+    x, info = akx.cg(A, np.zeros(A.shape[0]), x0=np.ones(A.shape[0]))
+    assert info == 0 and not x.any()  # SciPy: b = 0 returns zeros before any step
+
+
+@pytest.mark.parametrize("maxiter", [1, 2, 7])
+def test_native_maxiter(maxiter):
+    A = poisson2d(16)
+    b = np.arange(A.shape[0], dtype=float)
+    x, info = native_cg(A, b, rtol=1e-12, maxiter=maxiter)
+    assert info == maxiter
+    reference, info_ref = sla.cg(A, b, rtol=1e-12, maxiter=maxiter)
+    assert info_ref == maxiter
+    np.testing.assert_allclose(x, reference, rtol=1e-10, atol=1e-10 * np.abs(reference).max())
+    if NATIVE_CG:
+        assert _cg.last_solve.iterations == maxiter
+
+
+def test_native_cannot_converge_reports_maxiter():
+    # the recursive residual falls below 1e-18 relative, the true one cannot: the true-residual check
+    # must keep the loop going (from the true residual) until maxiter
+    A = poisson2d(16)
+    b = np.arange(A.shape[0], dtype=float)
+    x, info = native_cg(A, b, rtol=1e-18, maxiter=400)
+    assert info == 400 and np.isfinite(x).all()
+    assert norm(b - A @ x) < 1e-10 * norm(b)
+
+
+def test_native_nan_and_breakdown():
+    A = poisson2d(8)
+    b = np.ones(A.shape[0])
+    b[3] = np.nan
+    with pytest.raises(ValueError, match="b"):
+        akx.cg(A, b)
+    x, info = native_cg(sparse.csr_array((4, 4)), np.ones(4))  # pᵀAp = 0 on the first step
+    assert info == -10 and np.isfinite(x).all()
+
+
+def test_native_nonsymmetric_and_indefinite_stop():
+    rng = np.random.default_rng(11)
+    nonsym = sparse.csr_array(sparse.random_array((300, 300), density=0.02, random_state=rng) + sparse.eye_array(300))
+    indefinite = sparse.csr_array(sparse.diags_array(np.linspace(-1.0, 1.0, 301)))
+    for A in (nonsym, indefinite):
+        b = rng.standard_normal(A.shape[0])
+        x, info = native_cg(A, b, rtol=1e-10, maxiter=500)
+        assert info in (0, 500, -10) and np.isfinite(x).all()
+        if info == 0:
+            assert norm(b - A @ x) < 1e-10 * norm(b)
+
+
+@pytest.mark.parametrize("kind", ["dia", "csr", "float32"])
+def test_native_jacobi(kind):
+    # a badly scaled SPD matrix, where Jacobi pays: SciPy's PCG with the same M, step for step
+    A = poisson2d(24)
+    scale = sparse.diags_array(np.logspace(0, 3, A.shape[0]))
+    A = sparse.csr_array(scale @ A @ scale)
+    b = np.random.default_rng(4).standard_normal(A.shape[0])
+    d = 1.0 / A.diagonal()
+    M = sparse.diags_array(d) if kind == "dia" else sparse.csr_array(sparse.diags_array(d))
+    if kind == "float32":
+        M = M.astype(np.float32)
+    reference, info_ref, steps = scipy_steps(A, b, rtol=1e-9, M=M)
+    x, info = native_cg(A, b, rtol=1e-9, M=M)
+    assert info == info_ref == 0
+    assert norm(b - A @ x) < 1e-9 * norm(b)
+    np.testing.assert_allclose(x, reference, rtol=0, atol=1e-6 * np.abs(reference).max())
+    if NATIVE_CG:
+        assert abs(_cg.last_solve.iterations - steps) <= max(2, steps // 50)
+    _, _, plain = scipy_steps(A, b, rtol=1e-9, maxiter=100_000)
+    assert steps < plain  # the preconditioner mattered
+    x, info = native_cg(A, b, rtol=1e-9, M=M, x0="Mb")
+    assert info == 0 and norm(b - A @ x) < 1e-9 * norm(b)
+
+
+def test_native_not_chosen():
+    A = poisson2d(16)
+    b = np.arange(A.shape[0], dtype=float)
+    akx.cg(A, b, rtol=1e-8, method="s-step")
+    assert _cg.last_solve.method == "s-step"
+    calls = []
+    akx.cg(A, b, rtol=1e-8, callback=calls.append)
+    assert _cg.last_solve.method == "s-step" and len(calls) == _cg.last_solve.iterations
+    M = sla.aslinearoperator(sparse.diags_array(1.0 / A.diagonal()))  # not a sparse matrix: PCG in Python
+    x, info = akx.cg(A, b, rtol=1e-8, M=M)
+    assert _cg.last_solve.method == "pcg" and info == 0
+    M = sparse.diags_array([np.full(255, 0.1), 1.0 / A.diagonal(), np.full(255, 0.1)], offsets=[-1, 0, 1])
+    x, info = akx.cg(A, b, rtol=1e-8, M=M)  # not diagonal
+    assert _cg.last_solve.method == "pcg" and info == 0
+    akx.cg(sla.aslinearoperator(A), b, rtol=1e-8)
+    assert _cg.last_solve.method == "pcg"
+    with pytest.raises(ValueError, match="method"):
+        akx.cg(A, b, method="fast")
+
+
 # ---- leja_shifts -----------------------------------------------------------------------------
 
 

@@ -33,7 +33,7 @@ bool has_type(const asp_arg& a, std::uint8_t code, int bits) {
 // diagonal form (akx_dia.h).
 struct Operation {
   const char* function;
-  const char* kind;    // "spmv" or "powers"
+  const char* kind;    // "spmv", "powers" or "cg"
   bool diagonal;       // the diagonal form: offsets and data (nd, n) instead of indptr, cols and data
   std::vector<const char*> params;
   std::size_t arrays;  // params[0 .. arrays) are arrays, the rest numbers
@@ -50,6 +50,13 @@ const Operation operations[] = {
     {"_dia_powers_program", "powers", true,
      {"offsets", "data", "stanzas", "plan", "vecs", "coef", "n", "nd", "s", "cp1", "mp1", "m", "k", "fingerprint"}, 6,
      {4}},
+    {"_cg_program", "cg", false,
+     {"indptr", "cols", "data", "rows", "b", "x", "r", "p", "q", "d", "state", "part", "n", "np1", "nnz", "cp1",
+      "maxiter", "tol"},
+     12, {4, 5, 6, 7, 8, 9}},
+    {"_dia_cg_program", "cg", true,
+     {"offsets", "data", "rows", "b", "x", "r", "p", "q", "d", "state", "part", "n", "nd", "cp1", "maxiter", "tol"},
+     11, {3, 4, 5, 6, 7, 8}},
 };
 
 std::string function_name(std::string_view tree_text) {
@@ -90,8 +97,12 @@ std::string types_of(const Operation& op, std::span<const asp_arg> args) {
     if (&args[i] == &data) continue;
     const bool of_data = std::find(op.vectors.begin(), op.vectors.end(), i) != op.vectors.end();
     if (of_data && !has_type(args[i], kDLFloat, bits)) fail(std::string(op.params[i]) + " must have the type of data");
-    if (!of_data && std::string_view(op.params[i]) != "cols" && std::string_view(op.params[i]) != "coef" &&
-        !has_type(args[i], kDLInt, 64)) {
+    const std::string_view name = op.params[i];
+    if (name == "state" || name == "part") {
+      if (!has_type(args[i], kDLFloat, 64) || args[i].tensor.ndim != (name == "part" ? 2 : 1)) {
+        fail(std::string(name) + (name == "part" ? " must be a float64 (2, cp1) array" : " must be a float64 vector"));
+      }
+    } else if (!of_data && name != "cols" && name != "coef" && !has_type(args[i], kDLInt, 64)) {
       fail(std::string(op.params[i]) + " must be an int64 array");
     }
   }
@@ -153,6 +164,47 @@ std::string powers_program(const std::string& t, const std::string& form) {
          "}\n";
 }
 
+// CG (cg.c), unpreconditioned or with the diagonal preconditioner d (when
+// state says so): SciPy's loop, natively. Each call first sets
+// r = b - A x (the true residual), then takes at most maxiter steps, each
+// after the test of SciPy's loop (stop when ||r|| < tol, or r is exactly
+// 0), and stops early at a breakdown (p.Ap zero, or a step length not
+// finite). The state (cg.c) carries the direction and the counts from one
+// call to the next, so asp.akx checks the true residual when the recursive
+// one has converged and goes on where the loop stopped.
+std::string cg_program(const std::string& t, const std::string& form) {
+  const std::string params = matrix_params(t, form) + ", rows: buffer i64[cp1], b: buffer " + t + "[n], x: buffer " + t +
+                             "[n], r: buffer " + t + "[n], p: buffer " + t + "[n], q: buffer " + t + "[n], d: buffer " + t +
+                             "[n], state: buffer f64[9], part: buffer f64[2, cp1]";
+  const std::string sizes = "n: i64, " + matrix_sizes(form) + ", cp1: i64";
+  const std::string args = matrix_args(form) + ", rows, b, x, r, p, q, d, state, part, n, " + size_args(form) + ", cp1";
+  std::string kernels, launch;
+  for (const char* step : {"init", "direction", "spmv_dot", "update"}) {
+    const std::string kernel = std::string("cg_") + step + "_" + t + "_" + form;
+    const std::string writes = std::string(step) == "init"        ? "r, state, part"
+                               : std::string(step) == "direction" ? "p, state, part"
+                               : std::string(step) == "spmv_dot"  ? "q, state, part"
+                                                                   : "x, r, state, part";
+    kernels += "kernel " + kernel + "(" + params + ", " + sizes + ") writes(" + writes + ")\n";
+  }
+  auto call = [&](const char* step) { return std::string("launch cg_") + step + "_" + t + "_" + form + "(" + args + ")\n"; };
+  return "asp-ir 2 psir\n" + kernels + "program(" + params + ", " + sizes + ", maxiter: i64, tol: f64) tune(n, " +
+         (form == "dia" ? "nd" : "nnz") + ") {\n"
+         "  " + call("init") +
+         "  for it in 0:i64 .. maxiter {\n"
+         "    if ((state[1:i64] < tol) || (state[1:i64] == 0:f64)) {\n"
+         "      break\n"
+         "    }\n"
+         "    " + call("direction") +
+         "    " + call("spmv_dot") +
+         "    if (state[4:i64] != 0:f64) {\n"
+         "      break\n"
+         "    }\n"
+         "    " + call("update") +
+         "  }\n"
+         "}\n";
+}
+
 const char* const forms[] = {"i32", "d16", "dia"};
 
 class AkxLowering : public asp::Lowering {
@@ -163,6 +215,7 @@ class AkxLowering : public asp::Lowering {
       for (const char* form : forms) {
         if (body == std::string("spmv ") + t + " " + form + "\n") return spmv_program(t, form);
         if (body == std::string("powers ") + t + " " + form + "\n") return powers_program(t, form);
+        if (body == std::string("cg ") + t + " " + form + "\n") return cg_program(t, form);
       }
     }
     throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "not akx DSIR: " + body.substr(0, 40));
@@ -196,6 +249,11 @@ std::vector<asp::ComponentSpec> components() {
       const std::string cpu = head + akx::cpu_kernel + (dia ? akx::akx_dia : akx::akx_cpu);
       add("spmv", "c", "_cpu_", cpu + akx::spmv);
       add("powers", "c", "_cpu_", cpu + akx::powers);
+      // The CG kernels have no device versions: asp.akx runs its s-step CG on a device backend.
+      const char* const cg_steps[] = {"cg_init", "cg_direction", "cg_spmv_dot", "cg_update"};
+      for (int step = 0; step < 4; ++step) {
+        add(cg_steps[step], "c", "_cpu_", cpu + "#define CG_KERNEL " + std::to_string(step) + "\n" + akx::cg);
+      }
       const std::string cl = head + akx::opencl_common + akx::akx_device;
       add("spmv", "opencl-c", "_cl_", cl + akx::spmv_cl, per_row, block);
       add("powers", "opencl-c", "_cl_", cl + akx::powers_cl, per_chunk, block);
