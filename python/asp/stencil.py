@@ -445,6 +445,7 @@ class StencilKernel:
         self.should_cacheblock = False
         self.block_size = 1
         self._warned: set = set()
+        self._accesses: dict = {}  # (ghost depth, neighbour sets) of each grid -> _Access, for distributed calls
         self._dispatcher = _core.Dispatcher(
             self, len(self._parameters), StencilGrid, "_resident", "_native_argument",
             # _layout: None for a grid of one process; a distributed grid's
@@ -607,23 +608,23 @@ class StencilKernel:
         """
         layouts = [grid._layout for grid in grids]
         comm = next(layout.comm for layout in layouts if layout is not None)
-        with _mpi.collective(comm):
-            first = next(layout for layout in layouts if layout is not None)
-            for name, grid, layout in zip(self._parameters, grids, layouts):
-                if layout is not first:
-                    what = "a grid of one process" if layout is None else f"split as {layout.describe()}"
-                    raise ValueError(
-                        f"{type(self).__name__}.kernel: the grids of one call share one decomposition; grid "
-                        f"'{name}' is {what}, grid '{self._parameters[layouts.index(first)]}' is split as "
-                        f"{first.describe()} (make them with the same comm, global shape and ghost depth)")
-                if grid.ghost_depth != layout.ghost:
-                    raise ValueError(
-                        f"grid '{name}' has ghost_depth {grid.ghost_depth}, but its halo was made {layout.ghost} "
-                        "deep: a distributed grid's ghost depth is set when it is made (ghost_depth=...)")
-            access = _distributed_access(self, grids)
-        stale = np.array([grid._version != grid._exchanged and name in access.read
-                          for name, grid in zip(self._parameters, grids)], dtype=np.int8)
-        comm.Allreduce(_mpi_in_place(), stale, op=_mpi_max())
+        error: Optional[Exception] = None
+        try:
+            first, access = self._check_distributed(grids, layouts)
+            stale = [grid._version != grid._exchanged and name in access.read
+                     for name, grid in zip(self._parameters, grids)]
+        except Exception as e:  # handed to every rank below
+            error, stale = e, [False] * len(grids)
+        # One all-reduce per call: whether any rank failed its checks, and
+        # which grids are stale on any rank (Python may have written a block on one rank only).
+        flags = np.array([error is not None] + stale, dtype=np.int8)
+        comm.Allreduce(_mpi_in_place(), flags, op=_mpi_max())
+        if flags[0]:
+            with _mpi.collective(comm):  # every rank raises: the failing rank's own error, the others' its copy
+                if error is not None:
+                    raise error
+            raise AssertionError("unreachable: a rank reported a failure it did not raise")
+        stale = flags[1:]
         for flag, grid in zip(stale, grids):
             if flag:
                 _core.halo_exchange(first.handle, grid._data, first.ghost)
@@ -631,6 +632,28 @@ class StencilKernel:
         for name, grid in zip(self._parameters, grids):
             if name in access.written:
                 grid._version += 1
+
+    def _check_distributed(self, grids: tuple, layouts: list) -> tuple:
+        """This rank's checks of a call on distributed grids: their shared decomposition and what the kernel does."""
+        first = next(layout for layout in layouts if layout is not None)
+        for name, grid, layout in zip(self._parameters, grids, layouts):
+            if layout is not first:
+                what = "a grid of one process" if layout is None else f"split as {layout.describe()}"
+                raise ValueError(
+                    f"{type(self).__name__}.kernel: the grids of one call share one decomposition; grid "
+                    f"'{name}' is {what}, grid '{self._parameters[layouts.index(first)]}' is split as "
+                    f"{first.describe()} (make them with the same comm, global shape and ghost depth)")
+            if grid.ghost_depth != layout.ghost:
+                raise ValueError(
+                    f"grid '{name}' has ghost_depth {grid.ghost_depth}, but its halo was made {layout.ghost} "
+                    "deep: a distributed grid's ghost depth is set when it is made (ghost_depth=...)")
+        # What the kernel does depends on its text, the grids' neighbour sets and ghost depths only.
+        key = tuple((grid.ghost_depth, tuple(tuple(map(tuple, n)) for n in grid.neighbor_definition))
+                    for grid in grids)
+        access = self._accesses.get(key)
+        if access is None:
+            access = self._accesses[key] = _distributed_access(self, grids)
+        return first, access
 
     def _tree_constants(self, grids: tuple) -> list:
         constants = [("self.constants", [[k, v] for k, v in self.constants.items() if _is_number(v)])]
@@ -809,7 +832,7 @@ def _distributed_access(kernel: "StencilKernel", grids: tuple) -> _Access:
     params = dict(zip(kernel._parameters, grids))
     read, written, at_neighbours = set(), set(), set()
 
-    def loop(n: ast.For, points: Dict[str, str], neighbours: Dict[str, str]) -> None:
+    def loop(n: ast.For, points: Dict[str, str], neighbours: Dict[str, tuple]) -> None:
         """Binds a point loop's variable, in a copy of the scope its body sees."""
         call = n.iter
         method = call.func.attr
@@ -819,7 +842,9 @@ def _distributed_access(kernel: "StencilKernel", grids: tuple) -> _Access:
             neighbours.pop(n.target.id, None)
         elif method == "neighbors" and owner in params and len(call.args) == 2:
             centre, which = call.args
-            region = points.get(centre.id) if isinstance(centre, ast.Name) else None
+            name = centre.id if isinstance(centre, ast.Name) else None
+            # A neighbour of a neighbour reaches the sum of both offsets.
+            region, reach = neighbours.get(name) or (points.get(name), {(0,) * params[owner].dim})
             if region == "border_points":
                 raise ValueError(f"{kind}.kernel reads neighbours of the border points of '{owner}': on a "
                                  "distributed grid a border point's neighbour outside the grid cannot wrap around "
@@ -830,14 +855,15 @@ def _distributed_access(kernel: "StencilKernel", grids: tuple) -> _Access:
             sets = params[owner].neighbor_definition
             offsets = sets[which.value] if 0 <= which.value < len(sets) else []
             depth = params[owner].ghost_depth
-            far = [tuple(o) for o in offsets if any(abs(c) > depth for c in o)]
+            reach = {tuple(a + b for a, b in zip(r, o)) for r in reach for o in offsets}
+            far = sorted(o for o in reach if any(abs(c) > depth for c in o))
             if far:
                 raise ValueError(f"{kind}.kernel reads '{owner}' at offset {far[0]}, beyond the ghost depth {depth} "
                                  f"of its halo; make the grids with ghost_depth={max(max(abs(c) for c in o) for o in far)}")
-            neighbours[n.target.id] = region or "interior_points"
+            neighbours[n.target.id] = (region or "interior_points", reach)
             points.pop(n.target.id, None)
 
-    def subscript(s: ast.Subscript, points: Dict[str, str], neighbours: Dict[str, str], augmented: bool) -> None:
+    def subscript(s: ast.Subscript, points: Dict[str, str], neighbours: Dict[str, tuple], augmented: bool) -> None:
         name = s.value.id
         if name in points or name in neighbours:
             raise ValueError(f"{kind}.kernel reads the coordinates of point '{name}': on a distributed grid "
@@ -855,7 +881,7 @@ def _distributed_access(kernel: "StencilKernel", grids: tuple) -> _Access:
             if index in neighbours:
                 at_neighbours.add(name)
 
-    def visit(n: ast.AST, points: Dict[str, str], neighbours: Dict[str, str]) -> None:
+    def visit(n: ast.AST, points: Dict[str, str], neighbours: Dict[str, tuple]) -> None:
         if (isinstance(n, ast.For) and isinstance(n.target, ast.Name) and isinstance(n.iter, ast.Call)
                 and isinstance(n.iter.func, ast.Attribute)):
             visit(n.iter, points, neighbours)

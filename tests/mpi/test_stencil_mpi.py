@@ -149,6 +149,24 @@ def test_reads_beyond_the_ghost_depth_are_refused_on_every_rank():
         Far().kernel(a, b)
 
 
+class TwoSteps(StencilKernel):
+    def kernel(self, in_grid, out_grid):
+        for x in out_grid.interior_points():
+            for y in in_grid.neighbors(x, 1):
+                for z in in_grid.neighbors(y, 1):
+                    out_grid[x] = out_grid[x] + in_grid[z]
+
+
+def test_neighbours_of_neighbours_count_both_offsets():
+    a, b, ra, rb = pair(values((22, 20), np.float64, seed=6), ghost=2)
+    TwoSteps().kernel(a, b)
+    TwoSteps().kernel(ra, rb)
+    agree(b, rb)
+    a, b, _, _ = pair(values((22, 20), np.float64, seed=6))
+    with pytest.raises(ValueError, match=r"offset \(-2, 0\), beyond the ghost depth 1"):
+        TwoSteps().kernel(a, b)
+
+
 def test_grids_of_different_decompositions_are_refused_on_every_rank():
     a = StencilGrid((20, 30), comm=comm)
     b = StencilGrid((30, 20), comm=comm)
