@@ -216,3 +216,25 @@ def test_the_native_code_ran():
     lap = Laplacian()
     lap.kernel(a, b)
     assert lap.last_call.backend is not None, lap.last_call.fallback_reason
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.float32, np.uint64])
+def test_the_core_exchange_fills_the_halo_with_its_edges_and_corners(dtype):
+    from asp import _core
+
+    shape = (9, 8, 7)  # on 4 ranks split (2, 2, 1): corner halo points come from the diagonal rank
+    array = (np.arange(np.prod(shape)) % 120).reshape(shape).astype(dtype)
+    a = StencilGrid.from_array(array, comm=comm)
+    d = a.decomposition
+    assert comm.size != 4 or d.dims == (2, 2, 1)
+    block = np.full(d.local_shape, 7, dtype=dtype)
+    block[d.owned_in_block] = array[d.owned]
+    _core.halo_exchange(d.handle, block, d.ghost)
+    assert np.array_equal(block, array[d.local_slices])
+
+
+def test_the_core_exchange_wants_a_cartesian_communicator():
+    from asp import _core
+
+    with pytest.raises(RuntimeError, match="not Cartesian"):
+        _core.halo_exchange(comm.py2f(), np.zeros(4), 1)
