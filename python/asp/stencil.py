@@ -58,6 +58,13 @@ class StencilGrid:
         Extent along each axis (1 to 4 axes).
     dtype : numpy dtype, optional
         float64 (default), float32, int32 or int64. The grid starts at zero.
+    comm : mpi4py communicator, optional
+        Distributes the grid: ``shape`` is then the global shape, split in
+        blocks over the ranks of ``comm`` (every rank makes the grid, with
+        the same shape and ghost depth). See ``gather``, ``decomposition``.
+    ghost_depth : int, optional
+        The initial ``ghost_depth`` (1); for a distributed grid, the depth of
+        its halo, fixed from then on.
 
     Attributes
     ----------
@@ -66,7 +73,9 @@ class StencilGrid:
         device memory between kernel calls; reading ``data`` (or indexing the
         grid) first copies the device's results back. An array obtained from
         ``data`` earlier does not see later results: read ``data`` again, or
-        call ``sync()``.
+        call ``sync()``. For a distributed grid: this rank's block, its owned
+        points with ``ghost_depth`` layers of halo on each side that has a
+        neighbouring rank (the halo is refreshed before a kernel reads it).
     ghost_depth : int
         Width of the border zone: ``interior_points()`` stays this far from every edge.
     neighbor_definition : list of list of tuple of int

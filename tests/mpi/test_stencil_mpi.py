@@ -238,3 +238,12 @@ def test_the_core_exchange_wants_a_cartesian_communicator():
 
     with pytest.raises(RuntimeError, match="not Cartesian"):
         _core.halo_exchange(comm.py2f(), np.zeros(4), 1)
+
+
+def test_the_python_kernel_on_blocks_equals_one_process_too():
+    a, b, ra, rb = pair(values((15, 14), np.float64, seed=7))
+    for g in (a, ra):
+        moore(g)
+    Smooth(pure_python=True).kernel(a, b)
+    Smooth().kernel(ra, rb)
+    agree(b, rb)
