@@ -83,6 +83,11 @@ class StencilGrid:
         away along each axis. Replace or append entries to define others.
     """
 
+    # Defaults for a grid whose subclass's __init__ does not call this one (the dispatcher reads _layout).
+    _layout: Optional["_Decomposition"] = None
+    _version = 0  # bumped whenever a kernel or Python may have written the values
+    _exchanged = 0  # the version whose halo was last exchanged
+
     def __init__(self, shape: Sequence[int], dtype: Any = np.float64, data: Optional[np.ndarray] = None,
                  neighbors: Optional[list] = None, comm: Any = None, ghost_depth: int = 1) -> None:
         self._resident = None
@@ -192,15 +197,14 @@ class StencilGrid:
             raise TypeError(f"StencilGrid.data must be a numpy.ndarray, got {type(array).__name__}")
         if not 1 <= array.ndim <= 4:
             raise ValueError(f"a StencilGrid has 1 to 4 dimensions, this array has {array.ndim}")
-        layout = getattr(self, "_layout", None)
+        layout = self._layout
         if layout is not None and (array.shape != layout.local_shape or array.dtype != self._data.dtype):
             raise ValueError(f"the data of a distributed StencilGrid is this rank's block, of shape "
                              f"{layout.local_shape} and dtype {self._data.dtype}; got {array.shape} {array.dtype}")
-        if hasattr(self, "_data"):
-            self.sync()  # the array being replaced gets the device's results
+        self.sync()  # the array being replaced gets the device's results
         self._resident = None
         self._data = array
-        self._version = getattr(self, "_version", 0) + 1
+        self._version += 1
 
     def sync(self) -> None:
         """Copies the device's latest results into the array (a no-op unless a device kernel wrote it)."""
