@@ -772,11 +772,11 @@ class _Decomposition:
     share one decomposition (one object, one Cartesian communicator).
     """
 
-    _made: Dict[tuple, "_Decomposition"] = {}
+    _keyval: Any = None  # the MPI attribute key under which a communicator keeps its decompositions
 
     @classmethod
     def of(cls, comm: Any, shape: Sequence[int], ghost: int) -> "_Decomposition":
-        handle = _mpi.handle(comm)
+        _mpi.handle(comm)  # an mpi4py intracommunicator, MPI initialized: else a clear error
         with _mpi.collective(comm):
             shape = tuple(int(n) for n in shape)
             if not 1 <= len(shape) <= 4 or any(n < 1 for n in shape):
@@ -789,10 +789,23 @@ class _Decomposition:
                 raise ValueError(f"the ranks make a distributed StencilGrid with different (global shape, ghost "
                                  f"depth): {sorted(set(seen))}; every rank passes the same")
             dims = choose_dims(shape, comm.size, int(ghost))
-        key = (handle, shape, int(ghost))
-        made = cls._made.get(key)
+        made = cls._cache(comm)
+        key = (shape, int(ghost))
+        if key not in made:
+            made[key] = cls(comm, shape, int(ghost), dims)
+        return made[key]
+
+    @classmethod
+    def _cache(cls, comm: Any) -> Dict[tuple, "_Decomposition"]:
+        """The decompositions made on ``comm``, an MPI attribute of it (freed with it, unlike a handle's entry)."""
+        from mpi4py import MPI
+
+        if cls._keyval is None:
+            cls._keyval = MPI.Comm.Create_keyval()
+        made = comm.Get_attr(cls._keyval)
         if made is None:
-            made = cls._made[key] = cls(comm, shape, int(ghost), dims)
+            made = {}
+            comm.Set_attr(cls._keyval, made)
         return made
 
     def __init__(self, comm: Any, shape: tuple, ghost: int, dims: tuple) -> None:

@@ -247,3 +247,21 @@ def test_the_python_kernel_on_blocks_equals_one_process_too():
     Smooth(pure_python=True).kernel(a, b)
     Smooth().kernel(ra, rb)
     agree(b, rb)
+
+
+def test_a_sub_communicator_splits_its_own_grids():
+    array = values((17, 16, 5), np.float64, seed=8)
+    reference_in, reference_out = StencilGrid.from_array(array.copy()), StencilGrid(array.shape)
+    Laplacian().kernel(reference_in, reference_out)
+    for _ in range(2):  # a second sub-communicator, made after the first is freed, gets fresh decompositions
+        sub = comm.Split(comm.rank % 2, comm.rank)
+        try:
+            a = StencilGrid.from_array(array, comm=sub)
+            b = StencilGrid(array.shape, comm=sub)
+            assert np.prod(a.decomposition.dims) == sub.size
+            Laplacian().kernel(a, b)
+            whole = b.gather(root=0)
+            if sub.rank == 0:
+                assert whole.tobytes() == reference_out.data.tobytes()
+        finally:
+            sub.Free()
