@@ -189,3 +189,138 @@ MpiInfo mpi_info() {
 }
 
 }  // namespace asp::core
+
+// ==== Halo exchange of distributed stencil grids (asp.stencil.StencilGrid(comm=...)) ====
+// Kept apart from the collectives above: it uses only their check(),
+// datatype() and element_size() helpers.
+
+namespace asp::core {
+
+namespace {
+
+std::runtime_error halo_error(const std::string& what) { return std::runtime_error("halo_exchange: " + what); }
+
+#ifdef ASP_HAVE_MPI
+
+int as_int(std::int64_t v, const std::string& what) {
+  if (v < 0 || v > INT32_MAX) throw halo_error(what + " " + std::to_string(v) + " is out of MPI's range");
+  return static_cast<int>(v);
+}
+
+// One axis's slab: every index along the other axes (their halo too, which is how
+// edges and corners travel), `depth` layers along `axis` from `start`.
+MPI_Datatype slab(const std::vector<int>& sizes, std::size_t axis, int start, int depth, MPI_Datatype element) {
+  std::vector<int> subsizes = sizes, starts(sizes.size(), 0);
+  subsizes[axis] = depth;
+  starts[axis] = start;
+  MPI_Datatype t = MPI_DATATYPE_NULL;
+  check(MPI_Type_create_subarray(static_cast<int>(sizes.size()), sizes.data(), subsizes.data(), starts.data(),
+                                 MPI_ORDER_C, element, &t),
+        "MPI_Type_create_subarray");
+  check(MPI_Type_commit(&t), "MPI_Type_commit");
+  return t;
+}
+
+#endif
+
+}  // namespace
+
+void halo_exchange(std::int64_t handle, void* data, psir::Type type, const std::vector<std::int64_t>& shape,
+                   std::int64_t ghost) {
+#ifdef ASP_HAVE_MPI
+  const MpiInfo info = mpi_info();
+  if (!info.reason.empty()) throw halo_error(info.reason);
+  MPI_Comm comm = MPI_Comm_f2c(static_cast<MPI_Fint>(handle));
+  if (comm == MPI_COMM_NULL) throw halo_error("the communicator is MPI_COMM_NULL");
+  int topology = MPI_UNDEFINED;
+  check(MPI_Topo_test(comm, &topology), "MPI_Topo_test");
+  if (topology != MPI_CART) throw halo_error("the communicator is not Cartesian (MPI_Cart_create makes one)");
+  int dims = 0;
+  check(MPI_Cartdim_get(comm, &dims), "MPI_Cartdim_get");
+  if (static_cast<std::size_t>(dims) != shape.size()) {
+    throw halo_error("a block of " + std::to_string(shape.size()) + " axes on a Cartesian communicator of " +
+                     std::to_string(dims));
+  }
+  if (ghost < 0) throw halo_error("the ghost depth " + std::to_string(ghost) + " is negative");
+  const int depth = as_int(ghost, "the ghost depth");
+  std::vector<int> sizes, lower(shape.size()), upper(shape.size());
+  for (std::size_t k = 0; k < shape.size(); ++k) {
+    sizes.push_back(as_int(shape[k], "the extent"));
+    check(MPI_Cart_shift(comm, static_cast<int>(k), 1, &lower[k], &upper[k]), "MPI_Cart_shift");
+    // The layers sent must be owned points: the block owns at least `depth` along an axis it shares.
+    const int owned = sizes[k] - (lower[k] != MPI_PROC_NULL ? depth : 0) - (upper[k] != MPI_PROC_NULL ? depth : 0);
+    const bool shared = lower[k] != MPI_PROC_NULL || upper[k] != MPI_PROC_NULL;
+    if (owned < 0 || (shared && owned < depth)) {
+      throw halo_error("the block owns " + std::to_string(owned) + " points along axis " + std::to_string(k) +
+                       ", fewer than the ghost depth " + std::to_string(depth) + " its neighbours need");
+    }
+  }
+  if (depth == 0) return;
+  const MPI_Datatype element = datatype("halo_exchange", type);
+  for (std::size_t k = 0; k < shape.size(); ++k) {
+    const int low = lower[k] != MPI_PROC_NULL ? depth : 0;               // the first owned index
+    const int high = sizes[k] - (upper[k] != MPI_PROC_NULL ? depth : 0);  // one past the last
+    // Tag 2k: a slab going down axis k; 2k + 1: going up.
+    const int down = static_cast<int>(2 * k), up = down + 1;
+    std::vector<MPI_Datatype> types;
+    std::vector<MPI_Request> requests;
+    auto post = [&](bool send, int start, int peer, int tag) {
+      types.push_back(slab(sizes, k, start, depth, element));
+      requests.emplace_back();
+      if (send) check(MPI_Isend(data, 1, types.back(), peer, tag, comm, &requests.back()), "MPI_Isend");
+      else check(MPI_Irecv(data, 1, types.back(), peer, tag, comm, &requests.back()), "MPI_Irecv");
+    };
+    if (lower[k] != MPI_PROC_NULL) {
+      post(false, 0, lower[k], up);
+      post(true, low, lower[k], down);
+    }
+    if (upper[k] != MPI_PROC_NULL) {
+      post(false, high, upper[k], down);
+      post(true, high - depth, upper[k], up);
+    }
+    const int waited = MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
+    for (MPI_Datatype& t : types) MPI_Type_free(&t);
+    check(waited, "MPI_Waitall");
+  }
+#else
+  (void)handle, (void)data, (void)type, (void)shape, (void)ghost;
+  throw halo_error(mpi_info().reason);
+#endif
+}
+
+namespace {
+
+// The comm operation: halo_exchange(comm, ghost, n_0, ..., n_{d-1}, buffer).
+void halo_operation(const std::vector<CommArgument>& args) {
+  auto scalar = [&](std::size_t i, const char* what) {
+    if (args[i].buffer || (args[i].type != psir::Type::i64 && args[i].type != psir::Type::u64)) {
+      throw halo_error(std::string("argument ") + std::to_string(i + 1) + " (" + what + ") must be an integer scalar");
+    }
+    return *static_cast<const std::int64_t*>(args[i].data);
+  };
+  if (args.size() < 4 || !args.back().buffer) {
+    throw halo_error("takes (comm, ghost, n_0, ..., n_{d-1}, buffer): the communicator, the ghost depth, the "
+                     "block's extents and the block");
+  }
+  std::vector<std::int64_t> shape;
+  std::int64_t elements = 1;
+  for (std::size_t i = 2; i + 1 < args.size(); ++i) {
+    shape.push_back(scalar(i, "an extent"));
+    elements *= shape.back();
+  }
+  const CommArgument& block = args.back();
+#ifdef ASP_HAVE_MPI
+  if (block.bytes != static_cast<std::size_t>(elements) * element_size(block.type)) {
+    throw halo_error("a buffer of " + std::to_string(block.bytes) + " bytes is not a block of the extents given");
+  }
+#else
+  (void)elements;
+#endif
+  halo_exchange(scalar(0, "the communicator"), block.data, block.type, shape, scalar(1, "the ghost depth"));
+}
+
+[[maybe_unused]] const bool halo_registered = (register_comm("halo_exchange", halo_operation), true);
+
+}  // namespace
+
+}  // namespace asp::core

@@ -36,10 +36,10 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 import numpy as np
 
 import asp
-from asp import _core, _tree
+from asp import _core, _mpi, _tree
 from asp._errors import UnsupportedError
 
-__all__ = ["StencilGrid", "StencilKernel", "LastCall", "distance"]
+__all__ = ["StencilGrid", "StencilKernel", "LastCall", "distance", "choose_dims"]
 
 Point = tuple
 
@@ -58,6 +58,13 @@ class StencilGrid:
         Extent along each axis (1 to 4 axes).
     dtype : numpy dtype, optional
         float64 (default), float32, int32 or int64. The grid starts at zero.
+    comm : mpi4py communicator, optional
+        Distributes the grid: ``shape`` is then the global shape, split in
+        blocks over the ranks of ``comm`` (every rank makes the grid, with
+        the same shape and ghost depth). See ``gather``, ``decomposition``.
+    ghost_depth : int, optional
+        The initial ``ghost_depth`` (1); for a distributed grid, the depth of
+        its halo, fixed from then on.
 
     Attributes
     ----------
@@ -66,7 +73,9 @@ class StencilGrid:
         device memory between kernel calls; reading ``data`` (or indexing the
         grid) first copies the device's results back. An array obtained from
         ``data`` earlier does not see later results: read ``data`` again, or
-        call ``sync()``.
+        call ``sync()``. For a distributed grid: this rank's block, its owned
+        points with ``ghost_depth`` layers of halo on each side that has a
+        neighbouring rank (the halo is refreshed before a kernel reads it).
     ghost_depth : int
         Width of the border zone: ``interior_points()`` stays this far from every edge.
     neighbor_definition : list of list of tuple of int
@@ -74,9 +83,27 @@ class StencilGrid:
         away along each axis. Replace or append entries to define others.
     """
 
+    # Defaults for a grid whose subclass's __init__ does not call this one (the dispatcher reads _layout).
+    _layout: Optional["_Decomposition"] = None
+    _version = 0  # bumped whenever a kernel or Python may have written the values
+    _exchanged = 0  # the version whose halo was last exchanged
+
     def __init__(self, shape: Sequence[int], dtype: Any = np.float64, data: Optional[np.ndarray] = None,
-                 neighbors: Optional[list] = None) -> None:
+                 neighbors: Optional[list] = None, comm: Any = None, ghost_depth: int = 1) -> None:
         self._resident = None
+        self._layout: Optional[_Decomposition] = None
+        self._version = self._exchanged = 0
+        if comm is not None:
+            if data is not None:
+                raise ValueError("StencilGrid(comm=...) takes no data=: StencilGrid.from_array(array, comm=comm) "
+                                 "splits a global array")
+            self._layout = _Decomposition.of(comm, shape, ghost_depth)
+            values = np.empty(self._layout.local_shape, dtype=dtype)
+            values.fill(0)
+            self._data = values
+            self.ghost_depth = self._layout.ghost
+            self.neighbor_definition = self._default_neighbors() if neighbors is None else neighbors
+            return
         if data is not None:
             # The original's StencilGrid(shape, data=array): wraps the array, as from_array does.
             if not isinstance(data, np.ndarray):
@@ -91,18 +118,69 @@ class StencilGrid:
             values = np.empty(tuple(int(n) for n in shape), dtype=dtype)
             values.fill(0)
             self.data = values
-        self.ghost_depth = 1
+        self.ghost_depth = int(ghost_depth)
         self.neighbor_definition = self._default_neighbors() if neighbors is None else neighbors
 
     @classmethod
-    def from_array(cls, array: np.ndarray) -> "StencilGrid":
-        """Wraps an existing array without copying it."""
+    def from_array(cls, array: np.ndarray, comm: Any = None, ghost_depth: int = 1) -> "StencilGrid":
+        """Wraps an existing array without copying it; with ``comm``, keeps a copy of this rank's block.
+
+        With a communicator, every rank passes the same global array (at least
+        its shape and dtype must agree: a rank whose array differs in either
+        makes every rank raise ValueError).
+        """
+        if comm is not None:
+            if not isinstance(array, np.ndarray):
+                raise TypeError(f"StencilGrid.from_array takes a numpy.ndarray, got {type(array).__name__}")
+            with _mpi.collective(comm):
+                signature = (tuple(array.shape), array.dtype.str)
+                seen = comm.allgather(signature)
+                if any(other != signature for other in seen):
+                    raise ValueError(f"StencilGrid.from_array(comm=...): the ranks pass global arrays of different "
+                                     f"shapes or dtypes {sorted(set(seen))}; every rank passes the same global array")
+            grid = cls(array.shape, dtype=array.dtype, comm=comm, ghost_depth=ghost_depth)
+            grid._data[...] = array[grid._layout.local_slices]
+            return grid
         grid = cls.__new__(cls)
         grid._resident = None
+        grid._layout = None
+        grid._version = grid._exchanged = 0
         grid.data = array
-        grid.ghost_depth = 1
+        grid.ghost_depth = int(ghost_depth)
         grid.neighbor_definition = grid._default_neighbors()
         return grid
+
+    @property
+    def comm(self) -> Any:
+        """The communicator the grid is distributed over (None for a grid of one process)."""
+        return None if self._layout is None else self._layout.comm
+
+    @property
+    def global_shape(self) -> tuple:
+        """The shape of the whole grid: for a distributed grid the global one, else ``shape``."""
+        return self.shape if self._layout is None else self._layout.shape
+
+    @property
+    def decomposition(self) -> Optional["_Decomposition"]:
+        """How a distributed grid is split (dims, this rank's coords and owned ranges); None otherwise."""
+        return self._layout
+
+    def gather(self, root: int = 0) -> Optional[np.ndarray]:
+        """The global array on rank ``root``, None on the others (every rank calls it).
+
+        A grid of one process returns a copy of ``data``.
+        """
+        if self._layout is None:
+            return self.data.copy()
+        layout = self._layout
+        self.sync()
+        pieces = layout.comm.gather((layout.owned, self._data[layout.owned_in_block].copy()), root=root)
+        if pieces is None:
+            return None
+        whole = np.empty(layout.shape, dtype=self._data.dtype)
+        for owned, block in pieces:
+            whole[owned] = block
+        return whole
 
     @property
     def data(self) -> np.ndarray:
@@ -110,6 +188,7 @@ class StencilGrid:
         if self._resident is not None:
             # Python may now read and write the array: the next device kernel copies it in again.
             self._resident.host()
+        self._version += 1  # Python may write it: a distributed grid's halo is stale from now on
         return self._data
 
     @data.setter
@@ -118,9 +197,14 @@ class StencilGrid:
             raise TypeError(f"StencilGrid.data must be a numpy.ndarray, got {type(array).__name__}")
         if not 1 <= array.ndim <= 4:
             raise ValueError(f"a StencilGrid has 1 to 4 dimensions, this array has {array.ndim}")
+        layout = self._layout
+        if layout is not None and (array.shape != layout.local_shape or array.dtype != self._data.dtype):
+            raise ValueError(f"the data of a distributed StencilGrid is this rank's block, of shape "
+                             f"{layout.local_shape} and dtype {self._data.dtype}; got {array.shape} {array.dtype}")
         self.sync()  # the array being replaced gets the device's results
         self._resident = None
         self._data = array
+        self._version += 1
 
     def sync(self) -> None:
         """Copies the device's latest results into the array (a no-op unless a device kernel wrote it)."""
@@ -129,7 +213,8 @@ class StencilGrid:
 
     def _native_argument(self) -> Any:
         """What a specialized kernel takes for this grid: the array with its device copy."""
-        if self._resident is None and self._data.flags.writeable:
+        # A distributed grid stays in host memory, where the halo exchange reads and writes it.
+        if self._resident is None and self._data.flags.writeable and self._layout is None:
             self._resident = _core.Resident(self._data)
         return self._resident if self._resident is not None else self._data
 
@@ -221,8 +306,20 @@ class StencilGrid:
         return itertools.product(*(range(g, n - g) for n in self.shape))
 
     def border_points(self) -> Iterator[Point]:
-        """Every point within ``ghost_depth`` of an edge, in row-major order."""
+        """Every point within ``ghost_depth`` of an edge, in row-major order.
+
+        For a distributed grid: the points of this rank's block (halo excluded)
+        within ``ghost_depth`` of an edge of the global grid, in block coordinates.
+        """
         g = self.ghost_depth
+        if self._layout is not None:
+            low, high = self._layout.halo_low, self._layout.halo_high
+            owned = [range(lo, n - hi) for lo, hi, n in zip(low, high, self.shape)]
+            for point in itertools.product(*owned):
+                if any((lo == 0 and i < g) or (hi == 0 and i >= n - g)
+                       for i, lo, hi, n in zip(point, low, high, self.shape)):
+                    yield point
+            return
         for point in itertools.product(*(range(n) for n in self.shape)):
             if any(i < g or i >= n - g for i, n in zip(point, self.shape)):
                 yield point
@@ -247,6 +344,9 @@ class StencilGrid:
             raise
 
     def __repr__(self) -> str:
+        if self._layout is not None:
+            return (f"StencilGrid(global shape={self._layout.shape}, block={self.shape}, dtype={self._data.dtype}, "
+                    f"ghost_depth={self.ghost_depth}, dims={self._layout.dims}, coords={self._layout.coords})")
         return f"StencilGrid(shape={self.shape}, dtype={self._data.dtype}, ghost_depth={self.ghost_depth})"
 
     def __str__(self) -> str:
@@ -358,9 +458,13 @@ class StencilKernel:
         self.should_cacheblock = False
         self.block_size = 1
         self._warned: set = set()
+        self._accesses: dict = {}  # (ghost depth, neighbour sets) of each grid -> _Access, for distributed calls
         self._dispatcher = _core.Dispatcher(
             self, len(self._parameters), StencilGrid, "_resident", "_native_argument",
-            ["ghost_depth", "neighbor_definition"], "pure_python", ["constants"], method,
+            # _layout: None for a grid of one process; a distributed grid's
+            # decomposition is opaque to the fast path, so every call with one
+            # goes through _prepare, which exchanges the halos.
+            ["ghost_depth", "neighbor_definition", "_layout"], "pure_python", ["constants"], method,
             StencilKernel._prepare, StencilKernel._specialize, StencilKernel._run_fallback,
         )
         # The instance attribute shadows the method: calls go to the dispatcher.
@@ -493,6 +597,8 @@ class StencilKernel:
     def _prepare(self, grids: tuple) -> bool:
         """The dispatcher's slow path: checks the arguments; True when the call ran here (as Python)."""
         self._check_arguments(grids)
+        if any(grid._layout is not None for grid in grids):
+            self._exchange_halos(grids)
         self._bare_constants()  # the same checks, and errors, for native code and Python
         if self.pure_python or asp.disabled():
             self._run_python(grids, "pure_python is set" if self.pure_python else "ASP_DISABLE is set")
@@ -504,6 +610,63 @@ class StencilKernel:
                 self._fall_back(grids, f"grids '{self._parameters[i]}' and '{self._parameters[j]}' share memory")
                 return True
         return False
+
+    def _exchange_halos(self, grids: tuple) -> None:
+        """Before a call on distributed grids: checks them, on every rank; refreshes the halos the kernel reads.
+
+        A grid's halo is exchanged when the kernel reads the grid and its
+        version changed on any rank since its last exchange; the version
+        counts the kernels that wrote the grid and every time Python could
+        have (each read of ``data``, indexing, assignment of ``data``).
+        """
+        layouts = [grid._layout for grid in grids]
+        comm = next(layout.comm for layout in layouts if layout is not None)
+        error: Optional[Exception] = None
+        try:
+            first, access = self._check_distributed(grids, layouts)
+            stale = [grid._version != grid._exchanged and name in access.read
+                     for name, grid in zip(self._parameters, grids)]
+        except Exception as e:  # handed to every rank below
+            error, stale = e, [False] * len(grids)
+        # One all-reduce per call: whether any rank failed its checks, and
+        # which grids are stale on any rank (Python may have written a block on one rank only).
+        flags = np.array([error is not None] + stale, dtype=np.int8)
+        comm.Allreduce(_mpi_in_place(), flags, op=_mpi_max())
+        if flags[0]:
+            with _mpi.collective(comm):  # every rank raises: the failing rank's own error, the others' its copy
+                if error is not None:
+                    raise error
+            raise AssertionError("unreachable: a rank reported a failure it did not raise")
+        stale = flags[1:]
+        for flag, grid in zip(stale, grids):
+            if flag:
+                _core.halo_exchange(first.handle, grid._data, first.ghost)
+                grid._exchanged = grid._version
+        for name, grid in zip(self._parameters, grids):
+            if name in access.written:
+                grid._version += 1
+
+    def _check_distributed(self, grids: tuple, layouts: list) -> tuple:
+        """This rank's checks of a call on distributed grids: their shared decomposition and what the kernel does."""
+        first = next(layout for layout in layouts if layout is not None)
+        for name, grid, layout in zip(self._parameters, grids, layouts):
+            if layout is not first:
+                what = "a grid of one process" if layout is None else f"split as {layout.describe()}"
+                raise ValueError(
+                    f"{type(self).__name__}.kernel: the grids of one call share one decomposition; grid "
+                    f"'{name}' is {what}, grid '{self._parameters[layouts.index(first)]}' is split as "
+                    f"{first.describe()} (make them with the same comm, global shape and ghost depth)")
+            if grid.ghost_depth != layout.ghost:
+                raise ValueError(
+                    f"grid '{name}' has ghost_depth {grid.ghost_depth}, but its halo was made {layout.ghost} "
+                    "deep: a distributed grid's ghost depth is set when it is made (ghost_depth=...)")
+        # What the kernel does depends on its text, the grids' neighbour sets and ghost depths only.
+        key = tuple((grid.ghost_depth, tuple(tuple(map(tuple, n)) for n in grid.neighbor_definition))
+                    for grid in grids)
+        access = self._accesses.get(key)
+        if access is None:
+            access = self._accesses[key] = _distributed_access(self, grids)
+        return first, access
 
     def _tree_constants(self, grids: tuple) -> list:
         constants = [("self.constants", [[k, v] for k, v in self.constants.items() if _is_number(v)])]
@@ -539,6 +702,238 @@ class StencilKernel:
             if asp.strict():
                 raise
             return _Fallback(f"the generated code did not compile: {error}")
+
+
+def _mpi_in_place() -> Any:
+    from mpi4py import MPI
+
+    return MPI.IN_PLACE
+
+
+def _mpi_max() -> Any:
+    from mpi4py import MPI
+
+    return MPI.MAX
+
+
+def choose_dims(shape: Sequence[int], ranks: int, ghost: int = 1) -> tuple:
+    """The ranks along each axis of a Cartesian split of a grid of ``shape`` over ``ranks`` ranks.
+
+    Among the ways to write ``ranks`` as a product of one factor per axis
+    whose blocks own at least ``ghost`` points along every split axis (what a
+    neighbour's halo needs), the one with the least halo: the cuts along axis
+    k number ``p_k - 1``, each with a face of ``prod(n_j, j != k)`` points.
+    Ties go to splitting earlier axes more (their faces are contiguous in
+    memory). Raises ValueError when no split fits.
+    """
+    shape = tuple(int(n) for n in shape)
+    if ranks < 1:
+        raise ValueError(f"a decomposition over {ranks} ranks")
+
+    def factorizations(n: int, axes: int) -> Iterator[tuple]:
+        if axes == 1:
+            yield (n,)
+            return
+        for p in range(1, n + 1):
+            if n % p == 0:
+                for rest in factorizations(n // p, axes - 1):
+                    yield (p,) + rest
+
+    best = None
+    for dims in factorizations(ranks, len(shape)):
+        if any(p > 1 and n // p < max(ghost, 1) for p, n in zip(dims, shape)):
+            continue
+        faces = sum((p - 1) * math.prod(n for j, n in enumerate(shape) if j != k) for k, p in enumerate(dims))
+        candidate = (faces, tuple(-p for p in dims))
+        if best is None or candidate < best[0]:
+            best = (candidate, dims)
+    if best is None:
+        raise ValueError(f"a grid of shape {shape} cannot be split over {ranks} ranks with blocks of at least "
+                         f"{max(ghost, 1)} point(s) along each split axis (the ghost depth): use fewer ranks")
+    return best[1]
+
+
+def _split(n: int, parts: int, index: int) -> tuple:
+    """The range [start, stop) of part ``index`` of ``n`` points cut into ``parts`` near-equal parts."""
+    size, extra = divmod(n, parts)
+    start = index * size + min(index, extra)
+    return start, start + size + (1 if index < extra else 0)
+
+
+class _Decomposition:
+    """How a distributed grid is split: a Cartesian communicator and this rank's block.
+
+    The block of a rank is the points it owns plus, on each side where it has
+    a neighbour, ``ghost`` layers of halo (the neighbour's points). At the
+    global boundary the block starts with owned points, the global border.
+    So a block's own ``interior_points()`` (``ghost`` from its edges) are the
+    global interior points it owns, and the specialized code needs no
+    change. Grids of the same communicator, global shape and ghost depth
+    share one decomposition (one object, one Cartesian communicator).
+    """
+
+    _keyval: Any = None  # the MPI attribute key under which a communicator keeps its decompositions
+
+    @classmethod
+    def of(cls, comm: Any, shape: Sequence[int], ghost: int) -> "_Decomposition":
+        _mpi.handle(comm)  # an mpi4py intracommunicator, MPI initialized: else a clear error
+        with _mpi.collective(comm):
+            shape = tuple(int(n) for n in shape)
+            if not 1 <= len(shape) <= 4 or any(n < 1 for n in shape):
+                raise ValueError(f"a distributed StencilGrid has 1 to 4 axes of positive extent, not shape {shape}")
+            if int(ghost) < 0:
+                raise ValueError(f"ghost_depth {ghost} is negative")
+            signature = (shape, int(ghost))
+            seen = comm.allgather(signature)
+            if any(other != signature for other in seen):
+                raise ValueError(f"the ranks make a distributed StencilGrid with different (global shape, ghost "
+                                 f"depth): {sorted(set(seen))}; every rank passes the same")
+            dims = choose_dims(shape, comm.size, int(ghost))
+        made = cls._cache(comm)
+        key = (shape, int(ghost))
+        if key not in made:
+            made[key] = cls(comm, shape, int(ghost), dims)
+        return made[key]
+
+    @classmethod
+    def _cache(cls, comm: Any) -> Dict[tuple, "_Decomposition"]:
+        """The decompositions made on ``comm``, an MPI attribute of it (freed with it, unlike a handle's entry)."""
+        from mpi4py import MPI
+
+        if cls._keyval is None:
+            cls._keyval = MPI.Comm.Create_keyval()
+        made = comm.Get_attr(cls._keyval)
+        if made is None:
+            made = {}
+            comm.Set_attr(cls._keyval, made)
+        return made
+
+    def __init__(self, comm: Any, shape: tuple, ghost: int, dims: tuple) -> None:
+        self.shape, self.ghost, self.dims = shape, ghost, dims
+        self.comm = comm.Create_cart(list(dims), periods=[False] * len(dims), reorder=False)
+        self.handle = self.comm.py2f()
+        self.coords = tuple(self.comm.Get_coords(self.comm.rank))
+        ranges = [_split(n, p, c) for n, p, c in zip(shape, dims, self.coords)]
+        self.halo_low = tuple(ghost if c > 0 else 0 for c in self.coords)
+        self.halo_high = tuple(ghost if c < p - 1 else 0 for c, p in zip(self.coords, dims))
+        self.owned = tuple(slice(a, b) for a, b in ranges)
+        self.local_slices = tuple(slice(a - lo, b + hi) for (a, b), lo, hi in zip(ranges, self.halo_low, self.halo_high))
+        self.local_shape = tuple(s.stop - s.start for s in self.local_slices)
+        self.owned_in_block = tuple(slice(lo, n - hi) for lo, hi, n in zip(self.halo_low, self.halo_high, self.local_shape))
+
+    def describe(self) -> str:
+        return f"global shape {self.shape} over dims {self.dims} with ghost depth {self.ghost}"
+
+    def __repr__(self) -> str:
+        return f"<decomposition: {self.describe()}, rank coords {self.coords}, owned {self.owned}>"
+
+
+class _Access:
+    """What a kernel does with its grids, as far as distributing it matters."""
+
+    __slots__ = ("read", "written")
+
+    def __init__(self, read: set, written: set) -> None:
+        self.read, self.written = read, written
+
+
+_ACCESS_TREES: "weakref.WeakKeyDictionary[Callable, ast.AST]" = weakref.WeakKeyDictionary()
+
+
+def _distributed_access(kernel: "StencilKernel", grids: tuple) -> _Access:
+    """The grids a kernel reads and writes; raises ValueError for what a split grid cannot run bitwise as one.
+
+    Refused on distributed grids: an index that is not a loop's point (it
+    would be the block's, not the global grid's), a point's coordinates
+    (likewise), neighbour reads in a border loop (at the global border they
+    wrap around as NumPy indices do, which a block cannot), neighbour reads of
+    a grid the kernel writes (the halo would be stale within the call), and
+    neighbour offsets beyond the ghost depth (no halo holds them).
+    """
+    kind = type(kernel).__name__
+    function = inspect.unwrap(getattr(kernel._method, "__func__", kernel._method))
+    node = _ACCESS_TREES.get(function)
+    if node is None:
+        node = _ACCESS_TREES[function] = _tree._source(function)[0]
+    params = dict(zip(kernel._parameters, grids))
+    read, written, at_neighbours = set(), set(), set()
+
+    def loop(n: ast.For, points: Dict[str, str], neighbours: Dict[str, tuple]) -> None:
+        """Binds a point loop's variable, in a copy of the scope its body sees."""
+        call = n.iter
+        method = call.func.attr
+        owner = call.func.value.id if isinstance(call.func.value, ast.Name) else None
+        if method in ("interior_points", "border_points"):
+            points[n.target.id] = method
+            neighbours.pop(n.target.id, None)
+        elif method == "neighbors" and owner in params and len(call.args) == 2:
+            centre, which = call.args
+            name = centre.id if isinstance(centre, ast.Name) else None
+            # A neighbour of a neighbour reaches the sum of both offsets.
+            region, reach = neighbours.get(name) or (points.get(name), {(0,) * params[owner].dim})
+            if region == "border_points":
+                raise ValueError(f"{kind}.kernel reads neighbours of the border points of '{owner}': on a "
+                                 "distributed grid a border point's neighbour outside the grid cannot wrap around "
+                                 "as on one process; read only the border point itself")
+            if not (isinstance(which, ast.Constant) and isinstance(which.value, int)):
+                raise ValueError(f"{kind}.kernel chooses the neighbour set of '{owner}' by a computed id; on a "
+                                 "distributed grid it must be a literal, to check it against the halo")
+            sets = params[owner].neighbor_definition
+            offsets = sets[which.value] if 0 <= which.value < len(sets) else []
+            depth = params[owner].ghost_depth
+            reach = {tuple(a + b for a, b in zip(r, o)) for r in reach for o in offsets}
+            far = sorted(o for o in reach if any(abs(c) > depth for c in o))
+            if far:
+                raise ValueError(f"{kind}.kernel reads '{owner}' at offset {far[0]}, beyond the ghost depth {depth} "
+                                 f"of its halo; make the grids with ghost_depth={max(max(abs(c) for c in o) for o in far)}")
+            neighbours[n.target.id] = (region or "interior_points", reach)
+            points.pop(n.target.id, None)
+
+    def subscript(s: ast.Subscript, points: Dict[str, str], neighbours: Dict[str, tuple], augmented: bool) -> None:
+        name = s.value.id
+        if name in points or name in neighbours:
+            raise ValueError(f"{kind}.kernel reads the coordinates of point '{name}': on a distributed grid "
+                             "they would be the rank's block's, not the global grid's")
+        if name not in params:
+            return
+        index = s.slice.id if isinstance(s.slice, ast.Name) else None
+        if index not in points and index not in neighbours:
+            raise ValueError(f"{kind}.kernel indexes '{name}' other than at a loop's point: on a distributed "
+                             "grid an explicit index would be the rank's block's, not the global grid's")
+        if isinstance(s.ctx, ast.Store):
+            written.add(name)
+        if isinstance(s.ctx, ast.Load) or augmented:
+            read.add(name)
+            if index in neighbours:
+                at_neighbours.add(name)
+
+    def visit(n: ast.AST, points: Dict[str, str], neighbours: Dict[str, tuple]) -> None:
+        if (isinstance(n, ast.For) and isinstance(n.target, ast.Name) and isinstance(n.iter, ast.Call)
+                and isinstance(n.iter.func, ast.Attribute)):
+            visit(n.iter, points, neighbours)
+            inner_points, inner_neighbours = dict(points), dict(neighbours)
+            loop(n, inner_points, inner_neighbours)
+            for child in n.body + n.orelse:
+                visit(child, inner_points, inner_neighbours)
+            return
+        if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name):
+            subscript(n, points, neighbours, False)
+            visit(n.slice, points, neighbours)
+            return
+        if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Subscript) and isinstance(n.target.value, ast.Name):
+            subscript(n.target, points, neighbours, True)
+            visit(n.target.slice, points, neighbours)
+            visit(n.value, points, neighbours)
+            return
+        for child in ast.iter_child_nodes(n):
+            visit(child, points, neighbours)
+
+    visit(node, {}, {})
+    clash = sorted(written & at_neighbours)
+    if clash:
+        raise ValueError(f"{kind}.kernel writes '{clash[0]}' and reads it at neighbour points: on distributed "
+                         "grids the halo would not follow the writes within one call; write another grid")
+    return _Access(read, written)
 
 
 def _is_number(value: Any) -> bool:

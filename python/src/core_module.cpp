@@ -288,6 +288,35 @@ NB_MODULE(_core, m) {
       "version line), standard ((major, minor)), initialized (MPI_Init has run), rank and ranks (of "
       "MPI_COMM_WORLD, or from the launcher's environment before MPI_Init; -1 and 0 when unknown), reason (why a "
       "communicating call cannot run now; empty when it can).");
+  m.def(
+      "halo_exchange",
+      [](std::int64_t comm, nb::ndarray<nb::c_contig, nb::device::cpu> block, std::int64_t ghost) {
+        const nb::dlpack::dtype t = block.dtype();
+        std::optional<asp::psir::Type> type;
+        if (t == nb::dtype<double>()) type = asp::psir::Type::f64;
+        else if (t == nb::dtype<float>()) type = asp::psir::Type::f32;
+        else if (t == nb::dtype<std::int64_t>()) type = asp::psir::Type::i64;
+        else if (t == nb::dtype<std::int32_t>()) type = asp::psir::Type::i32;
+        else if (t == nb::dtype<std::uint64_t>()) type = asp::psir::Type::u64;
+        else if (t == nb::dtype<std::uint32_t>()) type = asp::psir::Type::u32;
+        else if (t == nb::dtype<std::int16_t>()) type = asp::psir::Type::i16;
+        else if (t == nb::dtype<std::uint16_t>()) type = asp::psir::Type::u16;
+        else if (t == nb::dtype<std::int8_t>()) type = asp::psir::Type::i8;
+        else if (t == nb::dtype<std::uint8_t>()) type = asp::psir::Type::u8;
+        else if (t == nb::dtype<bool>()) type = asp::psir::Type::boolean;
+        if (!type) throw nb::type_error("halo_exchange: the block's dtype has no MPI datatype here");
+        std::vector<std::int64_t> shape;
+        for (std::size_t k = 0; k < block.ndim(); ++k) shape.push_back(static_cast<std::int64_t>(block.shape(k)));
+        void* data = block.data();
+        nb::gil_scoped_release released;  // other Python threads run while this rank waits for its neighbours
+        asp::core::halo_exchange(comm, data, *type, shape, ghost);
+      },
+      nb::arg("comm"), nb::arg("block"), nb::arg("ghost"),
+      "Fills the halo of this rank's block of a distributed grid from its neighbours (the core's "
+      "asp::core::halo_exchange, also the comm operation halo_exchange): comm is the Fortran handle of a "
+      "non-periodic Cartesian communicator with one dimension per axis of block (a C-contiguous array: the "
+      "owned points plus ghost layers of halo on each side that has a neighbour). Every rank of comm calls it. "
+      "Raises RuntimeError when MPI cannot run or the block is too small for the ghost depth.");
   define_dispatcher(m);
   m.def("_nop", [](nb::args) {}, "Does nothing: the cost of a call into this module, for bench/dispatch_bench.py.");
 }

@@ -106,6 +106,68 @@ TEST(MpiCollectives, BadArgumentsAreErrorsOnEveryRank) {
   EXPECT_EQ(v, std::vector<double>{1.0});
 }
 
+// ---- halo_exchange (distributed stencil grids) ----
+
+// The block of this rank of a (rows x cols) grid split over the ranks along
+// axis 1 (a non-periodic Cartesian communicator of dims (1, ranks)), ghost 1:
+// every point holds its global index; halo points hold -1 until exchanged.
+struct Block {
+  std::int64_t rows, cols, first;  // the block's extents with halo, and its first column's global index
+  std::vector<std::int32_t> values;
+};
+
+Block block_of(MPI_Comm cart, std::int64_t rows, std::int64_t global_cols, bool with_halo) {
+  int coords[2] = {0, 0};
+  MPI_Cart_coords(cart, rank_of(cart), 2, coords);
+  const int ranks = size_of(cart);
+  const std::int64_t per = global_cols / ranks, start = coords[1] * per,
+                     stop = coords[1] == ranks - 1 ? global_cols : start + per;
+  const std::int64_t lo = coords[1] > 0 ? 1 : 0, hi = coords[1] < ranks - 1 ? 1 : 0;
+  Block b{rows, stop - start + lo + hi, start - lo, {}};
+  for (std::int64_t i = 0; i < b.rows; ++i) {
+    for (std::int64_t j = 0; j < b.cols; ++j) {
+      const bool halo = (j < lo) || (j >= b.cols - hi);
+      b.values.push_back(halo && !with_halo ? -1 : static_cast<std::int32_t>(i * global_cols + b.first + j));
+    }
+  }
+  return b;
+}
+
+TEST(MpiHaloExchange, TheCommOperationFillsTheHaloFromTheNeighbours) {
+  int dims[2] = {1, size_of(MPI_COMM_WORLD)}, periods[2] = {0, 0};
+  MPI_Comm cart = MPI_COMM_NULL;
+  MPI_Cart_create(MPI_COMM_WORLD, 2, dims, periods, 0, &cart);
+  std::int64_t handle = MPI_Comm_c2f(cart), ghost = 1;
+  Block b = block_of(cart, 5, 7 * dims[1], false);
+  std::int64_t rows = b.rows, cols = b.cols;
+  comm_operation("halo_exchange")({scalar(handle), scalar(ghost), scalar(rows), scalar(cols), buffer(b.values, Type::i32)});
+  EXPECT_EQ(b.values, block_of(cart, 5, 7 * dims[1], true).values);
+  // The core's function, on doubles: the same exchange.
+  std::vector<double> twice;
+  for (std::int32_t v : block_of(cart, 5, 7 * dims[1], false).values) twice.push_back(2.0 * v);
+  halo_exchange(handle, twice.data(), Type::f64, {rows, cols}, 1);
+  for (std::size_t k = 0; k < twice.size(); ++k) ASSERT_EQ(twice[k], 2.0 * b.values[k]) << "at " << k;
+  MPI_Comm_free(&cart);
+}
+
+TEST(MpiHaloExchange, WhatCannotBeExchangedIsAnErrorOnEveryRank) {
+  std::int64_t world = MPI_Comm_c2f(MPI_COMM_WORLD), ghost = 1, n = 4;
+  std::vector<double> v(4);
+  EXPECT_THAT([&] { comm_operation("halo_exchange")({scalar(world), scalar(ghost), scalar(n), buffer(v, Type::f64)}); },
+              testing::ThrowsMessage<std::runtime_error>(HasSubstr("not Cartesian")));
+  int dims[1] = {size_of(MPI_COMM_WORLD)}, periods[1] = {0};
+  MPI_Comm cart = MPI_COMM_NULL;
+  MPI_Cart_create(MPI_COMM_WORLD, 1, dims, periods, 0, &cart);
+  std::int64_t handle = MPI_Comm_c2f(cart), deep = 3, wrong = 5;
+  EXPECT_THAT([&] { comm_operation("halo_exchange")({scalar(handle), scalar(ghost), scalar(wrong), buffer(v, Type::f64)}); },
+              testing::ThrowsMessage<std::runtime_error>(HasSubstr("not a block of the extents")));
+  if (dims[0] > 1) {  // 4 points, 3 of them halo on an inner rank: fewer owned than the neighbours need
+    EXPECT_THAT([&] { comm_operation("halo_exchange")({scalar(handle), scalar(deep), scalar(n), buffer(v, Type::f64)}); },
+                testing::ThrowsMessage<std::runtime_error>(HasSubstr("fewer than the ghost depth")));
+  }
+  MPI_Comm_free(&cart);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {

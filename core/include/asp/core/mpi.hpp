@@ -17,7 +17,11 @@
 // deadlocks in a collective one rank skipped.
 #pragma once
 
+#include <asp/psir.hpp>
+
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace asp::core {
 
@@ -33,5 +37,24 @@ struct MpiInfo {
 };
 
 MpiInfo mpi_info();
+
+// ---- Halo exchange of a distributed stencil grid (DESIGN.md §10) ----
+//
+// `comm` is the Fortran handle of a Cartesian communicator (MPI_Cart_create,
+// mpi4py's Create_cart) with as many dimensions as `shape`, non-periodic.
+// `data` is this rank's C-contiguous block of `shape` elements of `type`:
+// its owned points plus, on each side where the Cartesian grid has a
+// neighbour, `ghost` layers of halo (on a side without one the block starts
+// with owned points: the global border). Fills every halo layer with the
+// neighbour's owned points next to it, axis after axis, each axis sending
+// whole slabs including the halo the earlier axes just filled, so that edge
+// and corner halo points (diagonal neighbours) arrive too. Nonblocking
+// sends and receives per axis; every rank of `comm` must call it with the
+// same `ghost`. Throws std::runtime_error (the same on every rank for a bad
+// shape or ghost depth, which are checked before anything is sent).
+// Also registered as the comm operation
+//   halo_exchange(comm, ghost, n_0, ..., n_{d-1}, buffer)
+void halo_exchange(std::int64_t comm, void* data, psir::Type type, const std::vector<std::int64_t>& shape,
+                   std::int64_t ghost);
 
 }  // namespace asp::core
