@@ -112,11 +112,14 @@ class GmmFrontend : public asp::Frontend {
 // rank's mean, which asp.gmm combines itself: a comm after the last E-step
 // would hide which variant ran it). The
 // M-step divides by nothing but S's own sums, so it needs no global n. The
-// last launch is the E-step's, so the
-// variant a call reports is the one that ran it. The tuner keys its choices
+// last launch is the E-step's, so the variant a call reports is the one that
+// ran it. The tuner keys its choices
 // by (M, D, covariance type, floor(log10 N)), as the original specializer
 // did by (M, D, floor(log10 N)): a choice carries over to other data sizes of
-// the same order of magnitude and across processes.
+// the same order of magnitude and across processes. Distributed, N is the
+// rank's shard (what its kernels run on) and each rank chooses for itself:
+// variants differ in rounding only, and the sums that every rank uses are
+// reduced once and broadcast, so the ranks still agree bit for bit.
 std::string program_for(const std::string& t) {
   // The temporaries partial_s, partial_ll (the device em_pass's
   // per-work-group statistics, opencl_groups rows) and work (the device
