@@ -174,3 +174,20 @@ def test_a_covariance_that_fails_fails_on_every_rank():
             warnings.simplefilter("ignore")
             gmm.GaussianMixture(n_components=2, reg_covar=0, init_params="random", random_state=0,
                                 comm=comm).fit(shard(X))
+
+
+def test_a_sub_communicator_trains_its_own_model():
+    sub = comm.Split(comm.rank % 2, comm.rank)
+    try:
+        X = events(n=1500, seed=11 + comm.rank % 2)  # one data set per group
+        shares = np.arange(1, sub.size + 1)
+        edges = np.round(np.concatenate([[0], np.cumsum(shares)]) / shares.sum() * X.shape[0]).astype(int)
+        weights, means, precisions = initial(X, 2, "full")
+        kwargs = dict(n_components=2, weights_init=weights, means_init=means, precisions_init=precisions, tol=1e-8)
+        alone = gmm.GaussianMixture(**kwargs).fit(X)
+        together = gmm.GaussianMixture(comm=sub, **kwargs).fit(X[edges[sub.rank]:edges[sub.rank + 1]])
+        for name in ATTRIBUTES:
+            np.testing.assert_allclose(getattr(together, name), getattr(alone, name), rtol=1e-12, atol=1e-14)
+        assert together.n_iter_ == alone.n_iter_
+    finally:
+        sub.Free()
