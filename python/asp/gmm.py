@@ -18,6 +18,11 @@ iteration loop and convergence test run natively. Where nothing can
 specialize it, EM runs as NumPy after an :class:`asp.FallbackWarning` that
 says why (``ASP_STRICT=1`` raises :class:`asp.SpecializationError` instead).
 Each instance's ``last_call`` says what ran.
+
+Both take ``comm=`` (an mpi4py communicator) for training on events spread
+over MPI ranks: each rank passes its shard, the program sums the sufficient
+statistics over the ranks after every pass, and every rank ends with the same
+model (README, "Distributed training").
 """
 from __future__ import annotations
 
@@ -44,7 +49,7 @@ _SPLIT_STEPS = ("cuda",)
 
 
 def _em_program(X, shift, weights, means, covars, pchol, W, S, logprob, resp, bounds, result, final, ctype, tol, reg,
-                min_iter, max_iter, original, prev, have_prev, init, fused):
+                min_iter, max_iter, original, prev, have_prev, init, fused, mpi_comm, total_n):
     """EM training of a Gaussian mixture: the plugin 'gmm' specializes it (its body is the plugin's program)."""
 
 
@@ -74,6 +79,47 @@ def _features(d: int, ctype: int) -> int:
 
 def _round_up(value: int, multiple: int) -> int:
     return (value + multiple - 1) // multiple * multiple
+
+
+class _Ranks:
+    """The ranks of a distributed training (an mpi4py communicator) and the sums over them.
+
+    Sums are reduced on rank 0 and broadcast, as the core's allreduce_sum does,
+    so every rank gets the same bits and takes the same branches after them."""
+
+    def __init__(self, comm: Any) -> None:
+        from asp import _mpi
+
+        self.comm = comm
+        self.handle = _mpi.handle(comm)
+        self.rank, self.size = comm.Get_rank(), comm.Get_size()
+
+    def sum(self, value: Any) -> Any:
+        return self.comm.bcast(self.comm.reduce(value, root=0), root=0)
+
+    def shards(self, X: np.ndarray) -> np.ndarray:
+        """Every rank's (events, features), the same on every rank."""
+        return np.array(self.comm.allgather(X.shape if X.ndim == 2 else (X.shape[0] if X.ndim else 0, -1)))
+
+    def check(self, shapes: np.ndarray, features: int, components: Optional[int] = None) -> int:
+        """Raises the same ValueError on every rank for shards that cannot train together; the events of all."""
+        for rank, (n, d) in enumerate(shapes):
+            if d != features:
+                raise ValueError(f"rank {rank}'s shard has {d} features where {features} are expected")
+        for rank, (n, d) in enumerate(shapes):
+            if n < 1:
+                raise ValueError(f"rank {rank}'s shard has no events: give every rank at least one")
+        total = int(shapes[:, 0].sum())
+        if components is not None and total < components:
+            raise ValueError(f"Expected n_samples >= n_components but got n_components = {components}, "
+                             f"n_samples = {total} (all ranks together)")
+        return total
+
+
+def _collective(ranks: Optional[_Ranks]):
+    from asp import _mpi
+
+    return _mpi.collective(None if ranks is None else ranks.comm)
 
 
 class _Engine:
@@ -111,10 +157,13 @@ class _Engine:
 
     def run(self, X: np.ndarray, weights: np.ndarray, means: np.ndarray, pchol: np.ndarray, ctype: int, *,
             tol: float, reg: float, min_iter: int, max_iter: int, original: bool = False,
-            prev: Optional[float] = None, init_resp: Optional[np.ndarray] = None) -> _Fit:
+            prev: Optional[float] = None, init_resp: Optional[np.ndarray] = None,
+            ranks: Optional[_Ranks] = None, total_n: int = 0) -> _Fit:
         """EM from (weights, means, pchol) on X (C-contiguous float32 or float64), or, given
         init_resp (n, m), from the parameters an M-step gives for those responsibilities (then, with
-        max_iter 0, the native program skips the final E-step: logprob and resp are not results)."""
+        max_iter 0, the native program skips the final E-step: logprob and resp are not results).
+        With ranks, X is this rank's shard of total_n events and the statistics are every rank's;
+        the per-event results are the shard's, final is the mean over all events."""
         n, d = X.shape
         m = weights.shape[0]
         weights = np.array(weights, dtype=np.float64, order="C")
@@ -125,7 +174,8 @@ class _Engine:
         bounds = np.zeros(max(iterations, 1))
         if asp.disabled():
             self.last_call = LastCall(None, None, "ASP_DISABLE is set")
-            return _numpy_em(X, weights, means, pchol, ctype, tol, reg, min_iter, iterations, original, prev, init_resp)
+            return _numpy_em(X, weights, means, pchol, ctype, tol, reg, min_iter, iterations, original, prev, init_resp,
+                             ranks, total_n)
         kp = _round_up(_features(d, ctype), _FEATURE_MULTIPLE)
         mp = _round_up(m, _COMPONENT_MULTIPLE)
         result = np.zeros(4)
@@ -140,19 +190,26 @@ class _Engine:
             "min_iter": int(min_iter), "max_iter": iterations, "original": int(bool(original)),
             "prev": float(prev) if prev is not None else 0.0, "have_prev": int(prev is not None),
             "init": int(init_resp is not None), "fused": 1,
+            "mpi_comm": ranks.handle if ranks else -1, "total_n": int(total_n) if ranks else n,
         }
         specialized = self._native(X.dtype, arguments)
+        if ranks is not None:  # every rank runs the same engine, or the ranks' collectives would not pair up
+            reasons = [r for r in ranks.comm.allgather(specialized if isinstance(specialized, str) else None) if r]
+            if reasons and not isinstance(specialized, str):
+                specialized = f"another rank runs EM with NumPy: {reasons[0]}"
         if isinstance(specialized, str):
             self._fall_back(specialized)
             self.last_call = LastCall(None, None, specialized)
-            return _numpy_em(X, weights, means, pchol, ctype, tol, reg, min_iter, iterations, original, prev, init_resp)
+            return _numpy_em(X, weights, means, pchol, ctype, tol, reg, min_iter, iterations, original, prev, init_resp,
+                             ranks, total_n)
         arguments["fused"] = int(specialized.backend not in _SPLIT_STEPS)
         variant = specialized(*arguments.values())
         self.last_call = LastCall(specialized.backend, specialized.variants[variant], None)
         n_iter = int(result[1])
+        mean = float(final[0]) if ranks is None else ranks.sum(float(final[0]) * n) / total_n
         return _Fit(weights, means, covars, pchol, arguments["logprob"], arguments["resp"], bounds[:n_iter],
                     float(result[0]) if n_iter or prev is not None else -math.inf, n_iter, bool(result[2]),
-                    float(final[0]), int(result[3]))
+                    mean, int(result[3]))
 
 
 # ---- the NumPy reference (and fallback) ---------------------------------------------------------
@@ -188,27 +245,29 @@ def _precision_factor(covariance: np.ndarray) -> np.ndarray:
     return np.triu(np.linalg.solve(np.linalg.cholesky(covariance), np.eye(d)).T)
 
 
-def _m_step(X, resp, ctype, reg, original):
+def _m_step(X, resp, ctype, reg, original, ranks: Optional[_Ranks] = None):
     """scikit-learn's M-step (and the original's zero covariance for a count below 1):
-    (weights, means, covars (M, D, D), pchol (M, D, D), failed component + 1 or 0)."""
+    (weights, means, covars (M, D, D), pchol (M, D, D), failed component + 1 or 0).
+    With ranks, X and resp are this rank's shard and every sum is over all ranks."""
+    total = (lambda value: value) if ranks is None else ranks.sum
     Xd = X.astype(np.float64, copy=False)
     n, d = Xd.shape
-    s0 = resp.sum(axis=0)
+    s0 = total(resp.sum(axis=0))
     nk = s0 + 10 * np.finfo(X.dtype).eps
-    means = resp.T @ Xd / nk[:, None]
+    means = total(resp.T @ Xd) / nk[:, None]
     m = nk.shape[0]
     covars = np.zeros((m, d, d))
     if ctype == 1:
-        shared = (Xd.T @ Xd - (nk * means.T) @ means) / nk.sum()
+        shared = (total(Xd.T @ Xd) - (nk * means.T) @ means) / nk.sum()
         covars[:] = shared
     for c in range(m):
-        if ctype == 1 or (original and s0[c] < 1):
+        if ctype == 1 or (original and s0[c] < 1):  # s0 is every rank's: all ranks skip the same sums
             continue
         diff = Xd - means[c]
         if ctype == 0:
-            covars[c] = (resp[:, c] * diff.T) @ diff / nk[c]
+            covars[c] = total((resp[:, c] * diff.T) @ diff) / nk[c]
         else:
-            variances = resp[:, c] @ (Xd * Xd) / nk[c] - means[c] ** 2
+            variances = total(resp[:, c] @ (Xd * Xd)) / nk[c] - means[c] ** 2
             covars[c] = np.diag(variances if ctype == 2 else np.full(d, variances.mean()))
     covars[:, np.arange(d), np.arange(d)] += reg
     pchol = np.zeros_like(covars)
@@ -225,12 +284,15 @@ def _m_step(X, resp, ctype, reg, original):
     return nk / nk.sum(), means, covars, pchol, 0
 
 
-def _numpy_em(X, weights, means, pchol, ctype, tol, reg, min_iter, max_iter, original, prev, init_resp=None) -> _Fit:
-    """EM as the native program runs it (plugins/gmm/src/plugin.cpp), in NumPy and float64."""
+def _numpy_em(X, weights, means, pchol, ctype, tol, reg, min_iter, max_iter, original, prev, init_resp=None,
+              ranks: Optional[_Ranks] = None, total_n: int = 0) -> _Fit:
+    """EM as the native program runs it (plugins/gmm/src/plugin.cpp), in NumPy and float64
+    (with ranks, on this rank's shard of total_n events, the sums over all ranks)."""
     d = X.shape[1]
     covars = np.zeros((weights.shape[0], d, d))
+    mean = (lambda lse: lse.mean()) if ranks is None else (lambda lse: ranks.sum(lse.sum()) / total_n)
     if init_resp is not None:
-        new = _m_step(X, np.asarray(init_resp, dtype=np.float64), ctype, reg, original)
+        new = _m_step(X, np.asarray(init_resp, dtype=np.float64), ctype, reg, original, ranks)
         if new[4]:
             lse, resp = _e_step(X, weights, means, pchol)
             return _Fit(weights, means, covars, pchol, lse, resp, np.zeros(0), -math.inf, 0, False, 0.0, new[4])
@@ -239,11 +301,12 @@ def _numpy_em(X, weights, means, pchol, ctype, tol, reg, min_iter, max_iter, ori
     bounds, converged, failed, n_iter = [], False, 0, 0
     for it in range(max_iter):
         lse, resp = _e_step(X, weights, means, pchol)
-        change = abs(lse.mean() - lower_bound) if (it > 0 or prev is not None) else math.inf
-        lower_bound = float(lse.mean())
+        likelihood = float(mean(lse))
+        change = abs(likelihood - lower_bound) if (it > 0 or prev is not None) else math.inf
+        lower_bound = likelihood
         bounds.append(lower_bound)
         n_iter = it + 1
-        new = _m_step(X, resp, ctype, reg, original)
+        new = _m_step(X, resp, ctype, reg, original, ranks)
         if new[4]:
             failed = new[4]
             break
@@ -254,7 +317,7 @@ def _numpy_em(X, weights, means, pchol, ctype, tol, reg, min_iter, max_iter, ori
                 break
     lse, resp = _e_step(X, weights, means, pchol)
     return _Fit(weights, means, covars, pchol, lse.astype(X.dtype), resp.astype(X.dtype), np.array(bounds),
-                lower_bound, n_iter, converged, float(lse.mean()), failed)
+                lower_bound, n_iter, converged, float(mean(lse)), failed)
 
 
 # ---- covariance layouts ------------------------------------------------------------------------
@@ -322,10 +385,16 @@ class GMM:
         out, the first ``train`` seeds them from the data as the original did.
     dtype : float32 (default, as the original) or float64
         The type EM computes the events in.
+    comm : mpi4py communicator, optional
+        Distributed training: ``train`` takes this rank's shard of the events
+        and every rank of ``comm`` must call it; the model (seeding included)
+        is then one process's on all the shards concatenated in rank order,
+        the same on every rank. ``eval``, ``score``, ``predict`` and
+        ``decode`` score the events a rank passes, on that rank alone.
     """
 
     def __init__(self, M: int, D: int, cvtype: str = "diag", means=None, covars=None, weights=None,
-                 dtype: Any = np.float32) -> None:
+                 dtype: Any = np.float32, comm: Any = None) -> None:
         if cvtype not in ("diag", "full"):
             raise ValueError(f"Specified cvtype {cvtype!r} is not allowed, try one of 'diag', 'full'")
         if np.dtype(dtype) not in (np.float32, np.float64):
@@ -339,6 +408,7 @@ class GMM:
         if any(given) and not all(given):
             raise ValueError("give all of means, covars and weights, or none of them (the first train seeds them)")
         self._seeded = all(given)
+        self._ranks = None if comm is None else _Ranks(comm)
         self._engine = _Engine("GMM")
         self._posteriors: Optional[np.ndarray] = None
 
@@ -357,13 +427,31 @@ class GMM:
             raise ValueError("the data contains NaN or infinity")
         return X
 
-    def _seed(self, X: np.ndarray) -> None:
-        """The original's seeding: mean_0 = the data's mean, mean_c = X[c N/M]; covariances diag(unbiased variance) / M."""
-        n = X.shape[0]
+    def _moments(self, X: np.ndarray, total: int) -> Tuple[np.ndarray, np.ndarray]:
+        """The mean and the sum of squared deviations of every feature, over all ranks' events."""
         Xd = X.astype(np.float64)
-        means = Xd[np.arange(self.M) * (n // self.M)].copy()
-        means[0] = Xd.mean(axis=0)
-        variance = Xd.var(axis=0, ddof=1) if n > 1 else np.ones(self.D)
+        if self._ranks is None:
+            mean = Xd.mean(axis=0)
+            return mean, ((Xd - mean) ** 2).sum(axis=0)
+        mean = self._ranks.sum(Xd.sum(axis=0)) / total
+        return mean, self._ranks.sum(((Xd - mean) ** 2).sum(axis=0))
+
+    def _seed(self, X: np.ndarray, total: int) -> None:
+        """The original's seeding: mean_0 = the data's mean, mean_c = X[c N/M]; covariances diag(unbiased variance) / M.
+        With comm, N and the rows are those of all ranks' shards in rank order."""
+        Xd = X.astype(np.float64)
+        rows = np.arange(self.M) * (total // self.M)
+        if self._ranks is None:
+            means = Xd[rows].copy()
+        else:
+            first = int(self._ranks.shards(X)[: self._ranks.rank, 0].sum())
+            mine = (rows >= first) & (rows < first + X.shape[0])
+            means = np.zeros((self.M, self.D))
+            means[mine] = Xd[rows[mine] - first]
+            means = self._ranks.sum(means)  # each row comes from one rank, zeros from the others
+        mean, squares = self._moments(X, total)
+        means[0] = mean
+        variance = squares / (total - 1) if total > 1 else np.ones(self.D)
         covars = np.zeros((self.M, self.D, self.D))
         covars[:, np.arange(self.D), np.arange(self.D)] = variance / self.M
         self.components = GMMComponents(self.M, self.D, np.full(self.M, 1.0 / self.M), means, covars, self.dtype)
@@ -381,14 +469,16 @@ class GMM:
                 raise ValueError(f"the covariance of component {c} is not positive definite") from None
         return pchol
 
-    def _run(self, X: np.ndarray, min_iter: int, max_iter: int) -> _Fit:
-        n = X.shape[0]
-        Xd = X.astype(np.float64)
-        avgvar = float(np.mean(Xd.var(axis=0))) / 1e6
+    def _run(self, X: np.ndarray, min_iter: int, max_iter: int, total: int = 0) -> _Fit:
+        """EM on X; with total (training with comm), X is this rank's shard of total events."""
+        ranks = self._ranks if total else None
+        n = total or X.shape[0]
+        avgvar = float(np.mean(self._moments(X, total)[1] / n)) if ranks else float(np.mean(X.astype(np.float64).var(axis=0)))
+        avgvar /= 1e6
         epsilon = (1 + self.D + 0.5 * (self.D + 1) * self.D) * math.log(n * self.D) * 1e-4
         fit = self._engine.run(X, self.components.weights, self.components.means, self._precision_factors(),
                                self._ctype, tol=epsilon / n, reg=avgvar, min_iter=min_iter,
-                               max_iter=max(min_iter, max_iter), original=True)
+                               max_iter=max(min_iter, max_iter), original=True, ranks=ranks, total_n=n)
         if fit.failed:
             raise ValueError(f"the covariance of component {fit.failed - 1} is not positive definite; "
                              "scale the data or use fewer components")
@@ -397,14 +487,28 @@ class GMM:
     def train(self, input_data: Any, min_em_iters: int = 1, max_em_iters: int = 10) -> float:
         """EM on the data, from the current parameters (seeded on the first call when none were given).
 
-        Returns the total (summed over events) log-likelihood after training."""
-        X = self._check(input_data)
-        if not self._seeded:
-            self._seed(X)
-        fit = self._run(X, int(min_em_iters), int(max_em_iters))
+        Returns the total (summed over events) log-likelihood after training. With comm, every rank
+        passes its shard (at least one event each); a shard that cannot train makes every rank raise."""
+        if self._ranks is None:
+            X = self._check(input_data)
+            total = X.shape[0]
+            if not self._seeded:
+                self._seed(X, total)
+            fit = self._run(X, int(min_em_iters), int(max_em_iters))
+        else:
+            with _collective(self._ranks):
+                X = _events(input_data, self.dtype)
+                if X.ndim == 2 and not np.all(np.isfinite(X)):
+                    raise ValueError("the data contains NaN or infinity")
+            total = self._ranks.check(self._ranks.shards(X), self.D)
+            if not self._seeded:
+                self._seed(X, total)
+            # No collective() around a run: it communicates, and what fails in it (a covariance
+            # that is not positive definite) fails on every rank, whose statistics are the same.
+            fit = self._run(X, int(min_em_iters), int(max_em_iters), total)
         self.components = GMMComponents(self.M, self.D, fit.weights, fit.means, fit.covars, self.dtype)
         self._posteriors = fit.resp
-        return float(fit.final * X.shape[0])
+        return float(fit.final * total)
 
     def eval(self, obs_data: Any) -> Tuple[np.ndarray, np.ndarray]:
         """Per-event log-likelihood (N,) and posterior probabilities (M, N), component-major."""
@@ -478,7 +582,31 @@ if _SklearnGaussianMixture is not None:
         loop of each initialisation runs as one native program; so do
         ``score_samples``, ``score``, ``predict`` and ``predict_proba``.
         ``last_call`` says what the most recent of them ran.
+
+        ``comm`` (an mpi4py communicator, the one parameter scikit-learn's
+        estimator lacks) makes ``fit`` distributed: every rank of ``comm``
+        calls it with its shard of the events; the EM statistics are summed
+        over the ranks each iteration and every rank ends with the same
+        attributes (``converged_``, ``n_iter_``, ``lower_bound_`` included),
+        one process's fit on all shards from the same initial parameters. The
+        initialisation runs on the rank with the most events (the first of
+        them), from its shard, and is broadcast: give ``means_init``,
+        ``weights_init`` and ``precisions_init`` for one that does not depend
+        on how the events are split. Scoring and prediction are per rank, on
+        the events a rank passes (``score`` is their mean).
         """
+
+        _parameter_constraints = {**_SklearnGaussianMixture._parameter_constraints, "comm": "no_validation"}
+
+        def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
+                     n_init=1, init_params="kmeans", weights_init=None, means_init=None, precisions_init=None,
+                     random_state=None, warm_start=False, verbose=0, verbose_interval=10, comm=None):
+            super().__init__(n_components=n_components, covariance_type=covariance_type, tol=tol,
+                             reg_covar=reg_covar, max_iter=max_iter, n_init=n_init, init_params=init_params,
+                             weights_init=weights_init, means_init=means_init, precisions_init=precisions_init,
+                             random_state=random_state, warm_start=warm_start, verbose=verbose,
+                             verbose_interval=verbose_interval)
+            self.comm = comm
 
         def _engine(self) -> _Engine:
             engine = self.__dict__.get("_asp_engine")
@@ -492,12 +620,26 @@ if _SklearnGaussianMixture is not None:
             engine = self.__dict__.get("_asp_engine")
             return engine.last_call if engine else None
 
-        def _run(self, X: np.ndarray, max_iter: int, prev: Optional[float]) -> _Fit:
+        def _run(self, X: np.ndarray, max_iter: int, prev: Optional[float], ranks: Optional[_Ranks] = None,
+                 total_n: int = 0) -> _Fit:
             ctype = _COVARIANCE_TYPES.index(self.covariance_type)
             m, d = self.means_.shape
             pchol = _to_full(self.precisions_cholesky_, ctype, m, d)
             return self._engine().run(_events(X), np.asarray(self.weights_), np.asarray(self.means_), pchol, ctype,
-                                      tol=self.tol, reg=self.reg_covar, min_iter=1, max_iter=max_iter, prev=prev)
+                                      tol=self.tol, reg=self.reg_covar, min_iter=1, max_iter=max_iter, prev=prev,
+                                      ranks=ranks, total_n=total_n)
+
+        def _initialize_everywhere(self, X: np.ndarray, random_state, ranks: _Ranks, root: int) -> None:
+            """scikit-learn's initialisation on rank `root`, from its shard, then its parameters on every rank."""
+            with _collective(ranks):
+                if ranks.rank == root:
+                    self._initialize_parameters(X, random_state, xp=np)
+            names = ("weights_", "means_", "covariances_", "precisions_cholesky_")
+            values = ranks.comm.bcast([getattr(self, name, None) for name in names] if ranks.rank == root else None,
+                                      root=root)
+            for name, value in zip(names, values):
+                if value is not None:
+                    setattr(self, name, value)
 
         def _initialize(self, X, resp, xp=None):
             """scikit-learn's initialisation from responsibilities (k-means labels, random ones, ...), with its
@@ -523,12 +665,26 @@ if _SklearnGaussianMixture is not None:
                                   _from_full(fit.pchol, ctype).astype(dtype)), xp=np)
 
         def fit_predict(self, X, y=None):
-            """Fits the model (``n_init`` initialisations, each EM loop native) and returns the labels of X."""
-            X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
-            if X.shape[0] < self.n_components:
-                raise ValueError("Expected n_samples >= n_components "
-                                 f"but got n_components = {self.n_components}, n_samples = {X.shape[0]}")
-            self._check_parameters(X, xp=np)
+            """Fits the model (``n_init`` initialisations, each EM loop native) and returns the labels of X
+            (with ``comm``: of this rank's shard)."""
+            ranks = None if self.comm is None else _Ranks(self.comm)
+            if ranks is None:
+                X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+                if X.shape[0] < self.n_components:
+                    raise ValueError("Expected n_samples >= n_components "
+                                     f"but got n_components = {self.n_components}, n_samples = {X.shape[0]}")
+                total, root = X.shape[0], 0
+            else:
+                with _collective(ranks):
+                    X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=0)  # ranks.check says which is empty
+                shapes = ranks.shards(X)
+                total = ranks.check(shapes, int(shapes[0, 1]), self.n_components)
+                root = int(np.argmax(shapes[:, 0]))
+                dtypes = ranks.comm.allgather(X.dtype.str)
+                if len(set(dtypes)) > 1:
+                    raise ValueError(f"the ranks' shards have different dtypes: {dtypes}")
+            with _collective(ranks):
+                self._check_parameters(X, xp=np)
             do_init = not (self.warm_start and hasattr(self, "converged_"))
             n_init = self.n_init if do_init else 1
             max_lower_bound = -np.inf
@@ -538,11 +694,13 @@ if _SklearnGaussianMixture is not None:
             X = _events(X)
             for init in range(n_init):
                 self._print_verbose_msg_init_beg(init)
-                if do_init:
+                if do_init and ranks is None:
                     self._initialize_parameters(X, random_state, xp=np)
+                elif do_init:
+                    self._initialize_everywhere(X, random_state, ranks, root)
                 if self.max_iter == 0:  # the initial parameters are the result
                     continue
-                fit = self._run(X, self.max_iter, None if do_init else self.lower_bound_)
+                fit = self._run(X, self.max_iter, None if do_init else self.lower_bound_, ranks, total)
                 if fit.failed:
                     raise ValueError(
                         "Fitting the mixture model failed because some components have ill-defined empirical "

@@ -23,7 +23,8 @@ constexpr int opencl_block = 64;
 // The program's parameters in the order asp.gmm passes them.
 const char* const param_names[] = {"X",      "shift",  "weights", "means",    "covars",   "pchol",    "W",
                                    "S",      "logprob", "resp",   "bounds",   "result",   "final",    "ctype",    "tol",
-                                   "reg",    "min_iter", "max_iter", "original", "prev", "have_prev", "init", "fused"};
+                                   "reg",    "min_iter", "max_iter", "original", "prev", "have_prev", "init", "fused",
+                                   "mpi_comm", "total_n"};
 constexpr std::size_t first_scalar = 13;
 constexpr std::size_t param_count = sizeof(param_names) / sizeof(param_names[0]);
 
@@ -69,6 +70,7 @@ class GmmFrontend : public asp::Frontend {
     }
     const std::int64_t ctype = args[first_scalar].scalar.i;
     if (ctype < 0 || ctype > 3) fail("ctype must be 0 (full), 1 (tied), 2 (diag) or 3 (spherical)");
+    if (args[param_count - 1].scalar.i < n) fail("total_n (the events of every rank) must be at least this rank's n");
     const std::int64_t kp = (features(d, ctype) + gmm::feature_multiple - 1) / gmm::feature_multiple * gmm::feature_multiple;
     const std::int64_t mp = (m + gmm::component_multiple - 1) / gmm::component_multiple * gmm::component_multiple;
     expect_shape(args[1], 1, 64, {d});
@@ -100,11 +102,24 @@ class GmmFrontend : public asp::Frontend {
 // (when have_prev is set, the first iteration may already converge).
 // bounds[i] = the lower bound of iteration i; result = [lower bound,
 // iterations, converged, failing component + 1 or 0]; final = the last
-// E-step's mean log-likelihood. The last launch is the E-step's, so the
-// variant a call reports is the one that ran it. The tuner keys its choices
+// E-step's mean log-likelihood. With mpi_comm, the Fortran handle of an MPI
+// communicator (-1: this process alone; 0 is a valid handle, Open MPI's
+// MPI_COMM_WORLD), X is this rank's shard of total_n
+// events: the statistics S and the mean log-likelihood ll (each rank's mean
+// weighted by n / total_n first) are summed over the ranks after every pass
+// (comm allreduce_sum, identical bits on every rank), so the M-step, the
+// convergence test and the loop's exit are every rank's (final stays this
+// rank's mean, which asp.gmm combines itself: a comm after the last E-step
+// would hide which variant ran it). The
+// M-step divides by nothing but S's own sums, so it needs no global n. The
+// last launch is the E-step's, so the variant a call reports is the one that
+// ran it. The tuner keys its choices
 // by (M, D, covariance type, floor(log10 N)), as the original specializer
 // did by (M, D, floor(log10 N)): a choice carries over to other data sizes of
-// the same order of magnitude and across processes.
+// the same order of magnitude and across processes. Distributed, N is the
+// rank's shard (what its kernels run on) and each rank chooses for itself:
+// variants differ in rounding only, and the sums that every rank uses are
+// reduced once and broadcast, so the ranks still agree bit for bit.
 std::string program_for(const std::string& t) {
   // The temporaries partial_s, partial_ll (the device em_pass's
   // per-work-group statistics, opencl_groups rows) and work (the device
@@ -132,7 +147,8 @@ std::string program_for(const std::string& t) {
       "S: buffer f64[kp, mp], n: i64, d: i64, m: i64, kp: i64, mp: i64, ctype: i64) writes(S)\n"
       "kernel clear_stats(S: buffer f64[kp, mp], ll: buffer f64[1], kp: i64, mp: i64) writes(S, ll)\n"
       "kernel record_bound(bounds: buffer f64[b], b: i64, it: i64, value: f64) writes(bounds)\n"
-      "kernel record(result: buffer f64[4], lb: f64, iters: i64, converged: i64, failed: f64) writes(result)\n";
+      "kernel record(result: buffer f64[4], lb: f64, iters: i64, converged: i64, failed: f64) writes(result)\n"
+      "kernel scale(v: buffer f64[1], factor: f64) writes(v)\n";
   const std::string record =
       "func clear_stats_values(S: buffer f64[kp, mp], ll: buffer f64[1], kp: i64, mp: i64) of clear_stats {\n"
       "  for k in 0:i64 .. kp step 1 parallel {\n"
@@ -152,13 +168,16 @@ std::string program_for(const std::string& t) {
       "  store result[1:i64] = f64(iters)\n"
       "  store result[2:i64] = f64(converged)\n"
       "  store result[3:i64] = failed\n"
+      "}\n"
+      "func scale_value(v: buffer f64[1], factor: f64) of scale {\n"
+      "  store v[0:i64] = (v[0:i64] * factor)\n"
       "}\n";
   const std::string program =
       "program(X: buffer " + t + "[n, d], shift: buffer f64[d], weights: buffer f64[m], means: buffer f64[m, d], "
       "covars: buffer f64[m, d, d], pchol: buffer f64[m, d, d], W: buffer " + t + "[kp, mp], S: buffer f64[kp, mp], "
       "logprob: buffer " + t + "[n], resp: buffer " + t + "[n, m], bounds: buffer f64[b], result: buffer f64[4], final: buffer f64[1], n: i64, "
       "d: i64, m: i64, kp: i64, mp: i64, b: i64, ctype: i64, tol: f64, reg: f64, min_iter: i64, max_iter: i64, "
-      "original: i64, prev: f64, have_prev: i64, init: i64, fused: i64) "
+      "original: i64, prev: f64, have_prev: i64, init: i64, fused: i64, mpi_comm: i64, total_n: i64) "
       "tune(m, d, ctype, i64(floor(((log(f64(n)) / 2.302585092994046:f64) + 1e-9:f64)))) {\n"
       "  temp ll: buffer f64[1]\n"
       "  temp info: buffer f64[1]\n"
@@ -168,8 +187,12 @@ std::string program_for(const std::string& t) {
       "  var lb: f64 = prev\n"
       "  var iters: i64 = 0:i64\n"
       "  var converged: i64 = 0:i64\n"
+      "  let share: f64 = (f64(n) / f64(total_n))\n"
       "  if (init != 0:i64) {\n"
       "    launch mstep_stats_" + t + "(X, shift, resp, S, n, d, m, kp, mp, ctype)\n"
+      "    if (mpi_comm >= 0:i64) {\n"
+      "      comm allreduce_sum(mpi_comm, S)\n"
+      "    }\n"
       "    launch update_" + t + "(S, shift, weights, means, covars, pchol, W, info, n, d, m, kp, mp, ctype, reg, original, work)\n"
       "  } else {\n"
       "    launch coefficients_" + t + "(weights, means, pchol, shift, W, d, m, kp, mp, ctype, work)\n"
@@ -185,6 +208,10 @@ std::string program_for(const std::string& t) {
       "      launch clear_stats(S, ll, kp, mp)\n"
       "      launch estep_" + t + "(X, shift, W, logprob, resp, ll, n, d, m, kp, mp, ctype)\n"
       "      launch mstep_stats_" + t + "(X, shift, resp, S, n, d, m, kp, mp, ctype)\n"
+      "    }\n"
+      "    if (mpi_comm >= 0:i64) {\n"
+      "      launch scale(ll, share)\n"
+      "      comm allreduce_sum(mpi_comm, S, ll)\n"
       "    }\n"
       "    let change: f64 = abs((ll[0:i64] - lb))\n"
       "    lb = ll[0:i64]\n"
