@@ -31,16 +31,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::size_t psir_type_size(psir::Type t) {
-  switch (t) {
-    case psir::Type::f64: case psir::Type::i64: case psir::Type::u64: return 8;
-    case psir::Type::f32: case psir::Type::i32: case psir::Type::u32: return 4;
-    case psir::Type::i16: case psir::Type::u16: return 2;
-    case psir::Type::i8: case psir::Type::u8: case psir::Type::boolean: return 1;
-  }
-  return 8;
-}
-
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -174,7 +164,7 @@ int DeviceCode::launch(std::size_t variant, void* const* args) const {
       a.buffer = static_cast<asp_device_buffer*>(args[i]);
     } else {
       a.scalar = args[i];
-      a.scalar_size = psir_type_size(p.type);
+      a.scalar_size = psir::size_of(p.type);
     }
   }
   // Each launch returns when it has finished (asp_backend::launch), so the
@@ -261,7 +251,7 @@ void Kernel::find_check_inputs() {
       if (e.kind != psir::Expr::Kind::var) return;
       for (std::size_t p = 0; p < params.size(); ++p) {
         if (params[p].name != e.name || params[p].kind != psir::Param::Kind::scalar) continue;
-        const CheckInput input{p, psir_type_size(params[p].type)};
+        const CheckInput input{p, psir::size_of(params[p].type)};
         if (std::none_of(check_inputs_.begin(), check_inputs_.end(), [&](const CheckInput& c) { return c.param == p; })) {
           check_inputs_.push_back(input);
         }

@@ -75,16 +75,6 @@ MPI_Datatype datatype(const std::string& operation, psir::Type t) {
   throw std::runtime_error("comm " + operation + ": a buffer of an unknown type");
 }
 
-std::size_t element_size(psir::Type t) {
-  switch (t) {
-    case psir::Type::f64: case psir::Type::i64: case psir::Type::u64: return 8;
-    case psir::Type::f32: case psir::Type::i32: case psir::Type::u32: return 4;
-    case psir::Type::i16: case psir::Type::u16: return 2;
-    case psir::Type::i8: case psir::Type::u8: case psir::Type::boolean: return 1;
-  }
-  return 1;
-}
-
 // The buffers of a collective: every argument after the first `skip`.
 void each_buffer(const std::string& operation, const std::vector<CommArgument>& args, std::size_t skip,
                  const auto& apply) {
@@ -93,7 +83,7 @@ void each_buffer(const std::string& operation, const std::vector<CommArgument>& 
       throw std::runtime_error("comm " + operation + ": argument " + std::to_string(i + 1) +
                                " is a scalar; a collective changes buffers only");
     }
-    const std::size_t size = element_size(args[i].type);
+    const std::size_t size = psir::size_of(args[i].type);
     if (args[i].bytes % size != 0 || args[i].bytes / size > static_cast<std::size_t>(INT32_MAX)) {
       throw std::runtime_error("comm " + operation + ": a buffer of " + std::to_string(args[i].bytes) +
                                " bytes is more than one collective can move");
@@ -192,7 +182,7 @@ MpiInfo mpi_info() {
 
 // ==== Halo exchange of distributed stencil grids (asp.stencil.StencilGrid(comm=...)) ====
 // Kept apart from the collectives above: it uses only their check(),
-// datatype() and element_size() helpers.
+// datatype() and psir::size_of() helpers.
 
 namespace asp::core {
 
@@ -310,7 +300,7 @@ void halo_operation(const std::vector<CommArgument>& args) {
   }
   const CommArgument& block = args.back();
 #ifdef ASP_HAVE_MPI
-  if (block.bytes != static_cast<std::size_t>(elements) * element_size(block.type)) {
+  if (block.bytes != static_cast<std::size_t>(elements) * psir::size_of(block.type)) {
     throw halo_error("a buffer of " + std::to_string(block.bytes) + " bytes is not a block of the extents given");
   }
 #else

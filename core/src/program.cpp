@@ -13,16 +13,6 @@ namespace asp::core {
 
 namespace {
 
-std::size_t type_size(psir::Type t) {
-  switch (t) {
-    case psir::Type::f64: case psir::Type::i64: case psir::Type::u64: return 8;
-    case psir::Type::f32: case psir::Type::i32: case psir::Type::u32: return 4;
-    case psir::Type::i16: case psir::Type::u16: return 2;
-    case psir::Type::i8: case psir::Type::u8: case psir::Type::boolean: return 1;
-  }
-  throw std::logic_error("unknown PSIR type");
-}
-
 struct CommRegistry {
   std::shared_mutex mutex;
   std::map<std::string, CommOperation> operations;
@@ -175,7 +165,7 @@ class ProgramRunner::Execution : public ValueScope {
         b.shape.push_back(n);
         elements *= static_cast<std::size_t>(n);
       }
-      b.storage.assign(std::max<std::size_t>(1, elements * type_size(t.type)), std::byte{0});
+      b.storage.assign(std::max<std::size_t>(1, elements * psir::size_of(t.type)), std::byte{0});
       b.host = b.storage.data();
       if (runtime) {
         b.owned = std::make_unique<DeviceBuffer>(runtime, runtime->allocate(b.storage.size()), b.storage.size());
@@ -222,7 +212,7 @@ class ProgramRunner::Execution : public ValueScope {
       b.device_newer = false;
     }
     const std::byte* base = b.device ? b.staging.data() : static_cast<const std::byte*>(b.host);
-    return read_scalar(b.type, base + static_cast<std::size_t>(offset) * type_size(b.type));
+    return read_scalar(b.type, base + static_cast<std::size_t>(offset) * psir::size_of(b.type));
   }
 
  private:
@@ -239,7 +229,7 @@ class ProgramRunner::Execution : public ValueScope {
   };
 
   static std::size_t bytes_of(const Buffer& b) {
-    std::size_t n = type_size(b.type);
+    std::size_t n = psir::size_of(b.type);
     for (std::int64_t x : b.shape) n *= static_cast<std::size_t>(x);
     return n;
   }
@@ -374,7 +364,7 @@ class ProgramRunner::Execution : public ValueScope {
                            : std::holds_alternative<std::uint64_t>(v) ? psir::Type::u64
                                                                       : psir::Type::i64;
       scalars[i] = scalar_bits(t, v);
-      args.push_back({&scalars[i], type_size(t), t, false});
+      args.push_back({&scalars[i], psir::size_of(t), t, false});
     }
     operation(args);
     for (const CommArgument& a : args) {

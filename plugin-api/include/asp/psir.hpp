@@ -17,6 +17,7 @@
 // invariants every pass must keep.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -36,6 +37,17 @@ enum class Type { f32, f64, i8, i16, i32, i64, u8, u16, u32, u64, boolean };
 
 inline constexpr Type all_types[] = {Type::f32, Type::f64, Type::i8,  Type::i16, Type::i32, Type::i64,
                                      Type::u8,  Type::u16, Type::u32, Type::u64, Type::boolean};
+
+// Bytes of one element of type t (a boolean is one byte, as C's bool).
+inline constexpr std::size_t size_of(Type t) {
+  switch (t) {
+    case Type::f64: case Type::i64: case Type::u64: return 8;
+    case Type::f32: case Type::i32: case Type::u32: return 4;
+    case Type::i16: case Type::u16: return 2;
+    case Type::i8: case Type::u8: case Type::boolean: return 1;
+  }
+  return 8;
+}
 
 inline const char* type_name(Type t) {
   switch (t) {
