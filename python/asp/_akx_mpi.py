@@ -20,10 +20,6 @@ import numpy as np
 from asp import _mpi
 
 
-def _owners(offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    return np.searchsorted(offsets, rows, side="right") - 1
-
-
 def _by_owner(offsets: np.ndarray, rows: np.ndarray, ranks: int) -> List[np.ndarray]:
     """Sorted global rows split by the rank that owns them (owners hold consecutive ranges)."""
     cuts = np.searchsorted(rows, offsets)
