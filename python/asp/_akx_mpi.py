@@ -210,8 +210,7 @@ def cg(A: Any, b: Any, x0: Any, *, rtol: float, atol: float, maxiter: Optional[i
     with _mpi.collective(comm):
         s = _cg._check_s(s)
         rtol, atol = _cg._check_tolerances(rtol, atol)
-        if callback is not None and not callable(callback):
-            raise TypeError(f"callback must be callable (it is called as callback(xk)), not {callback!r}")
+        _cg._check_callback(callback)
     with _mpi.collective(comm):
         import scipy.sparse as sparse
 

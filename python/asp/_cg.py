@@ -179,6 +179,11 @@ def _check_s(s: Any) -> int:
     return int(s)
 
 
+def _check_callback(callback: Any) -> None:
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable (it is called as callback(xk)), not {callback!r}")
+
+
 def _check_tolerances(rtol: Any, atol: Any) -> Tuple[float, float]:
     if atol is None or isinstance(atol, (str, bytes)) or not isinstance(atol, numbers.Real) or not atol >= 0:
         raise ValueError(f"cg called with invalid atol={atol!r}: atol must be a real, non-negative number "
@@ -710,8 +715,7 @@ def cg(A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-5, atol: float = 0.0,
 
     s = _check_s(s)
     rtol, atol = _check_tolerances(rtol, atol)
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable (it is called as callback(xk)), not {callback!r}")
+    _check_callback(callback)
 
     # A: a matrix the s-step solver can run on (csr), or a LinearOperator
     csr = None

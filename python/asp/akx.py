@@ -804,6 +804,9 @@ class _Operator:
 _CG_RNORM, _CG_RHO_PREV, _CG_BREAKDOWN, _CG_DONE, _CG_FIRST, _CG_JACOBI = 1, 2, 4, 5, 6, 8
 
 
+_warned_cg: set = set()  # why the native CG program could not run, each said once per process
+
+
 class _NativeCG:
     """The native CG program (plugins/akx cg.c) as asp._cg.cg's ``native`` solver: SciPy's loop without a
     preconditioner or with a diagonal one (d: z = d r), every step of it in the program, with a true-residual check (on the program's first pass: r =
@@ -832,8 +835,14 @@ class _NativeCG:
                      "tol": float(tol)}
         specialized = _specialize(_PROGRAMS["cg", encoding == "dia"], ("cg", np.dtype(np.float64), encoding),
                                   lambda: arguments)
-        if isinstance(specialized, str) or specialized.backend in _DEVICE_BACKENDS:
+        if isinstance(specialized, str):
+            if specialized != "ASP_DISABLE is set" and specialized not in _warned_cg:
+                _warned_cg.add(specialized)
+                warnings.warn(f"asp.akx.cg runs its s-step solver, not the native CG program: {specialized}",
+                              asp.FallbackWarning, stacklevel=4)
             return None
+        if specialized.backend in _DEVICE_BACKENDS:
+            return None  # no device kernels: the s-step solver runs on the device's powers kernel
         self.backend = specialized.backend
 
         def run(steps: int) -> None:

@@ -109,6 +109,8 @@ def test_bad_input_on_one_rank_raises_on_every_rank():
         x[0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         obj(x)
+    with pytest.raises(ValueError, match="give the shifts to MatrixPowers"):
+        obj.newton(np.zeros((3, rows.stop - rows.start)), [1.0, 2.0])
     with pytest.raises(ValueError, match="Chebyshev"):
         akx.MatrixPowers(A[rows], 2, "chebyshev", interval=(0, 8), comm=comm)(global_vector(A.shape[0])[rows], 3)
 

@@ -804,3 +804,19 @@ def test_bad_options(kw):
 def test_make_operator_with_wrong_size():
     with pytest.raises(ValueError, match="make_operator"):
         _cg.cg(poisson1d(), np.ones(40), make_operator=lambda csr: CountingOperator(sparse.csr_array(np.eye(3))))
+
+
+@pytest.mark.skipif(not NATIVE_CG, reason="the native CG program runs on the CPU backends only")
+def test_native_program_unavailable_warns_and_runs_s_step(monkeypatch, poisson64):
+    real = akx._specialize
+
+    def refuse_cg(function, key, arguments):
+        return "the akx program could not be built: refused by the test" if key[0] == "cg" else real(function, key, arguments)
+
+    monkeypatch.setattr(akx, "_specialize", refuse_cg)
+    monkeypatch.setattr(akx, "_warned_cg", set())
+    A, b, _ = poisson64
+    with pytest.warns(FallbackWarning, match="s-step solver, not the native CG program: .*refused by the test"):
+        x, info = akx.cg(A, b, rtol=1e-8)
+    assert _cg.last_solve.method == "s-step" and info == 0
+    np.testing.assert_allclose(x, sla.cg(A, b, rtol=1e-8)[0], rtol=1e-6, atol=1e-6 * np.abs(x).max())
