@@ -77,9 +77,29 @@ def _dia_cg_program(offsets, data, rows, b, x, r, p, q, d, state, part, n, nd, c
     """_cg_program on the diagonal form: the plugin 'akx' specializes it."""
 
 
-_PROGRAMS = {("powers", False): _powers_program, ("spmv", False): _spmv_program,
-             ("powers", True): _dia_powers_program, ("spmv", True): _dia_spmv_program,
-             ("cg", False): _cg_program, ("cg", True): _dia_cg_program}
+def _sdia_powers_program(offsets, data, stanzas, plan, vecs, coef, n, nd, s, cp1, mp1, m, k, fingerprint):
+    """_powers_program on the symmetric diagonal form: the plugin 'akx' specializes it."""
+
+
+def _sdia_spmv_program(offsets, data, rows, x, y, n, nd, cp1):
+    """_spmv_program on the symmetric diagonal form: the plugin 'akx' specializes it."""
+
+
+def _sdia_cg_program(offsets, data, rows, b, x, r, p, q, d, state, part, n, nd, cp1, maxiter, tol):
+    """_cg_program on the symmetric diagonal form: the plugin 'akx' specializes it."""
+
+
+# The program of each kind for each form: the CSR forms (i32, d16) share theirs, the type of cols tells
+# them apart; the diagonal forms (dia, sdia: the same arrays) have one each.
+_PROGRAMS = {("powers", "csr"): _powers_program, ("spmv", "csr"): _spmv_program, ("cg", "csr"): _cg_program,
+             ("powers", "dia"): _dia_powers_program, ("spmv", "dia"): _dia_spmv_program, ("cg", "dia"): _dia_cg_program,
+             ("powers", "sdia"): _sdia_powers_program, ("spmv", "sdia"): _sdia_spmv_program,
+             ("cg", "sdia"): _sdia_cg_program}
+
+
+def _program(kind: str, encoding: str):
+    """The Python function that stands for the program of `kind` on a matrix in `encoding`."""
+    return _PROGRAMS[kind, encoding if encoding in ("dia", "sdia") else "csr"]
 # The diagonal form is offered for matrices whose nonzeros lie on at most this many diagonals, holding
 # at most this many times the nonzeros (the zeros of a diagonal are computed too).
 _DIA_DIAGONALS = 32
@@ -100,7 +120,8 @@ def _float_dtype(dtype: np.dtype, what: str) -> np.dtype:
 class _Matrix:
     """A validated square CSR matrix in the forms the kernels read: int64 row pointers, int32 column
     indices and, where every |column - row| < 2^15, int16 offsets; the diagonal form where the nonzeros
-    lie on a few diagonals; and its structure's fingerprint."""
+    lie on a few diagonals, and its symmetric form (the diagonals at offsets >= 0) where the matrix also
+    equals its transpose; and its structure's fingerprint."""
 
     def __init__(self, A: Any) -> None:
         import scipy.sparse as sparse
@@ -132,17 +153,41 @@ class _Matrix:
             self.offsets = np.zeros(0, dtype=np.int16)
         self._diagonal_offsets = np.unique(offsets)
         self._diagonals: Optional[np.ndarray] = None
+        self._upper_diagonals: Optional[np.ndarray] = None
+        self._symmetric: Optional[bool] = None
         self.has_diagonal_form = (0 < len(self._diagonal_offsets) <= _DIA_DIAGONALS
                                   and len(self._diagonal_offsets) * self.n <= _DIA_FILL * self.nnz)
         crc = zlib.crc32(self.indices.tobytes(), zlib.crc32(self.indptr.tobytes()))
         self.fingerprint = ((self.n * 1_000_003 + self.nnz) * 4_294_967_311 + crc) % (2**62)
 
+    @property
+    def symmetric(self) -> bool:
+        """Whether the matrix equals its transpose exactly (pattern, explicit zeros and values)."""
+        if self._symmetric is None:
+            t = self.csr.T.tocsr()
+            t.sort_indices()
+            self._symmetric = bool(np.array_equal(t.indptr, self.csr.indptr) and np.array_equal(t.indices, self.csr.indices)
+                                   and np.array_equal(t.data, self.csr.data))
+        return self._symmetric
+
     def encodings(self) -> List[str]:
-        """The forms this matrix has: "i32" always, "d16" and "dia" where they fit."""
-        return ["i32"] + (["d16"] if self.offsets is not None else []) + (["dia"] if self.has_diagonal_form else [])
+        """The forms this matrix has, the most compact last: "i32" always, "d16", "dia" and "sdia" where
+        they fit."""
+        diagonal = ["dia"] + (["sdia"] if self.symmetric else []) if self.has_diagonal_form else []
+        return ["i32"] + (["d16"] if self.offsets is not None else []) + diagonal
 
     def arrays(self, encoding: str) -> dict:
         """The matrix's arguments of the programs of this form."""
+        if encoding == "sdia":
+            if self._upper_diagonals is None:
+                rows = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.indptr))
+                offsets = self.indices - rows
+                upper = offsets >= 0
+                self._upper_offsets = self._diagonal_offsets[self._diagonal_offsets >= 0]
+                which = np.searchsorted(self._upper_offsets, offsets[upper])
+                self._upper_diagonals = np.zeros((len(self._upper_offsets), self.n), dtype=self.dtype)
+                self._upper_diagonals[which, rows[upper]] = self.data[upper]
+            return {"offsets": self._upper_offsets, "data": self._upper_diagonals}
         if encoding == "dia":
             if self._diagonals is None:
                 rows = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.indptr))
@@ -156,7 +201,7 @@ class _Matrix:
         """(indptr, indices) of what a row of this form reads: its nonzeros or, in the diagonal form,
         every column its diagonals cover (the zeros of a diagonal are read too, so the plan must
         compute those rows' values before they are read)."""
-        if encoding != "dia":
+        if encoding not in ("dia", "sdia"):
             return self.indptr, self.indices
         import scipy.sparse as sparse
 
@@ -168,6 +213,8 @@ class _Matrix:
     def sizes(self, encoding: str) -> dict:
         if encoding == "dia":
             return {"nd": len(self._diagonal_offsets)}
+        if encoding == "sdia":
+            return {"nd": int((self._diagonal_offsets >= 0).sum())}
         return {"np1": self.n + 1, "nnz": self.nnz}
 
 
@@ -220,8 +267,9 @@ class Layout:
     threads : thread blocks (each ghost zone computed by one thread)
     rows_per_block : rows of a cache block (0: one block per thread block)
     levels : levels per pass (the matrix streams once per pass)
-    encoding : ``"i32"`` column indices, ``"d16"`` int16 offsets from the row, or ``"dia"`` the diagonal
-        form (for matrices whose nonzeros lie on a few diagonals: no indices at all)
+    encoding : ``"i32"`` column indices, ``"d16"`` int16 offsets from the row, ``"dia"`` the diagonal
+        form (for matrices whose nonzeros lie on a few diagonals: no indices at all) or ``"sdia"`` its
+        symmetric form (a symmetric matrix's diagonals at offsets >= 0 only: half the coefficients)
     """
 
     partition: str
@@ -242,7 +290,9 @@ def _default_layout(matrix: _Matrix, k: int) -> Layout:
     l2, _ = _cache_sizes()
     levels = max(1, min(k, _akx_plan.MAX_LEVELS))
     encoding = matrix.encodings()[-1]  # the most compact form
-    per_row = (matrix.nnz / max(1, matrix.n)) * (matrix.dtype.itemsize + {"i32": 4, "d16": 2, "dia": 0}[encoding])
+    per_row = (matrix.nnz / max(1, matrix.n)) * (matrix.dtype.itemsize + {"i32": 4, "d16": 2, "dia": 0, "sdia": 0}[encoding])
+    if encoding == "sdia":
+        per_row /= 2
     per_row += (levels + 1) * matrix.dtype.itemsize
     rows = max(64, int(l2 / 2 / max(per_row, 1)))
     return Layout("contiguous", _threads(), rows, levels, encoding)
@@ -448,7 +498,7 @@ class MatrixPowers:
         encoding = self.layout.encoding
         arguments = {**matrix.arrays(encoding), "rows": self._row_chunks(), "x": x, "y": out, "n": self.n,
                      **matrix.sizes(encoding), "cp1": len(self._row_chunks())}
-        specialized = _specialize(_PROGRAMS["spmv", encoding == "dia"], ("spmv", self.dtype, encoding),
+        specialized = _specialize(_program("spmv", encoding), ("spmv", self.dtype, encoding),
                                   lambda: arguments)
         if isinstance(specialized, str):
             self._fall_back(specialized)
@@ -594,7 +644,7 @@ class MatrixPowers:
                 self._plan(layout, steps, self._cpu_or_device() != "cpu")
             except _akx_plan.TooCostly:
                 layout = self._layout = Layout("contiguous", layout.threads, 0, 1, layout.encoding)
-        specialized = _specialize(_PROGRAMS["powers", layout.encoding == "dia"], ("powers", self.dtype, layout.encoding),
+        specialized = _specialize(_program("powers", layout.encoding), ("powers", self.dtype, layout.encoding),
                                   lambda: self._arguments(matrix, layout, _PLACEHOLDER, vecs, coef))
         if isinstance(specialized, str):
             self._fall_back(specialized)
@@ -833,7 +883,7 @@ class _NativeCG:
         arguments = {**matrix.arrays(encoding), "rows": rows, "b": b, "x": x, "r": r, "p": p, "q": q, "d": d,
                      "state": state, "part": np.zeros((2, len(rows))), "n": n, **matrix.sizes(encoding), "cp1": len(rows), "maxiter": 0,
                      "tol": float(tol)}
-        specialized = _specialize(_PROGRAMS["cg", encoding == "dia"], ("cg", np.dtype(np.float64), encoding),
+        specialized = _specialize(_program("cg", encoding), ("cg", np.dtype(np.float64), encoding),
                                   lambda: arguments)
         if isinstance(specialized, str):
             if specialized != "ASP_DISABLE is set" and specialized not in _warned_cg:

@@ -128,7 +128,7 @@ def test_float32_within_its_precision():
 
 
 LAYOUTS = [akx.Layout(p, t, r, levels, e) for p in ("contiguous", "metis") for t in (1, 3) for r in (0, 37, 500)
-           for levels in (1, 3, 8) for e in ("i32", "d16", "dia")]
+           for levels in (1, 3, 8) for e in ("i32", "d16", "dia", "sdia")]
 
 
 @pytest.mark.parametrize("layout", LAYOUTS, ids=str)
@@ -171,18 +171,51 @@ def test_powers_fills_a_strided_array_in_place_and_newton_uses_its_shifts():
 
 
 def test_the_diagonal_form_is_offered_where_it_fits():
-    assert akx._Matrix(poisson2d(20)).encodings() == ["i32", "d16", "dia"]
+    assert akx._Matrix(poisson2d(20)).encodings() == ["i32", "d16", "dia", "sdia"]
     assert akx._Matrix(random_matrix(300, 0.05, 17)).encodings() == ["i32", "d16"]
-    # Diagonals 40 000 apart: no int16 offsets, but the diagonal form.
+    # Diagonals 40 000 apart: no int16 offsets, but the diagonal forms.
     n = 100_000
     wide = sparse.diags_array([np.ones(n - 40_000), np.ones(n), np.ones(n - 40_000)], offsets=[-40_000, 0, 40_000])
-    assert akx._Matrix(wide).encodings() == ["i32", "dia"]
+    assert akx._Matrix(wide).encodings() == ["i32", "dia", "sdia"]
+    # One value a rounding away from its mirror: not symmetric, so no symmetric form.
+    almost = sparse.csr_array(poisson2d(20))
+    almost[0, 1] = np.nextafter(-1.0, 0.0)
+    assert akx._Matrix(almost).encodings() == ["i32", "d16", "dia"]
     assert akx._Matrix(sparse.csr_array(([1.0], ([0], [n - 1])), shape=(n, n)) + sparse.eye_array(n)).encodings() == ["i32"]
     # A diagonal whose entries fall outside the matrix at its ends: the rows there skip them.
     a = sparse.csr_array(sparse.diags_array([np.arange(1.0, 6.0), -np.ones(3), 2 * np.ones(2)], offsets=[0, 2, -3]))
     x = np.random.default_rng(18).standard_normal(5)
     obj = akx.MatrixPowers(a, 3, layout=akx.Layout("contiguous", 2, 0, 3, "dia"))
     assert np.array_equal(obj(x), reference(a, x, [(1, 0, 0)] * 3))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_symmetric_diagonal_form_gives_the_full_forms_bits(dtype):
+    # Upper diagonals cut at the matrix's end, no main diagonal, a diagonal of explicit zeros, and the
+    # 3-D Poisson matrix: every row reads its lower diagonals o rows back, in the full form's order.
+    rng = np.random.default_rng(21)
+    n = 200
+    u1, u7 = rng.standard_normal(n - 1), rng.standard_normal(n - 7)
+    banded = sparse.diags_array([u7, u1, u1, u7], offsets=[-7, -1, 1, 7])
+    coo = sparse.coo_array(banded)
+    rows = np.concatenate([coo.row, np.arange(n - 3), np.arange(3, n)])
+    cols = np.concatenate([coo.col, np.arange(3, n), np.arange(n - 3)])
+    zeros = sparse.csr_array((np.concatenate([coo.data, np.zeros(2 * (n - 3))]), (rows, cols)), shape=(n, n))
+    assert zeros.nnz == banded.nnz + 2 * (n - 3)
+    for a in (sparse.csr_array(banded + sparse.eye_array(n) * 3.0), zeros, poisson3d(6)):
+        a = sparse.csr_array(a).astype(dtype)
+        assert "sdia" in akx._Matrix(a).encodings()
+        x = rng.standard_normal(a.shape[0]).astype(dtype)
+        full = akx.MatrixPowers(a, 4, layout=akx.Layout("contiguous", 3, 50, 4, "dia"))
+        half = akx.MatrixPowers(a, 4, layout=akx.Layout("contiguous", 3, 50, 4, "sdia"))
+        got = half(x, 6)
+        check_native(half)
+        assert np.array_equal(got, full(x, 6))
+        assert np.array_equal(half.spmv(x), got[1])
+        assert_rows_close(got, reference(a, x, half._coefficients(6)), 1e-12 if dtype == np.float64 else 1e-5)
+    # Its coefficients: the upper diagonals only.
+    arrays = akx._Matrix(poisson2d(20)).arrays("sdia")
+    assert list(arrays["offsets"]) == [0, 1, 20] and arrays["data"].shape == (3, 400)
 
 
 def test_spmv_equals_scipy():

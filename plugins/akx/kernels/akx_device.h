@@ -7,7 +7,8 @@
 #else
 #define AKX_COLUMN(row, index) ((long)(index))
 #endif
-/* COLUMNS 2 is the diagonal form (akx_dia.h), whose rows are akx_dia_row. */
+/* COLUMNS 2 is the diagonal form (akx_dia.h), whose rows are akx_dia_row;
+ * COLUMNS 3 its symmetric form (upper diagonals only), akx_sdia_row. */
 
 AKX_FN real akx_row(AKX_GLOBAL const long* indptr, AKX_GLOBAL const akx_index* cols, AKX_GLOBAL const real* data,
                     AKX_GLOBAL const real* x, long i) {
@@ -27,12 +28,33 @@ AKX_FN real akx_dia_row(AKX_GLOBAL const long* offsets, long nd, AKX_GLOBAL cons
   return sum;
 }
 
+/* Row i of the symmetric diagonal form (akx_dia.h, COLUMNS 3): the stored
+ * diagonals at offsets o > 0 read o rows back for the lower diagonals, in
+ * descending o, then every stored diagonal, in ascending order. */
+AKX_FN real akx_sdia_row(AKX_GLOBAL const long* offsets, long nd, AKX_GLOBAL const real* data, long n,
+                         AKX_GLOBAL const real* x, long i) {
+  real sum = 0;
+  for (long d = nd - 1; d >= 0 && offsets[d] > 0; --d) {
+    const long j = i - offsets[d];
+    if (j >= 0) sum = sum + AKX_MUL(data[d * n + j], x[j]);
+  }
+  for (long d = 0; d < nd; ++d) {
+    const long j = i + offsets[d];
+    if (j < n) sum = sum + AKX_MUL(data[d * n + i], x[j]);
+  }
+  return sum;
+}
+
 /* The kernels' interface to the matrix's form: its parameters (before the
  * plan's), its sizes (after n) and the product of row i. */
-#if COLUMNS == 2
+#if COLUMNS == 2 || COLUMNS == 3
 #define AKX_MATRIX_PARAMS AKX_GLOBAL const long *offsets, AKX_GLOBAL const real *data
 #define AKX_SIZE_PARAMS long nd
+#if COLUMNS == 3
+#define AKX_ROW(x, i) akx_sdia_row(offsets, nd, data, n, x, i)
+#else
 #define AKX_ROW(x, i) akx_dia_row(offsets, nd, data, n, x, i)
+#endif
 #else
 #define AKX_MATRIX_PARAMS AKX_GLOBAL const long *indptr, AKX_GLOBAL const akx_index *cols, AKX_GLOBAL const real *data
 #define AKX_SIZE_PARAMS long np1, long nnz
