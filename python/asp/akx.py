@@ -104,6 +104,10 @@ def _program(kind: str, encoding: str):
 # at most this many times the nonzeros (the zeros of a diagonal are computed too).
 _DIA_DIAGONALS = 32
 _DIA_FILL = 1.5
+# The register tiles (r x r) with kernels (plugins/akx forms b2x2 ...), offered where they hold at most this
+# many times the nonzeros.
+_TILES = (2, 3, 4)
+_TILE_FILL = 1.5
 
 
 # ---- the matrix ---------------------------------------------------------------------------------
@@ -152,9 +156,9 @@ class _Matrix:
         if self.nnz == 0:
             self.offsets = np.zeros(0, dtype=np.int16)
         self._diagonal_offsets = np.unique(offsets)
-        self._diagonals: Optional[np.ndarray] = None
-        self._upper_diagonals: Optional[np.ndarray] = None
+        self._arrays: Dict[str, dict] = {}  # encoding -> the programs' matrix arguments, built on first use
         self._symmetric: Optional[bool] = None
+        self._tile_counts: Dict[int, int] = {}  # tile size -> tiles of the BSR form (0: it does not fit)
         self.has_diagonal_form = (0 < len(self._diagonal_offsets) <= _DIA_DIAGONALS
                                   and len(self._diagonal_offsets) * self.n <= _DIA_FILL * self.nnz)
         crc = zlib.crc32(self.indices.tobytes(), zlib.crc32(self.indptr.tobytes()))
@@ -170,51 +174,101 @@ class _Matrix:
                                    and np.array_equal(t.data, self.csr.data))
         return self._symmetric
 
+    def _tiles(self, r: int) -> int:
+        """The r x r tiles of the register-tiled form, or 0 where they would hold more than _TILE_FILL
+        times the nonzeros (the fill's zeros are computed too)."""
+        if r not in self._tile_counts:
+            count = 0
+            if self.nnz and self.n >= r:
+                rows = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.indptr))
+                block_cols = self.indices.astype(np.int64) // r
+                # A lower bound first, cheap for the usual misfit: a block row has at least as many tiles as
+                # its fullest row has distinct block columns (a row's columns are sorted).
+                starts = np.ones(self.nnz, dtype=bool)
+                starts[1:] = (block_cols[1:] != block_cols[:-1]) | (rows[1:] != rows[:-1])
+                per_row = np.bincount(rows[starts], minlength=self.n)
+                padded = np.zeros(-(-self.n // r) * r, dtype=np.int64)
+                padded[:self.n] = per_row
+                if padded.reshape(-1, r).max(axis=1).sum() * r * r <= _TILE_FILL * self.nnz:
+                    count = len(np.unique((rows // r) * (-(-self.n // r)) + block_cols))
+                    if count * r * r > _TILE_FILL * self.nnz:
+                        count = 0
+            self._tile_counts[r] = count
+        return self._tile_counts[r]
+
     def encodings(self) -> List[str]:
-        """The forms this matrix has, the most compact last: "i32" always, "d16", "dia" and "sdia" where
-        they fit."""
+        """The forms this matrix has: "i32" always; "d16", "dia", "sdia" and the register tiles "b2x2",
+        "b3x3", "b4x4" where they fit."""
         diagonal = ["dia"] + (["sdia"] if self.symmetric else []) if self.has_diagonal_form else []
-        return ["i32"] + (["d16"] if self.offsets is not None else []) + diagonal
+        tiled = [f"b{r}x{r}" for r in _TILES if self._tiles(r)]
+        return ["i32"] + (["d16"] if self.offsets is not None else []) + diagonal + tiled
+
+    def bytes_per_row(self, encoding: str) -> float:
+        """The bytes of the matrix a row reads from memory in this form (coefficients and indices)."""
+        item = self.dtype.itemsize
+        if encoding in ("dia", "sdia"):
+            return int((self._diagonal_offsets >= (0 if encoding == "sdia" else -self.n)).sum()) * item
+        if encoding.startswith("b"):
+            r = int(encoding[1:encoding.index("x")])
+            return self._tiles(r) * (r * r * item + 4) / max(1, self.n)
+        return self.nnz * (item + (2 if encoding == "d16" else 4)) / max(1, self.n)
 
     def arrays(self, encoding: str) -> dict:
         """The matrix's arguments of the programs of this form."""
-        if encoding == "sdia":
-            if self._upper_diagonals is None:
-                rows = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.indptr))
-                offsets = self.indices - rows
-                upper = offsets >= 0
-                self._upper_offsets = self._diagonal_offsets[self._diagonal_offsets >= 0]
-                which = np.searchsorted(self._upper_offsets, offsets[upper])
-                self._upper_diagonals = np.zeros((len(self._upper_offsets), self.n), dtype=self.dtype)
-                self._upper_diagonals[which, rows[upper]] = self.data[upper]
-            return {"offsets": self._upper_offsets, "data": self._upper_diagonals}
-        if encoding == "dia":
-            if self._diagonals is None:
-                rows = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.indptr))
-                which = np.searchsorted(self._diagonal_offsets, self.indices - rows)
-                self._diagonals = np.zeros((len(self._diagonal_offsets), self.n), dtype=self.dtype)
-                self._diagonals[which, rows] = self.data
-            return {"offsets": self._diagonal_offsets, "data": self._diagonals}
-        return {"indptr": self.indptr, "cols": self.offsets if encoding == "d16" else self.indices, "data": self.data}
+        if encoding in self._arrays:
+            return self._arrays[encoding]
+        if encoding in ("dia", "sdia"):
+            rows = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.indptr))
+            offsets = self.indices - rows
+            # The symmetric form keeps the diagonals at offsets >= 0 (the kernels read the others o rows back).
+            keep = offsets >= 0 if encoding == "sdia" else np.ones(self.nnz, dtype=bool)
+            stored = self._diagonal_offsets[self._diagonal_offsets >= 0] if encoding == "sdia" else self._diagonal_offsets
+            diagonals = np.zeros((len(stored), self.n), dtype=self.dtype)
+            diagonals[np.searchsorted(stored, offsets[keep]), rows[keep]] = self.data[keep]
+            arrays = {"offsets": stored, "data": diagonals}
+        elif encoding.startswith("b"):
+            import scipy.sparse as sparse
+
+            r = int(encoding[1:encoding.index("x")])
+            size = -(-self.n // r) * r  # padded with zero rows and columns to whole tiles
+            indptr = np.concatenate([self.indptr, np.full(size - self.n, self.indptr[-1])])
+            bsr = sparse.csr_array((self.data, self.indices, indptr), shape=(size, size)).tobsr(blocksize=(r, r))
+            bsr.sort_indices()
+            arrays = {"indptr": bsr.indptr.astype(np.int64), "cols": bsr.indices.astype(np.int32),
+                      "data": np.ascontiguousarray(bsr.data, dtype=self.dtype)}
+        else:
+            arrays = {"indptr": self.indptr, "cols": self.offsets if encoding == "d16" else self.indices, "data": self.data}
+        self._arrays[encoding] = arrays
+        return arrays
 
     def pattern(self, encoding: str) -> Tuple[np.ndarray, np.ndarray]:
-        """(indptr, indices) of what a row of this form reads: its nonzeros or, in the diagonal form,
-        every column its diagonals cover (the zeros of a diagonal are read too, so the plan must
+        """(indptr, indices) of what a row of this form reads: its nonzeros or, in the diagonal and tiled
+        forms, every column its diagonals or tiles cover (their zeros are read too, so the plan must
         compute those rows' values before they are read)."""
-        if encoding not in ("dia", "sdia"):
-            return self.indptr, self.indices
         import scipy.sparse as sparse
 
-        n, offsets = self.n, self._diagonal_offsets
-        cover = sparse.diags_array([np.ones(n - abs(int(o)), dtype=np.int8) for o in offsets],
-                                   offsets=[int(o) for o in offsets], shape=(n, n), format="csr", dtype=np.int8)
+        n = self.n
+        if encoding in ("dia", "sdia"):
+            offsets = self._diagonal_offsets
+            cover = sparse.diags_array([np.ones(n - abs(int(o)), dtype=np.int8) for o in offsets],
+                                       offsets=[int(o) for o in offsets], shape=(n, n), format="csr", dtype=np.int8)
+        elif encoding.startswith("b"):
+            tiles = self.arrays(encoding)
+            r = tiles["data"].shape[1]
+            size = (len(tiles["indptr"]) - 1) * r
+            ones = np.ones(tiles["data"].shape, dtype=np.int8)
+            cover = sparse.bsr_array((ones, tiles["cols"], tiles["indptr"]), shape=(size, size)).tocsr()[:n, :n]
+            cover.sort_indices()
+        else:
+            return self.indptr, self.indices
         return cover.indptr.astype(np.int64), cover.indices
 
     def sizes(self, encoding: str) -> dict:
-        if encoding == "dia":
-            return {"nd": len(self._diagonal_offsets)}
-        if encoding == "sdia":
-            return {"nd": int((self._diagonal_offsets >= 0).sum())}
+        if encoding in ("dia", "sdia"):
+            return {"nd": len(self.arrays(encoding)["offsets"])}
+        if encoding.startswith("b"):
+            tiles = self.arrays(encoding)
+            return {"np1": len(tiles["indptr"]), "nnz": len(tiles["cols"])}
         return {"np1": self.n + 1, "nnz": self.nnz}
 
 
@@ -289,11 +343,8 @@ def _default_layout(matrix: _Matrix, k: int) -> Layout:
     matrix rows and levels fill about half a core's L2."""
     l2, _ = _cache_sizes()
     levels = max(1, min(k, _akx_plan.MAX_LEVELS))
-    encoding = matrix.encodings()[-1]  # the most compact form
-    per_row = (matrix.nnz / max(1, matrix.n)) * (matrix.dtype.itemsize + {"i32": 4, "d16": 2, "dia": 0, "sdia": 0}[encoding])
-    if encoding == "sdia":
-        per_row /= 2
-    per_row += (levels + 1) * matrix.dtype.itemsize
+    encoding = min(matrix.encodings(), key=matrix.bytes_per_row)  # the most compact form
+    per_row = matrix.bytes_per_row(encoding) + (levels + 1) * matrix.dtype.itemsize
     rows = max(64, int(l2 / 2 / max(per_row, 1)))
     return Layout("contiguous", _threads(), rows, levels, encoding)
 

@@ -218,6 +218,46 @@ def test_the_symmetric_diagonal_form_gives_the_full_forms_bits(dtype):
     assert list(arrays["offsets"]) == [0, 1, 20] and arrays["data"].shape == (3, 400)
 
 
+def block_matrix(blocks, r, seed, drop_last=True):
+    """A sparse matrix of dense r x r tiles (a random pattern of `blocks` block rows, a dominant
+    diagonal), one row and column short of whole tiles when drop_last."""
+    rng = np.random.default_rng(seed)
+    base = sparse.random_array((blocks, blocks), density=0.08, random_state=seed) + sparse.eye_array(blocks)
+    a = sparse.csr_array(sparse.kron(base, rng.standard_normal((r, r))))
+    return sparse.csr_array(a[:-1, :-1]) if drop_last else a
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("r", [2, 3, 4])
+def test_register_tiles_give_the_csr_bits(r, dtype):
+    a = block_matrix(40, r, 30 + r).astype(dtype)
+    m = akx._Matrix(a)
+    assert f"b{r}x{r}" in m.encodings()
+    assert min(m.encodings(), key=m.bytes_per_row).startswith("b")  # the most compact: the default form
+    x = np.random.default_rng(31).standard_normal(a.shape[0]).astype(dtype)
+    want = akx.MatrixPowers(a, 4, layout=akx.Layout("contiguous", 1, 0, 1, "i32"))(x, 7)
+    # Thread and cache blocks whose rows start and end inside tiles: the partial block rows go row by row.
+    for layout in (akx.Layout("contiguous", 3, 0, 4, f"b{r}x{r}"), akx.Layout("contiguous", 2, 7, 3, f"b{r}x{r}"),
+                   akx.Layout("contiguous", 5, 0, 1, f"b{r}x{r}")):
+        obj = akx.MatrixPowers(a, 4, layout=layout)
+        got = obj(x, 7)
+        check_native(obj)
+        assert np.array_equal(got, want), layout
+        assert np.array_equal(obj.spmv(x), want[1])
+    assert_rows_close(want, reference(a, x, [(1, 0, 0)] * 7), 1e-12 if dtype == np.float64 else 1e-5)
+
+
+def test_register_tiles_are_offered_only_where_their_fill_is_small():
+    # Scattered nonzeros: every tile would hold about one of them.
+    assert not any(e.startswith("b") for e in akx._Matrix(random_matrix(300, 0.05, 17)).encodings())
+    assert not any(e.startswith("b") for e in akx._Matrix(poisson2d(20)).encodings())
+    # 3 x 3 tiles fit a matrix of 3 x 3 tiles; 2 x 2 ones would straddle them.
+    encodings = akx._Matrix(block_matrix(30, 3, 5, drop_last=False)).encodings()
+    assert "b3x3" in encodings and "b2x2" not in encodings and "b4x4" not in encodings
+    tiles = akx._Matrix(block_matrix(30, 3, 5, drop_last=False)).arrays("b3x3")
+    assert tiles["data"].shape[1:] == (3, 3) and tiles["cols"].dtype == np.int32
+
+
 def test_spmv_equals_scipy():
     a = random_matrix(700, 0.01, 12)
     x = np.random.default_rng(13).standard_normal(700)

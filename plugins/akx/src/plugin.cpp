@@ -65,6 +65,11 @@ const Operation operations[] = {
     {"_sdia_cg_program", "cg", "sdia", dia_cg, 11, {3, 4, 5, 6, 7, 8}},
 };
 
+// The matrix's forms with kernels: CSR with int32 column indices or int16
+// offsets from the row (akx_cpu.h), the diagonal form and its symmetric form
+// (akx_dia.h), and register tiles r x c (akx_bcsr.h, SciPy's BSR).
+const char* const forms[] = {"i32", "d16", "dia", "sdia", "b2x2", "b3x3", "b4x4"};
+
 // Whether a form is one of the diagonal forms (offsets and data (nd, n)).
 bool diagonal(std::string_view form) { return form == "dia" || form == "sdia"; }
 
@@ -94,13 +99,22 @@ std::string types_of(const Operation& op, std::span<const asp_arg> args) {
   }
   const asp_arg& data = args[op.form ? 1 : 2];
   const int bits = has_type(data, kDLFloat, 64) ? 64 : has_type(data, kDLFloat, 32) ? 32 : 0;
-  if (!bits || data.tensor.ndim != (op.form ? 2 : 1)) {
-    fail(op.form ? "data must be a float32 or float64 (diagonals, n) array" : "data must be a float32 or float64 vector");
+  // A CSR program's data of shape (tiles, r, c) is the register-tiled form br x c.
+  const bool tiled = !op.form && data.tensor.ndim == 3;
+  if (!bits || (data.tensor.ndim != (op.form ? 2 : 1) && !tiled)) {
+    fail(op.form ? "data must be a float32 or float64 (diagonals, n) array"
+                 : "data must be a float32 or float64 vector, or (tiles, r, c) array");
   }
-  const char* form = op.form;
-  if (!form) {
-    form = has_type(args[1], kDLInt, 32) ? "i32" : has_type(args[1], kDLInt, 16) ? "d16" : nullptr;
-    if (!form || args[1].tensor.ndim != 1) fail("cols must be an int32 (indices) or int16 (offsets) vector");
+  std::string form = op.form ? op.form : "";
+  if (tiled) {
+    form = "b" + std::to_string(data.tensor.shape[1]) + "x" + std::to_string(data.tensor.shape[2]);
+    if (std::find(std::begin(forms), std::end(forms), form) == std::end(forms)) {
+      fail("no kernels for tiles of " + std::to_string(data.tensor.shape[1]) + " x " + std::to_string(data.tensor.shape[2]));
+    }
+    if (!has_type(args[1], kDLInt, 32) || args[1].tensor.ndim != 1) fail("cols must be an int32 vector of block columns");
+  } else if (form.empty()) {
+    form = has_type(args[1], kDLInt, 32) ? "i32" : has_type(args[1], kDLInt, 16) ? "d16" : "";
+    if (form.empty() || args[1].tensor.ndim != 1) fail("cols must be an int32 (indices) or int16 (offsets) vector");
   }
   for (std::size_t i = 0; i < op.arrays; ++i) {
     if (&args[i] == &data) continue;
@@ -115,7 +129,7 @@ std::string types_of(const Operation& op, std::span<const asp_arg> args) {
       fail(std::string(op.params[i]) + " must be an int64 array");
     }
   }
-  return (bits == 64 ? "f64 " : "f32 ") + std::string(form);
+  return (bits == 64 ? "f64 " : "f32 ") + form;
 }
 
 class AkxFrontend : public asp::Frontend {
@@ -132,6 +146,11 @@ class AkxFrontend : public asp::Frontend {
 // The arrays of the matrix, as PSIR parameters, for element type t and form.
 std::string matrix_params(const std::string& t, const std::string& form) {
   if (diagonal(form)) return "offsets: buffer i64[nd], data: buffer " + t + "[nd, n]";
+  if (form[0] == 'b') {  // tiles: nnz of them, each r x c
+    const auto x = form.find('x');
+    return "indptr: buffer i64[np1], cols: buffer i32[nnz], data: buffer " + t + "[nnz, " + form.substr(1, x - 1) +
+           ", " + form.substr(x + 1) + "]";
+  }
   return "indptr: buffer i64[np1], cols: buffer " + std::string(form == "d16" ? "i16" : "i32") +
          "[nnz], data: buffer " + t + "[nnz]";
 }
@@ -214,8 +233,6 @@ std::string cg_program(const std::string& t, const std::string& form) {
          "}\n";
 }
 
-const char* const forms[] = {"i32", "d16", "dia", "sdia"};
-
 class AkxLowering : public asp::Lowering {
  public:
   std::string lower(asp::Call&, std::string_view dsir) override {
@@ -232,9 +249,14 @@ class AkxLowering : public asp::Lowering {
 };
 
 std::string prelude(const std::string& t, const std::string& columns) {
+  std::string tile;
+  if (columns[0] == 'b') {
+    const auto x = columns.find('x');
+    tile = "#define BR " + columns.substr(1, x - 1) + "\n#define BC " + columns.substr(x + 1) + "\n";
+  }
   return "#define REAL " + std::string(t == "f64" ? "double" : "float") + "\n#define REAL_IS_DOUBLE " +
          (t == "f64" ? "1" : "0") + "\n#define COLUMNS " +
-         (columns == "sdia" ? "3" : columns == "dia" ? "2" : columns == "d16" ? "1" : "0") + "\n";
+         (columns[0] == 'b' ? "4" : columns == "sdia" ? "3" : columns == "dia" ? "2" : columns == "d16" ? "1" : "0") + "\n" + tile;
 }
 
 std::vector<asp::ComponentSpec> components() {
@@ -256,7 +278,7 @@ std::vector<asp::ComponentSpec> components() {
                             .source = std::move(source), .grid = std::move(grid), .block = std::move(threads)};
         c.push_back(asp::kernel_source(names.emplace_back("akx." + kernel + tag + suffix).c_str(), "akx", std::move(k)));
       };
-      const std::string cpu = head + akx::cpu_kernel + (dia ? akx::akx_dia : akx::akx_cpu);
+      const std::string cpu = head + akx::cpu_kernel + (dia ? akx::akx_dia : columns[0] == 'b' ? akx::akx_bcsr : akx::akx_cpu);
       add("spmv", "c", "_cpu_", cpu + akx::spmv);
       add("powers", "c", "_cpu_", cpu + akx::powers);
       // The CG kernels have no device versions: asp.akx runs its s-step CG on a device backend.
