@@ -77,13 +77,37 @@ def _dia_cg_program(offsets, data, rows, b, x, r, p, q, d, state, part, n, nd, c
     """_cg_program on the diagonal form: the plugin 'akx' specializes it."""
 
 
-_PROGRAMS = {("powers", False): _powers_program, ("spmv", False): _spmv_program,
-             ("powers", True): _dia_powers_program, ("spmv", True): _dia_spmv_program,
-             ("cg", False): _cg_program, ("cg", True): _dia_cg_program}
+def _sdia_powers_program(offsets, data, stanzas, plan, vecs, coef, n, nd, s, cp1, mp1, m, k, fingerprint):
+    """_powers_program on the symmetric diagonal form: the plugin 'akx' specializes it."""
+
+
+def _sdia_spmv_program(offsets, data, rows, x, y, n, nd, cp1):
+    """_spmv_program on the symmetric diagonal form: the plugin 'akx' specializes it."""
+
+
+def _sdia_cg_program(offsets, data, rows, b, x, r, p, q, d, state, part, n, nd, cp1, maxiter, tol):
+    """_cg_program on the symmetric diagonal form: the plugin 'akx' specializes it."""
+
+
+# The program of each kind for each form: the CSR forms (i32, d16) share theirs, the type of cols tells
+# them apart; the diagonal forms (dia, sdia: the same arrays) have one each.
+_PROGRAMS = {("powers", "csr"): _powers_program, ("spmv", "csr"): _spmv_program, ("cg", "csr"): _cg_program,
+             ("powers", "dia"): _dia_powers_program, ("spmv", "dia"): _dia_spmv_program, ("cg", "dia"): _dia_cg_program,
+             ("powers", "sdia"): _sdia_powers_program, ("spmv", "sdia"): _sdia_spmv_program,
+             ("cg", "sdia"): _sdia_cg_program}
+
+
+def _program(kind: str, encoding: str):
+    """The Python function that stands for the program of `kind` on a matrix in `encoding`."""
+    return _PROGRAMS[kind, encoding if encoding in ("dia", "sdia") else "csr"]
 # The diagonal form is offered for matrices whose nonzeros lie on at most this many diagonals, holding
 # at most this many times the nonzeros (the zeros of a diagonal are computed too).
 _DIA_DIAGONALS = 32
 _DIA_FILL = 1.5
+# The register tiles (r x r) with kernels (plugins/akx forms b2x2 ...), offered where they hold at most this
+# many times the nonzeros.
+_TILES = (2, 3, 4)
+_TILE_FILL = 1.5
 
 
 # ---- the matrix ---------------------------------------------------------------------------------
@@ -100,7 +124,8 @@ def _float_dtype(dtype: np.dtype, what: str) -> np.dtype:
 class _Matrix:
     """A validated square CSR matrix in the forms the kernels read: int64 row pointers, int32 column
     indices and, where every |column - row| < 2^15, int16 offsets; the diagonal form where the nonzeros
-    lie on a few diagonals; and its structure's fingerprint."""
+    lie on a few diagonals, and its symmetric form (the diagonals at offsets >= 0) where the matrix also
+    equals its transpose; and its structure's fingerprint."""
 
     def __init__(self, A: Any) -> None:
         import scipy.sparse as sparse
@@ -131,43 +156,119 @@ class _Matrix:
         if self.nnz == 0:
             self.offsets = np.zeros(0, dtype=np.int16)
         self._diagonal_offsets = np.unique(offsets)
-        self._diagonals: Optional[np.ndarray] = None
+        self._arrays: Dict[str, dict] = {}  # encoding -> the programs' matrix arguments, built on first use
+        self._symmetric: Optional[bool] = None
+        self._tile_counts: Dict[int, int] = {}  # tile size -> tiles of the BSR form (0: it does not fit)
         self.has_diagonal_form = (0 < len(self._diagonal_offsets) <= _DIA_DIAGONALS
                                   and len(self._diagonal_offsets) * self.n <= _DIA_FILL * self.nnz)
         crc = zlib.crc32(self.indices.tobytes(), zlib.crc32(self.indptr.tobytes()))
         self.fingerprint = ((self.n * 1_000_003 + self.nnz) * 4_294_967_311 + crc) % (2**62)
 
+    @property
+    def symmetric(self) -> bool:
+        """Whether the matrix equals its transpose exactly (pattern, explicit zeros and values)."""
+        if self._symmetric is None:
+            t = self.csr.T.tocsr()
+            t.sort_indices()
+            self._symmetric = bool(np.array_equal(t.indptr, self.csr.indptr) and np.array_equal(t.indices, self.csr.indices)
+                                   and np.array_equal(t.data, self.csr.data))
+        return self._symmetric
+
+    def _tiles(self, r: int) -> int:
+        """The r x r tiles of the register-tiled form, or 0 where they would hold more than _TILE_FILL
+        times the nonzeros (the fill's zeros are computed too)."""
+        if r not in self._tile_counts:
+            count = 0
+            if self.nnz and self.n >= r:
+                rows = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.indptr))
+                block_cols = self.indices.astype(np.int64) // r
+                # A lower bound first, cheap for the usual misfit: a block row has at least as many tiles as
+                # its fullest row has distinct block columns (a row's columns are sorted).
+                starts = np.ones(self.nnz, dtype=bool)
+                starts[1:] = (block_cols[1:] != block_cols[:-1]) | (rows[1:] != rows[:-1])
+                per_row = np.bincount(rows[starts], minlength=self.n)
+                padded = np.zeros(-(-self.n // r) * r, dtype=np.int64)
+                padded[:self.n] = per_row
+                if padded.reshape(-1, r).max(axis=1).sum() * r * r <= _TILE_FILL * self.nnz:
+                    count = len(np.unique((rows // r) * (-(-self.n // r)) + block_cols))
+                    if count * r * r > _TILE_FILL * self.nnz:
+                        count = 0
+            self._tile_counts[r] = count
+        return self._tile_counts[r]
+
     def encodings(self) -> List[str]:
-        """The forms this matrix has: "i32" always, "d16" and "dia" where they fit."""
-        return ["i32"] + (["d16"] if self.offsets is not None else []) + (["dia"] if self.has_diagonal_form else [])
+        """The forms this matrix has: "i32" always; "d16", "dia", "sdia" and the register tiles "b2x2",
+        "b3x3", "b4x4" where they fit."""
+        diagonal = ["dia"] + (["sdia"] if self.symmetric else []) if self.has_diagonal_form else []
+        tiled = [f"b{r}x{r}" for r in _TILES if self._tiles(r)]
+        return ["i32"] + (["d16"] if self.offsets is not None else []) + diagonal + tiled
+
+    def bytes_per_row(self, encoding: str) -> float:
+        """The bytes of the matrix a row reads from memory in this form (coefficients and indices)."""
+        item = self.dtype.itemsize
+        if encoding in ("dia", "sdia"):
+            return int((self._diagonal_offsets >= (0 if encoding == "sdia" else -self.n)).sum()) * item
+        if encoding.startswith("b"):
+            r = int(encoding[1:encoding.index("x")])
+            return self._tiles(r) * (r * r * item + 4) / max(1, self.n)
+        return self.nnz * (item + (2 if encoding == "d16" else 4)) / max(1, self.n)
 
     def arrays(self, encoding: str) -> dict:
         """The matrix's arguments of the programs of this form."""
-        if encoding == "dia":
-            if self._diagonals is None:
-                rows = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.indptr))
-                which = np.searchsorted(self._diagonal_offsets, self.indices - rows)
-                self._diagonals = np.zeros((len(self._diagonal_offsets), self.n), dtype=self.dtype)
-                self._diagonals[which, rows] = self.data
-            return {"offsets": self._diagonal_offsets, "data": self._diagonals}
-        return {"indptr": self.indptr, "cols": self.offsets if encoding == "d16" else self.indices, "data": self.data}
+        if encoding in self._arrays:
+            return self._arrays[encoding]
+        if encoding in ("dia", "sdia"):
+            rows = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.indptr))
+            offsets = self.indices - rows
+            # The symmetric form keeps the diagonals at offsets >= 0 (the kernels read the others o rows back).
+            keep = offsets >= 0 if encoding == "sdia" else np.ones(self.nnz, dtype=bool)
+            stored = self._diagonal_offsets[self._diagonal_offsets >= 0] if encoding == "sdia" else self._diagonal_offsets
+            diagonals = np.zeros((len(stored), self.n), dtype=self.dtype)
+            diagonals[np.searchsorted(stored, offsets[keep]), rows[keep]] = self.data[keep]
+            arrays = {"offsets": stored, "data": diagonals}
+        elif encoding.startswith("b"):
+            import scipy.sparse as sparse
+
+            r = int(encoding[1:encoding.index("x")])
+            size = -(-self.n // r) * r  # padded with zero rows and columns to whole tiles
+            indptr = np.concatenate([self.indptr, np.full(size - self.n, self.indptr[-1])])
+            bsr = sparse.csr_array((self.data, self.indices, indptr), shape=(size, size)).tobsr(blocksize=(r, r))
+            bsr.sort_indices()
+            arrays = {"indptr": bsr.indptr.astype(np.int64), "cols": bsr.indices.astype(np.int32),
+                      "data": np.ascontiguousarray(bsr.data, dtype=self.dtype)}
+        else:
+            arrays = {"indptr": self.indptr, "cols": self.offsets if encoding == "d16" else self.indices, "data": self.data}
+        self._arrays[encoding] = arrays
+        return arrays
 
     def pattern(self, encoding: str) -> Tuple[np.ndarray, np.ndarray]:
-        """(indptr, indices) of what a row of this form reads: its nonzeros or, in the diagonal form,
-        every column its diagonals cover (the zeros of a diagonal are read too, so the plan must
+        """(indptr, indices) of what a row of this form reads: its nonzeros or, in the diagonal and tiled
+        forms, every column its diagonals or tiles cover (their zeros are read too, so the plan must
         compute those rows' values before they are read)."""
-        if encoding != "dia":
-            return self.indptr, self.indices
         import scipy.sparse as sparse
 
-        n, offsets = self.n, self._diagonal_offsets
-        cover = sparse.diags_array([np.ones(n - abs(int(o)), dtype=np.int8) for o in offsets],
-                                   offsets=[int(o) for o in offsets], shape=(n, n), format="csr", dtype=np.int8)
+        n = self.n
+        if encoding in ("dia", "sdia"):
+            offsets = self._diagonal_offsets
+            cover = sparse.diags_array([np.ones(n - abs(int(o)), dtype=np.int8) for o in offsets],
+                                       offsets=[int(o) for o in offsets], shape=(n, n), format="csr", dtype=np.int8)
+        elif encoding.startswith("b"):
+            tiles = self.arrays(encoding)
+            r = tiles["data"].shape[1]
+            size = (len(tiles["indptr"]) - 1) * r
+            ones = np.ones(tiles["data"].shape, dtype=np.int8)
+            cover = sparse.bsr_array((ones, tiles["cols"], tiles["indptr"]), shape=(size, size)).tocsr()[:n, :n]
+            cover.sort_indices()
+        else:
+            return self.indptr, self.indices
         return cover.indptr.astype(np.int64), cover.indices
 
     def sizes(self, encoding: str) -> dict:
-        if encoding == "dia":
-            return {"nd": len(self._diagonal_offsets)}
+        if encoding in ("dia", "sdia"):
+            return {"nd": len(self.arrays(encoding)["offsets"])}
+        if encoding.startswith("b"):
+            tiles = self.arrays(encoding)
+            return {"np1": len(tiles["indptr"]), "nnz": len(tiles["cols"])}
         return {"np1": self.n + 1, "nnz": self.nnz}
 
 
@@ -220,8 +321,9 @@ class Layout:
     threads : thread blocks (each ghost zone computed by one thread)
     rows_per_block : rows of a cache block (0: one block per thread block)
     levels : levels per pass (the matrix streams once per pass)
-    encoding : ``"i32"`` column indices, ``"d16"`` int16 offsets from the row, or ``"dia"`` the diagonal
-        form (for matrices whose nonzeros lie on a few diagonals: no indices at all)
+    encoding : ``"i32"`` column indices, ``"d16"`` int16 offsets from the row, ``"dia"`` the diagonal
+        form (for matrices whose nonzeros lie on a few diagonals: no indices at all) or ``"sdia"`` its
+        symmetric form (a symmetric matrix's diagonals at offsets >= 0 only: half the coefficients)
     """
 
     partition: str
@@ -241,9 +343,8 @@ def _default_layout(matrix: _Matrix, k: int) -> Layout:
     matrix rows and levels fill about half a core's L2."""
     l2, _ = _cache_sizes()
     levels = max(1, min(k, _akx_plan.MAX_LEVELS))
-    encoding = matrix.encodings()[-1]  # the most compact form
-    per_row = (matrix.nnz / max(1, matrix.n)) * (matrix.dtype.itemsize + {"i32": 4, "d16": 2, "dia": 0}[encoding])
-    per_row += (levels + 1) * matrix.dtype.itemsize
+    encoding = min(matrix.encodings(), key=matrix.bytes_per_row)  # the most compact form
+    per_row = matrix.bytes_per_row(encoding) + (levels + 1) * matrix.dtype.itemsize
     rows = max(64, int(l2 / 2 / max(per_row, 1)))
     return Layout("contiguous", _threads(), rows, levels, encoding)
 
@@ -448,7 +549,7 @@ class MatrixPowers:
         encoding = self.layout.encoding
         arguments = {**matrix.arrays(encoding), "rows": self._row_chunks(), "x": x, "y": out, "n": self.n,
                      **matrix.sizes(encoding), "cp1": len(self._row_chunks())}
-        specialized = _specialize(_PROGRAMS["spmv", encoding == "dia"], ("spmv", self.dtype, encoding),
+        specialized = _specialize(_program("spmv", encoding), ("spmv", self.dtype, encoding),
                                   lambda: arguments)
         if isinstance(specialized, str):
             self._fall_back(specialized)
@@ -594,7 +695,7 @@ class MatrixPowers:
                 self._plan(layout, steps, self._cpu_or_device() != "cpu")
             except _akx_plan.TooCostly:
                 layout = self._layout = Layout("contiguous", layout.threads, 0, 1, layout.encoding)
-        specialized = _specialize(_PROGRAMS["powers", layout.encoding == "dia"], ("powers", self.dtype, layout.encoding),
+        specialized = _specialize(_program("powers", layout.encoding), ("powers", self.dtype, layout.encoding),
                                   lambda: self._arguments(matrix, layout, _PLACEHOLDER, vecs, coef))
         if isinstance(specialized, str):
             self._fall_back(specialized)
@@ -833,7 +934,7 @@ class _NativeCG:
         arguments = {**matrix.arrays(encoding), "rows": rows, "b": b, "x": x, "r": r, "p": p, "q": q, "d": d,
                      "state": state, "part": np.zeros((2, len(rows))), "n": n, **matrix.sizes(encoding), "cp1": len(rows), "maxiter": 0,
                      "tol": float(tol)}
-        specialized = _specialize(_PROGRAMS["cg", encoding == "dia"], ("cg", np.dtype(np.float64), encoding),
+        specialized = _specialize(_program("cg", encoding), ("cg", np.dtype(np.float64), encoding),
                                   lambda: arguments)
         if isinstance(specialized, str):
             if specialized != "ASP_DISABLE is set" and specialized not in _warned_cg:

@@ -413,8 +413,9 @@ TEST_F(CudaBackend, CompilesEveryGmmKernelSource) {
 TEST_F(CudaBackend, CompilesEveryAkxKernelSource) {
   if (!compiles_ptx()) GTEST_SKIP() << "this driver takes CUBIN: " << target();
   const std::vector<std::string> compiled = compile_every_cuda_source(ASP_TEST_AKX_PLUGIN);
-  EXPECT_EQ(compiled.size(), 2u * 3u * 2u);
-  for (const char* kernel : {"spmv_cu_f64_i32", "spmv_cu_f32_d16", "powers_cu_f64_d16", "powers_cu_f32_i32", "powers_cu_f64_dia"}) {
+  EXPECT_EQ(compiled.size(), 2u * 7u * 2u);  // spmv and powers, seven forms, two types
+  for (const char* kernel : {"spmv_cu_f64_i32", "spmv_cu_f32_d16", "powers_cu_f64_d16", "powers_cu_f32_i32", "powers_cu_f64_dia",
+                             "spmv_cu_f32_sdia", "powers_cu_f64_sdia", "spmv_cu_f64_b3x3", "powers_cu_f32_b4x4"}) {
     EXPECT_NE(std::find(compiled.begin(), compiled.end(), kernel), compiled.end()) << kernel;
   }
 }

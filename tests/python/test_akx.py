@@ -128,7 +128,7 @@ def test_float32_within_its_precision():
 
 
 LAYOUTS = [akx.Layout(p, t, r, levels, e) for p in ("contiguous", "metis") for t in (1, 3) for r in (0, 37, 500)
-           for levels in (1, 3, 8) for e in ("i32", "d16", "dia")]
+           for levels in (1, 3, 8) for e in ("i32", "d16", "dia", "sdia")]
 
 
 @pytest.mark.parametrize("layout", LAYOUTS, ids=str)
@@ -171,18 +171,91 @@ def test_powers_fills_a_strided_array_in_place_and_newton_uses_its_shifts():
 
 
 def test_the_diagonal_form_is_offered_where_it_fits():
-    assert akx._Matrix(poisson2d(20)).encodings() == ["i32", "d16", "dia"]
+    assert akx._Matrix(poisson2d(20)).encodings() == ["i32", "d16", "dia", "sdia"]
     assert akx._Matrix(random_matrix(300, 0.05, 17)).encodings() == ["i32", "d16"]
-    # Diagonals 40 000 apart: no int16 offsets, but the diagonal form.
+    # Diagonals 40 000 apart: no int16 offsets, but the diagonal forms.
     n = 100_000
     wide = sparse.diags_array([np.ones(n - 40_000), np.ones(n), np.ones(n - 40_000)], offsets=[-40_000, 0, 40_000])
-    assert akx._Matrix(wide).encodings() == ["i32", "dia"]
+    assert akx._Matrix(wide).encodings() == ["i32", "dia", "sdia"]
+    # One value a rounding away from its mirror: not symmetric, so no symmetric form.
+    almost = sparse.csr_array(poisson2d(20))
+    almost[0, 1] = np.nextafter(-1.0, 0.0)
+    assert akx._Matrix(almost).encodings() == ["i32", "d16", "dia"]
     assert akx._Matrix(sparse.csr_array(([1.0], ([0], [n - 1])), shape=(n, n)) + sparse.eye_array(n)).encodings() == ["i32"]
     # A diagonal whose entries fall outside the matrix at its ends: the rows there skip them.
     a = sparse.csr_array(sparse.diags_array([np.arange(1.0, 6.0), -np.ones(3), 2 * np.ones(2)], offsets=[0, 2, -3]))
     x = np.random.default_rng(18).standard_normal(5)
     obj = akx.MatrixPowers(a, 3, layout=akx.Layout("contiguous", 2, 0, 3, "dia"))
     assert np.array_equal(obj(x), reference(a, x, [(1, 0, 0)] * 3))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_symmetric_diagonal_form_gives_the_full_forms_bits(dtype):
+    # Upper diagonals cut at the matrix's end, no main diagonal, a diagonal of explicit zeros, and the
+    # 3-D Poisson matrix: every row reads its lower diagonals o rows back, in the full form's order.
+    rng = np.random.default_rng(21)
+    n = 200
+    u1, u7 = rng.standard_normal(n - 1), rng.standard_normal(n - 7)
+    banded = sparse.diags_array([u7, u1, u1, u7], offsets=[-7, -1, 1, 7])
+    coo = sparse.coo_array(banded)
+    rows = np.concatenate([coo.row, np.arange(n - 3), np.arange(3, n)])
+    cols = np.concatenate([coo.col, np.arange(3, n), np.arange(n - 3)])
+    zeros = sparse.csr_array((np.concatenate([coo.data, np.zeros(2 * (n - 3))]), (rows, cols)), shape=(n, n))
+    assert zeros.nnz == banded.nnz + 2 * (n - 3)
+    for a in (sparse.csr_array(banded + sparse.eye_array(n) * 3.0), zeros, poisson3d(6)):
+        a = sparse.csr_array(a).astype(dtype)
+        assert "sdia" in akx._Matrix(a).encodings()
+        x = rng.standard_normal(a.shape[0]).astype(dtype)
+        full = akx.MatrixPowers(a, 4, layout=akx.Layout("contiguous", 3, 50, 4, "dia"))
+        half = akx.MatrixPowers(a, 4, layout=akx.Layout("contiguous", 3, 50, 4, "sdia"))
+        got = half(x, 6)
+        check_native(half)
+        assert np.array_equal(got, full(x, 6))
+        assert np.array_equal(half.spmv(x), got[1])
+        assert_rows_close(got, reference(a, x, half._coefficients(6)), 1e-12 if dtype == np.float64 else 1e-5)
+    # Its coefficients: the upper diagonals only.
+    arrays = akx._Matrix(poisson2d(20)).arrays("sdia")
+    assert list(arrays["offsets"]) == [0, 1, 20] and arrays["data"].shape == (3, 400)
+
+
+def block_matrix(blocks, r, seed, drop_last=True):
+    """A sparse matrix of dense r x r tiles (a random pattern of `blocks` block rows, a dominant
+    diagonal), one row and column short of whole tiles when drop_last."""
+    rng = np.random.default_rng(seed)
+    base = sparse.random_array((blocks, blocks), density=0.08, random_state=seed) + sparse.eye_array(blocks)
+    a = sparse.csr_array(sparse.kron(base, rng.standard_normal((r, r))))
+    return sparse.csr_array(a[:-1, :-1]) if drop_last else a
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("r", [2, 3, 4])
+def test_register_tiles_give_the_csr_bits(r, dtype):
+    a = block_matrix(40, r, 30 + r).astype(dtype)
+    m = akx._Matrix(a)
+    assert f"b{r}x{r}" in m.encodings()
+    assert min(m.encodings(), key=m.bytes_per_row).startswith("b")  # the most compact: the default form
+    x = np.random.default_rng(31).standard_normal(a.shape[0]).astype(dtype)
+    want = akx.MatrixPowers(a, 4, layout=akx.Layout("contiguous", 1, 0, 1, "i32"))(x, 7)
+    # Thread and cache blocks whose rows start and end inside tiles: the partial block rows go row by row.
+    for layout in (akx.Layout("contiguous", 3, 0, 4, f"b{r}x{r}"), akx.Layout("contiguous", 2, 7, 3, f"b{r}x{r}"),
+                   akx.Layout("contiguous", 5, 0, 1, f"b{r}x{r}")):
+        obj = akx.MatrixPowers(a, 4, layout=layout)
+        got = obj(x, 7)
+        check_native(obj)
+        assert np.array_equal(got, want), layout
+        assert np.array_equal(obj.spmv(x), want[1])
+    assert_rows_close(want, reference(a, x, [(1, 0, 0)] * 7), 1e-12 if dtype == np.float64 else 1e-5)
+
+
+def test_register_tiles_are_offered_only_where_their_fill_is_small():
+    # Scattered nonzeros: every tile would hold about one of them.
+    assert not any(e.startswith("b") for e in akx._Matrix(random_matrix(300, 0.05, 17)).encodings())
+    assert not any(e.startswith("b") for e in akx._Matrix(poisson2d(20)).encodings())
+    # 3 x 3 tiles fit a matrix of 3 x 3 tiles; 2 x 2 ones would straddle them.
+    encodings = akx._Matrix(block_matrix(30, 3, 5, drop_last=False)).encodings()
+    assert "b3x3" in encodings and "b2x2" not in encodings and "b4x4" not in encodings
+    tiles = akx._Matrix(block_matrix(30, 3, 5, drop_last=False)).arrays("b3x3")
+    assert tiles["data"].shape[1:] == (3, 3) and tiles["cols"].dtype == np.int32
 
 
 def test_spmv_equals_scipy():

@@ -536,11 +536,18 @@ def test_native_conformance_cases(case):
     assert info == 0 and norm(A @ x - b) <= 1e-8 * norm(b)
 
 
-@pytest.mark.parametrize("form", ["dia", "d16", "i32"])
+@pytest.mark.parametrize("form", ["sdia", "dia", "d16", "i32", "b3x3"])
 def test_native_matches_scipy(form):
     A = poisson2d(48)
     n = A.shape[0]
-    if form != "dia":  # the same operator with its rows and columns permuted: no diagonal form
+    if form == "b3x3":  # dense 3 x 3 couplings of a permuted Poisson matrix's unknowns: register tiles
+        perm = np.random.default_rng(6).permutation(24 * 24)
+        A = sparse.csr_array(sparse.kron(poisson2d(24)[perm][:, perm], np.array([[4.0, 1, 1], [1, 4, 1], [1, 1, 4]])))
+        n = A.shape[0]
+    if form == "dia":  # one value a rounding away from its mirror: no symmetric form
+        A = sparse.csr_array(A)
+        A[0, 1] = np.nextafter(A[0, 1], 0.0)
+    if form in ("d16", "i32"):  # the same operator with its rows and columns permuted: no diagonal form
         perm = np.random.default_rng(5).permutation(n)
         A = sparse.csr_array(A[perm][:, perm])
     if form == "i32":  # and a diagonally dominant block coupling rows 35000 apart: offsets beyond int16

@@ -1,5 +1,6 @@
-/* The diagonal (DIA) form of the matrix-powers plugin's CPU kernels
- * (COLUMNS 2), in place of akx_cpu.h, with its interface, after
+/* The diagonal (DIA) forms of the matrix-powers plugin's CPU kernels
+ * (COLUMNS 2, and COLUMNS 3 for the symmetric form), in place of akx_cpu.h,
+ * with its interface, after
  * <asp/cpu_kernel.h>: for a matrix whose nonzeros lie on a few
  * diagonals (the discretised PDEs of Poisson and stencil codes), data
  * (nd, n) holds diagonal d at row i as data[d n + i], the entry of column
@@ -8,7 +9,13 @@
  * row's sum still runs over its diagonals in ascending column order, without
  * contraction, as akx_cpu.h's rows do: the same value as the CSR kernels
  * and SciPy (up to the sign of a zero sum: the explicit zeros of a diagonal
- * add +0 or -0). */
+ * add +0 or -0).
+ *
+ * The symmetric form (COLUMNS 3) of a matrix equal to its transpose stores
+ * only the diagonals at offsets >= 0: the diagonal at -o is the one at o
+ * read o rows back (A[i, i - o] = A[i - o, i] = data[d n + i - o]), so the
+ * coefficients stream once for both and each row reads the same values, in
+ * the same order, as the full form does: the same results. */
 #include <stdint.h>
 
 #pragma STDC FP_CONTRACT OFF
@@ -28,6 +35,14 @@ static inline void akx_dia_step(const int64_t* offsets, int64_t nd, const real* 
   for (int64_t t = lo; t < hi; t += AKX_TILE) {
     const int64_t end = hi - t < AKX_TILE ? hi : t + AKX_TILE;
     for (int64_t i = t; i < end; ++i) sum[i - t] = 0;
+#if COLUMNS == 3
+    /* the lower diagonals first, in ascending column order: offsets -o for the stored o > 0, descending */
+    for (int64_t d = nd - 1; d >= 0 && offsets[d] > 0; --d) {
+      const int64_t o = offsets[d];
+      const real* diagonal = data + d * n;
+      for (int64_t i = t > o ? t : o; i < end; ++i) sum[i - t] += diagonal[i - o] * x[i - o];
+    }
+#endif
     for (int64_t d = 0; d < nd; ++d) {
       const int64_t off = offsets[d];
       /* the rows of the tile whose column i + off is inside the matrix */

@@ -29,35 +29,49 @@ bool has_type(const asp_arg& a, std::uint8_t code, int bits) {
 }
 
 // The programs asp.akx specializes, by the name of the Python function that
-// stands for each: the CSR forms (columns i32 indices or d16 offsets) and the
-// diagonal form (akx_dia.h).
+// stands for each: the CSR forms (columns i32 indices or d16 offsets, told
+// apart by the type of cols), the diagonal form and its symmetric form
+// (akx_dia.h: the same arrays, upper diagonals only).
 struct Operation {
   const char* function;
-  const char* kind;    // "spmv", "powers" or "cg"
-  bool diagonal;       // the diagonal form: offsets and data (nd, n) instead of indptr, cols and data
+  const char* kind;  // "spmv", "powers" or "cg"
+  const char* form;  // "dia", "sdia", or nullptr: a CSR form, from the type of cols
   std::vector<const char*> params;
   std::size_t arrays;  // params[0 .. arrays) are arrays, the rest numbers
   std::vector<std::size_t> vectors;  // the arrays of the data's type besides data
 };
 
+const std::vector<const char*> dia_spmv = {"offsets", "data", "rows", "x", "y", "n", "nd", "cp1"};
+const std::vector<const char*> dia_powers = {"offsets", "data", "stanzas", "plan", "vecs", "coef", "n",
+                                             "nd",      "s",    "cp1",     "mp1",  "m",    "k", "fingerprint"};
+const std::vector<const char*> dia_cg = {"offsets", "data", "rows", "b", "x", "r", "p", "q",
+                                         "d", "state", "part", "n", "nd", "cp1", "maxiter", "tol"};
+
 const Operation operations[] = {
-    {"_spmv_program", "spmv", false, {"indptr", "cols", "data", "rows", "x", "y", "n", "np1", "nnz", "cp1"}, 6, {4, 5}},
-    {"_powers_program", "powers", false,
+    {"_spmv_program", "spmv", nullptr, {"indptr", "cols", "data", "rows", "x", "y", "n", "np1", "nnz", "cp1"}, 6, {4, 5}},
+    {"_powers_program", "powers", nullptr,
      {"indptr", "cols", "data", "stanzas", "plan", "vecs", "coef", "n", "np1", "nnz", "s", "cp1", "mp1", "m", "k",
       "fingerprint"},
      7, {5}},
-    {"_dia_spmv_program", "spmv", true, {"offsets", "data", "rows", "x", "y", "n", "nd", "cp1"}, 5, {3, 4}},
-    {"_dia_powers_program", "powers", true,
-     {"offsets", "data", "stanzas", "plan", "vecs", "coef", "n", "nd", "s", "cp1", "mp1", "m", "k", "fingerprint"}, 6,
-     {4}},
-    {"_cg_program", "cg", false,
+    {"_cg_program", "cg", nullptr,
      {"indptr", "cols", "data", "rows", "b", "x", "r", "p", "q", "d", "state", "part", "n", "np1", "nnz", "cp1",
       "maxiter", "tol"},
      12, {4, 5, 6, 7, 8, 9}},
-    {"_dia_cg_program", "cg", true,
-     {"offsets", "data", "rows", "b", "x", "r", "p", "q", "d", "state", "part", "n", "nd", "cp1", "maxiter", "tol"},
-     11, {3, 4, 5, 6, 7, 8}},
+    {"_dia_spmv_program", "spmv", "dia", dia_spmv, 5, {3, 4}},
+    {"_dia_powers_program", "powers", "dia", dia_powers, 6, {4}},
+    {"_dia_cg_program", "cg", "dia", dia_cg, 11, {3, 4, 5, 6, 7, 8}},
+    {"_sdia_spmv_program", "spmv", "sdia", dia_spmv, 5, {3, 4}},
+    {"_sdia_powers_program", "powers", "sdia", dia_powers, 6, {4}},
+    {"_sdia_cg_program", "cg", "sdia", dia_cg, 11, {3, 4, 5, 6, 7, 8}},
 };
+
+// The matrix's forms with kernels: CSR with int32 column indices or int16
+// offsets from the row (akx_cpu.h), the diagonal form and its symmetric form
+// (akx_dia.h), and register tiles r x c (akx_bcsr.h, SciPy's BSR).
+const char* const forms[] = {"i32", "d16", "dia", "sdia", "b2x2", "b3x3", "b4x4"};
+
+// Whether a form is one of the diagonal forms (offsets and data (nd, n)).
+bool diagonal(std::string_view form) { return form == "dia" || form == "sdia"; }
 
 std::string function_name(std::string_view tree_text) {
   const asp::tree::Value root = asp::tree::parse(tree_text);
@@ -69,7 +83,7 @@ std::string function_name(std::string_view tree_text) {
 }
 
 // "f64 i32": the element type and the matrix's form (i32 column indices, d16
-// int16 offsets from the row (akx_cpu.h), or dia).
+// int16 offsets from the row (akx_cpu.h), dia or sdia).
 std::string types_of(const Operation& op, std::span<const asp_arg> args) {
   if (args.size() != op.params.size()) {
     fail(std::string("the akx program ") + op.function + " takes " + std::to_string(op.params.size()) +
@@ -83,15 +97,24 @@ std::string types_of(const Operation& op, std::span<const asp_arg> args) {
     if (array && args[i].kind != ASP_ARG_TENSOR) fail(std::string(op.params[i]) + " must be an array");
     if (!array && args[i].kind != ASP_ARG_SCALAR) fail(std::string(op.params[i]) + " must be a number");
   }
-  const asp_arg& data = args[op.diagonal ? 1 : 2];
+  const asp_arg& data = args[op.form ? 1 : 2];
   const int bits = has_type(data, kDLFloat, 64) ? 64 : has_type(data, kDLFloat, 32) ? 32 : 0;
-  if (!bits || data.tensor.ndim != (op.diagonal ? 2 : 1)) {
-    fail(op.diagonal ? "data must be a float32 or float64 (diagonals, n) array" : "data must be a float32 or float64 vector");
+  // A CSR program's data of shape (tiles, r, c) is the register-tiled form br x c.
+  const bool tiled = !op.form && data.tensor.ndim == 3;
+  if (!bits || (data.tensor.ndim != (op.form ? 2 : 1) && !tiled)) {
+    fail(op.form ? "data must be a float32 or float64 (diagonals, n) array"
+                 : "data must be a float32 or float64 vector, or (tiles, r, c) array");
   }
-  const char* form = "dia";
-  if (!op.diagonal) {
-    form = has_type(args[1], kDLInt, 32) ? "i32" : has_type(args[1], kDLInt, 16) ? "d16" : nullptr;
-    if (!form || args[1].tensor.ndim != 1) fail("cols must be an int32 (indices) or int16 (offsets) vector");
+  std::string form = op.form ? op.form : "";
+  if (tiled) {
+    form = "b" + std::to_string(data.tensor.shape[1]) + "x" + std::to_string(data.tensor.shape[2]);
+    if (std::find(std::begin(forms), std::end(forms), form) == std::end(forms)) {
+      fail("no kernels for tiles of " + std::to_string(data.tensor.shape[1]) + " x " + std::to_string(data.tensor.shape[2]));
+    }
+    if (!has_type(args[1], kDLInt, 32) || args[1].tensor.ndim != 1) fail("cols must be an int32 vector of block columns");
+  } else if (form.empty()) {
+    form = has_type(args[1], kDLInt, 32) ? "i32" : has_type(args[1], kDLInt, 16) ? "d16" : "";
+    if (form.empty() || args[1].tensor.ndim != 1) fail("cols must be an int32 (indices) or int16 (offsets) vector");
   }
   for (std::size_t i = 0; i < op.arrays; ++i) {
     if (&args[i] == &data) continue;
@@ -106,7 +129,7 @@ std::string types_of(const Operation& op, std::span<const asp_arg> args) {
       fail(std::string(op.params[i]) + " must be an int64 array");
     }
   }
-  return (bits == 64 ? "f64 " : "f32 ") + std::string(form);
+  return (bits == 64 ? "f64 " : "f32 ") + form;
 }
 
 class AkxFrontend : public asp::Frontend {
@@ -122,13 +145,18 @@ class AkxFrontend : public asp::Frontend {
 
 // The arrays of the matrix, as PSIR parameters, for element type t and form.
 std::string matrix_params(const std::string& t, const std::string& form) {
-  if (form == "dia") return "offsets: buffer i64[nd], data: buffer " + t + "[nd, n]";
+  if (diagonal(form)) return "offsets: buffer i64[nd], data: buffer " + t + "[nd, n]";
+  if (form[0] == 'b') {  // tiles: nnz of them, each r x c
+    const auto x = form.find('x');
+    return "indptr: buffer i64[np1], cols: buffer i32[nnz], data: buffer " + t + "[nnz, " + form.substr(1, x - 1) +
+           ", " + form.substr(x + 1) + "]";
+  }
   return "indptr: buffer i64[np1], cols: buffer " + std::string(form == "d16" ? "i16" : "i32") +
          "[nnz], data: buffer " + t + "[nnz]";
 }
-std::string matrix_sizes(const std::string& form) { return form == "dia" ? "nd: i64" : "np1: i64, nnz: i64"; }
-std::string matrix_args(const std::string& form) { return form == "dia" ? "offsets, data" : "indptr, cols, data"; }
-std::string size_args(const std::string& form) { return form == "dia" ? "nd" : "np1, nnz"; }
+std::string matrix_sizes(const std::string& form) { return diagonal(form) ? "nd: i64" : "np1: i64, nnz: i64"; }
+std::string matrix_args(const std::string& form) { return diagonal(form) ? "offsets, data" : "indptr, cols, data"; }
+std::string size_args(const std::string& form) { return diagonal(form) ? "nd" : "np1, nnz"; }
 
 // The tuning key of both programs: the fingerprint of the matrix's structure
 // (n, nnz and a hash of its pattern, computed by asp.akx) and, for powers,
@@ -139,7 +167,7 @@ std::string spmv_program(const std::string& t, const std::string& form) {
   const std::string sizes = "n: i64, " + matrix_sizes(form) + ", cp1: i64";
   return "asp-ir 2 psir\n"
          "kernel " + kernel + "(" + params + ", " + sizes + ") writes(y)\n"
-         "program(" + params + ", " + sizes + ") tune(n, " + (form == "dia" ? "nd" : "nnz") + ") {\n"
+         "program(" + params + ", " + sizes + ") tune(n, " + (diagonal(form) ? "nd" : "nnz") + ") {\n"
          "  launch " + kernel + "(" + matrix_args(form) + ", rows, x, y, n, " + size_args(form) + ", cp1)\n"
          "}\n";
 }
@@ -189,7 +217,7 @@ std::string cg_program(const std::string& t, const std::string& form) {
   }
   auto call = [&](const char* step) { return std::string("launch cg_") + step + "_" + t + "_" + form + "(" + args + ")\n"; };
   return "asp-ir 2 psir\n" + kernels + "program(" + params + ", " + sizes + ", maxiter: i64, tol: f64) tune(n, " +
-         (form == "dia" ? "nd" : "nnz") + ") {\n"
+         (diagonal(form) ? "nd" : "nnz") + ") {\n"
          "  " + call("init") +
          "  for it in 0:i64 .. maxiter {\n"
          "    if ((state[1:i64] < tol) || (state[1:i64] == 0:f64)) {\n"
@@ -204,8 +232,6 @@ std::string cg_program(const std::string& t, const std::string& form) {
          "  }\n"
          "}\n";
 }
-
-const char* const forms[] = {"i32", "d16", "dia"};
 
 class AkxLowering : public asp::Lowering {
  public:
@@ -223,8 +249,14 @@ class AkxLowering : public asp::Lowering {
 };
 
 std::string prelude(const std::string& t, const std::string& columns) {
+  std::string tile;
+  if (columns[0] == 'b') {
+    const auto x = columns.find('x');
+    tile = "#define BR " + columns.substr(1, x - 1) + "\n#define BC " + columns.substr(x + 1) + "\n";
+  }
   return "#define REAL " + std::string(t == "f64" ? "double" : "float") + "\n#define REAL_IS_DOUBLE " +
-         (t == "f64" ? "1" : "0") + "\n#define COLUMNS " + (columns == "dia" ? "2" : columns == "d16" ? "1" : "0") + "\n";
+         (t == "f64" ? "1" : "0") + "\n#define COLUMNS " +
+         (columns[0] == 'b' ? "4" : columns == "sdia" ? "3" : columns == "dia" ? "2" : columns == "d16" ? "1" : "0") + "\n" + tile;
 }
 
 std::vector<asp::ComponentSpec> components() {
@@ -239,14 +271,14 @@ std::vector<asp::ComponentSpec> components() {
   for (const std::string t : {"f64", "f32"}) {
     for (const std::string columns : forms) {
       const std::string suffix = t + "_" + columns, head = prelude(t, columns);
-      const bool dia = columns == "dia";
+      const bool dia = diagonal(columns);
       auto add = [&](const std::string& kernel, const std::string& language, const std::string& tag,
                      std::string source, std::string grid = {}, std::string threads = {}) {
         asp::KernelSource k{.kernel = kernel + "_" + suffix, .variant = kernel + tag + suffix, .language = language,
                             .source = std::move(source), .grid = std::move(grid), .block = std::move(threads)};
         c.push_back(asp::kernel_source(names.emplace_back("akx." + kernel + tag + suffix).c_str(), "akx", std::move(k)));
       };
-      const std::string cpu = head + akx::cpu_kernel + (dia ? akx::akx_dia : akx::akx_cpu);
+      const std::string cpu = head + akx::cpu_kernel + (dia ? akx::akx_dia : columns[0] == 'b' ? akx::akx_bcsr : akx::akx_cpu);
       add("spmv", "c", "_cpu_", cpu + akx::spmv);
       add("powers", "c", "_cpu_", cpu + akx::powers);
       // The CG kernels have no device versions: asp.akx runs its s-step CG on a device backend.
