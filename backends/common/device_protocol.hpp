@@ -23,7 +23,7 @@
 // lookup, and the launch itself, which zeroes the status word, runs the kernel
 // and returns the word's value (ASP_C_* codes; the core interprets them).
 //
-// Every message names the backend ("OpenCL: launching asp_entry_f: ...").
+// Every message of the protocol names the backend ("OpenCL: launching asp_entry_f: ...").
 #pragma once
 
 #include <asp/plugin.hpp>
@@ -98,24 +98,15 @@ class DeviceProtocol : public DeviceBackend {
              const asp_launch_config& config) final;
 
  protected:
-  // The backend's buffer or module behind a handle (a null buffer is an asp::Error).
-  template <class B>
-  static B& buffer_of(asp_device_buffer* handle) {
-    return static_cast<B&>(buffer(handle));
-  }
-  template <class M>
-  static M& module_of(asp_device_module* handle) {
-    return static_cast<M&>(*reinterpret_cast<Module*>(handle));
-  }
+  // A new buffer as the handle allocate() and wrap() return.
   static asp_device_buffer* handle(std::unique_ptr<Buffer> buffer) {
     return reinterpret_cast<asp_device_buffer*>(buffer.release());
   }
   // A loaded module as the handle load() returns, with its status word allocated (allocate(call, sizeof(int))).
   asp_device_module* adopt(Call& call, std::unique_ptr<Module> module);
 
-  // "OpenCL: " + message, as every error of the backend begins.
+  // "OpenCL: " + text: how the protocol's messages begin.
   std::string message(const std::string& text) const { return api_ + ": " + text; }
-  const std::string& api() const { return api_; }
 
   // ---- the API's part ----
 
