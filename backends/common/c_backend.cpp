@@ -4,8 +4,8 @@
 
 namespace asp::backends {
 
-std::string generate_checked(std::string_view psir_text, ParallelStrategy strategy) {
-  return generate_c(read_psir(psir_text), strategy);
+std::string generate_checked(std::string_view psir_text, const Dialect& dialect) {
+  return generate_c(read_psir(psir_text), dialect);
 }
 
 }  // namespace asp::backends

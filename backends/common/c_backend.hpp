@@ -10,6 +10,6 @@
 namespace asp::backends {
 
 // Parses and verifies a PSIR module, then generates C; IR problems become asp::Error (invalid argument).
-std::string generate_checked(std::string_view psir, ParallelStrategy strategy);
+std::string generate_checked(std::string_view psir, const Dialect& dialect);
 
 }  // namespace asp::backends

@@ -1,5 +1,6 @@
 // PSIR -> C, shared by the backends whose code a host C compiler builds
-// (openmp, pthreads). They differ only in how a parallel loop runs.
+// (openmp, pthreads). They differ only in how a parallel loop runs: their
+// dialects (c_openmp_dialect, c_pthreads_dialect of c_family_codegen.hpp).
 // Statements and expressions come from the emitter the device code generator
 // shares (c_family_codegen.hpp); this file adds C's prelude and entry points.
 //
@@ -17,19 +18,16 @@
 // memory, so a bad index is an error report, never a crash.
 #pragma once
 
+#include "c_family_codegen.hpp"
+
 #include <asp/psir.hpp>
 
 #include <string>
 
 namespace asp::backends {
 
-enum class ParallelStrategy {
-  openmp,   // #pragma omp parallel for (+ reduction clauses), #pragma omp simd
-  pthreads  // outlined chunk functions run by the persistent pool of <pthreads_runtime.h>
-};
-
-// Generates C for every function of the module. The module must verify.
-std::string generate_c(const psir::Module& module, ParallelStrategy strategy);
+// Generates C in a host dialect for every function of the module. The module must verify.
+std::string generate_c(const psir::Module& module, const Dialect& dialect);
 
 // The symbol of a function's entry point.
 std::string c_entry_symbol(const std::string& function);

@@ -38,65 +38,16 @@ const char* c_type(Type t) {
 
 namespace {
 
-// ---- what differs between dialects ------------------------------------------------
-
-// How file-local functions (helpers) are declared: CUDA must say they run on the device.
-const char* local_function(Dialect d) { return d == Dialect::cuda ? "static __device__ inline" : "static inline"; }
-
-// The status word lives in global memory on an OpenCL device, where a plain pointer means private memory.
-const char* status_type(Dialect d) { return d == Dialect::opencl ? "__global int*" : "int*"; }
-
-// What generated code passes to a helper that may fail: C points at the body's
-// local status, a kernel at its status parameter.
-const char* status_pointer(Dialect d) { return is_device(d) ? "asp_status" : "asp_status_p"; }
-
-// A float-only math function (sqrt, fmod, copysign, ...) applied to operands of type `t`.
-std::string math(const std::string& name, Type t, Dialect d) {
-  const std::string f = t == Type::f32 ? "f" : "";
-  switch (d) {
-    case Dialect::c_openmp:
-    // The compiler's builtins call libm where they must; pow is libm's own (see the C prelude).
-    case Dialect::c_pthreads: return (name == "pow" ? "" : "__builtin_") + name + f;
-    case Dialect::opencl: return name;                         // overloaded for float and double
-    case Dialect::cuda: return name + f;
-  }
-  return name;
-}
-
-// A NaN or infinity of type `t`. OpenCL C has no __builtin_nan but defines NAN
-// and INFINITY (floats, which convert exactly); NVRTC has neither, but
-// reinterprets bits.
-std::string special_float(bool nan, Type t, Dialect d) {
-  const bool single = t == Type::f32;
-  switch (d) {
-    case Dialect::c_openmp:
-    case Dialect::c_pthreads:
-      return nan ? (single ? "__builtin_nanf(\"\")" : "__builtin_nan(\"\")") : (single ? "__builtin_inff()" : "__builtin_inf()");
-    case Dialect::opencl: return single ? (nan ? "NAN" : "INFINITY") : (nan ? "((double)NAN)" : "((double)INFINITY)");
-    case Dialect::cuda:
-      if (single) return nan ? "__int_as_float(0x7fc00000)" : "__int_as_float(0x7f800000)";
-      return nan ? "__longlong_as_double(0x7ff8000000000000LL)" : "__longlong_as_double(0x7ff0000000000000LL)";
-  }
-  return "";
-}
-
-std::string format_double(double d, Type t, Dialect dialect) {
-  if (std::isnan(d)) return special_float(true, t, dialect);
+std::string format_double(double d, Type t, const Dialect& dialect) {
+  if (std::isnan(d)) return dialect.special_float(true, t);
   if (std::isinf(d)) {
-    const std::string inf = special_float(false, t, dialect);
+    const std::string inf = dialect.special_float(false, t);
     return d < 0 ? "(-" + inf + ")" : inf;
   }
   char buffer[48];
   // Hexadecimal floating point is exact, and every compiler here reads it.
   std::snprintf(buffer, sizeof buffer, "%a", d);
   return std::string(buffer) + (t == Type::f32 ? "f" : "");
-}
-
-// The index of a GPU loop of kind `kind` in dimension `dim`.
-std::string gpu_index(LoopKind kind, int dim, Dialect d) {
-  const bool block = kind == LoopKind::gpu_block;
-  if (d == Dialect::opencl) return std::string(block ? "get_group_id(" : "get_local_id(") + std::to_string(dim) + ")";
-  return std::string(block ? "blockIdx." : "threadIdx.") + "xyz"[dim];
 }
 
 // ---- shared by every dialect ------------------------------------------------------------
@@ -111,7 +62,7 @@ bool narrow(Type t) { return t == Type::i8 || t == Type::i16 || t == Type::u8 ||
 // Per-type helper functions, emitted once each and only when used.
 class Helpers {
  public:
-  explicit Helpers(Dialect dialect) : dialect_(dialect) {}
+  explicit Helpers(const Dialect& dialect) : dialect_(dialect) {}
 
   std::string use(const std::string& name, Type t) {
     const std::string fn = "asp_" + name + "_" + type_name(t);
@@ -123,10 +74,9 @@ class Helpers {
  private:
   void define(const std::string& name, Type t, const std::string& fn) {
     const std::string T = c_type(t);
-    const std::string fun = local_function(dialect_), status = status_type(dialect_);
-    auto m = [&](const char* f) { return math(f, t, dialect_); };
-    // C converts an int 0 to the builtin's parameter type; OpenCL C and C++ overload copysign, and there it is ambiguous.
-    const std::string zero = is_device(dialect_) ? "(" + T + ")0" : "0";
+    const std::string fun = dialect_.local_function(), status = dialect_.status_type();
+    auto m = [&](const char* f) { return dialect_.math(f, t); };
+    const std::string zero = dialect_.copysign_zero(T);
     std::ostringstream o;
     const std::string f = t == Type::f32 ? "f" : "";
     if (name == "min") {
@@ -194,8 +144,8 @@ class Helpers {
   // comparison OR-ed into a flag the caller tests once, after its loops, so
   // a vectorized loop stays vectorized.
   void python_checked(std::ostringstream& o, const std::string& what, Type t, const std::string& fn) {
-    const std::string T = c_type(t), fun = local_function(dialect_);
-    const std::string inf = special_float(false, t, dialect_);
+    const std::string T = c_type(t), fun = dialect_.local_function();
+    const std::string inf = dialect_.special_float(false, t);
     const std::string infinite = "((a == " + inf + ") | (a == -" + inf + "))";
     if (what.rfind("int_", 0) == 0) {
       // The largest magnitude seen, as the bits of a double without its sign: one
@@ -206,9 +156,7 @@ class Helpers {
       // measurable. The conversion is C's, as before: its value is not used when the call fails.
       const std::string to = c_type(*parse_type(what.substr(4)));
       const std::string wide = t == Type::f32 ? "(double)a" : "a";
-      const std::string bits = dialect_ == Dialect::opencl ? "as_ulong(" + wide + ")"
-                               : dialect_ == Dialect::cuda ? "(asp_u64)__double_as_longlong(" + wide + ")"
-                                                           : "((union { double f; asp_u64 u; }){" + wide + "}).u";
+      const std::string bits = dialect_.double_bits(wide);
       o << fun << " " << to << " " << fn << "(" << T << " a, asp_u64* worst) {\n"
         << "  const asp_u64 magnitude = " << bits << " & 0x7FFFFFFFFFFFFFFFULL;\n"
         << "  *worst = magnitude > *worst ? magnitude : *worst;\n"
@@ -218,16 +166,16 @@ class Helpers {
     o << fun << " " << T << " " << fn << "(" << T << " a, int* fails) {\n";
     if (what == "exp") {
       // Overflow: a finite argument whose result is infinite (exp(inf) is inf in Python too).
-      o << "  const " << T << " r = " << math("exp", t, dialect_) << "(a);\n"
+      o << "  const " << T << " r = " << dialect_.math("exp", t) << "(a);\n"
         << "  *fails |= (r == " << inf << ") & (a != " << inf << ");\n  return r;\n}\n";
       return;
     }
     // Domain errors: sqrt of a negative number, log of one or of zero, sin, cos and tan of an infinity.
     const std::string fails = what == "sqrt" ? "a < 0" : what == "log" ? "a <= 0" : infinite;
-    o << "  *fails |= " << fails << ";\n  return " << math(what, t, dialect_) << "(a);\n}\n";
+    o << "  *fails |= " << fails << ";\n  return " << dialect_.math(what, t) << "(a);\n}\n";
   }
 
-  Dialect dialect_;
+  const Dialect& dialect_;
   std::set<std::string> emitted_;
   std::string text_;
 };
@@ -240,7 +188,7 @@ struct Symbol {
 
 class FunctionEmitter {
  public:
-  FunctionEmitter(const Function& f, Dialect dialect, Helpers& helpers, int& outlined_counter)
+  FunctionEmitter(const Function& f, const Dialect& dialect, Helpers& helpers, int& outlined_counter)
       : f_(f), dialect_(dialect), helpers_(helpers), outlined_counter_(outlined_counter) {}
 
   // C: the outlined chunk functions (pthreads), the body and the entry point. Device: the kernel.
@@ -261,7 +209,7 @@ class FunctionEmitter {
       if (codes.size() == 2) conversion_flags_.insert(name);
     };
     for_each_expr(f_.body, visit);
-    return is_device(dialect_) ? kernel() : c_function();
+    return dialect_.device() ? kernel() : c_function();
   }
 
   // ---- Python's errors (Expr::raises) ----
@@ -373,11 +321,11 @@ class FunctionEmitter {
   // The device entry convention of <asp/plugin.h>: f's parameters, then the status word.
   std::string kernel() {
     std::ostringstream out, conversions;
-    out << (dialect_ == Dialect::opencl ? "__kernel void " : "extern \"C\" __global__ void ") << c_entry_symbol(f_.name) << "(";
+    out << dialect_.kernel_head() << c_entry_symbol(f_.name) << "(";
     for (size_t k = 0; k < f_.params.size(); ++k) {
       const Param& p = f_.params[k];
       if (p.kind == Param::Kind::buffer) {
-        out << (dialect_ == Dialect::opencl ? "__global " : "") << c_type(p.type) << "* " << cname(p.name);
+        out << dialect_.buffer_space() << c_type(p.type) << "* " << cname(p.name);
       } else if (p.type == Type::boolean) {
         // A bool crosses as one byte (OpenCL forbids bool kernel parameters, and its size is the compiler's choice).
         const std::string raw = "asp_arg" + std::to_string(k);
@@ -388,11 +336,11 @@ class FunctionEmitter {
       }
       out << ", ";
     }
-    out << status_type(dialect_) << " " << status_pointer(dialect_) << ") {\n" << conversions.str();
+    out << dialect_.status_type() << " " << dialect_.status_pointer() << ") {\n" << conversions.str();
     declare_flags(out, f_.body, "  ");
     emit_strides(out);
     block(out, f_.body, 1, 0);
-    report_flags(out, f_.body, "  ", status_pointer(dialect_));
+    report_flags(out, f_.body, "  ", dialect_.status_pointer());
     out << "}\n";
     return out.str();
   }
@@ -464,7 +412,7 @@ class FunctionEmitter {
       std::string index = expr(indices[d]);
       if (guarded(indices[d])) {
         index = std::string(ok ? "asp_check_ok(" : "asp_check(") + index + ", " + extent(p.shape[d]) + ", " +
-                status_pointer(dialect_) + ", " + std::to_string(ASP_C_OUT_OF_BOUNDS + buffer_index_.at(buffer)) +
+                dialect_.status_pointer() + ", " + std::to_string(ASP_C_OUT_OF_BOUNDS + buffer_index_.at(buffer)) +
                 (ok ? std::string(", ") + ok : "") + ")";
       }
       const bool unit = p.strides.empty() && d + 1 == indices.size();
@@ -496,7 +444,7 @@ class FunctionEmitter {
         const Type t = e->args[0]->type;
         const std::string a = expr(e->args[0]), b = expr(e->args[1]);
         if ((e->op == "/" || e->op == "%") && !nonzero_constant(e->args[1])) {
-          return helpers_.use(e->op == "/" ? "div" : "rem", t) + "(" + a + ", " + b + ", " + status_pointer(dialect_) + ")";
+          return helpers_.use(e->op == "/" ? "div" : "rem", t) + "(" + a + ", " + b + ", " + dialect_.status_pointer() + ")";
         }
         const std::string text = "(" + a + " " + e->op + " " + b + ")";
         return narrow(e->type) && !is_comparison(e->op) ? "((" + std::string(c_type(e->type)) + ")" + text + ")" : text;
@@ -521,11 +469,11 @@ class FunctionEmitter {
     const std::string joined = args.size() == 1 ? args[0] : args[0] + ", " + args[1];
     const std::string& n = e->name;
     if (n == "min" || n == "max" || n == "abs") return helpers_.use(n, t) + "(" + joined + ")";
-    if (n == "floordiv" || n == "mod") return helpers_.use(n, t) + "(" + joined + ", " + status_pointer(dialect_) + ")";
+    if (n == "floordiv" || n == "mod") return helpers_.use(n, t) + "(" + joined + ", " + dialect_.status_pointer() + ")";
     if (const std::vector<int> codes = python_codes(*e); !codes.empty()) {
       return helpers_.use("py_" + n, t) + "(" + joined + ", &" + flags_.at(codes[0]) + ")";
     }
-    return math(n, t, dialect_) + "(" + joined + ")";  // the remaining intrinsics are float-only
+    return dialect_.math(n, t) + "(" + joined + ")";  // the remaining intrinsics are float-only
   }
 
   // Reduction variables declared outside `loop` that its body reduces into, with their operators.
@@ -581,7 +529,7 @@ class FunctionEmitter {
       case Stmt::Kind::assign: out << pad << cname(s.name) << " = " << expr(s.value) << ";\n"; return;
       case Stmt::Kind::reduce: {
         const Symbol& target = *lookup(s.name);
-        if (is_device(dialect_) && target.gpu_depth < gpu_depth_) {
+        if (dialect_.device() && target.gpu_depth < gpu_depth_) {
           // Every thread would hold its own partial result, and nothing combines them.
           throw asp::Error(ASP_ERR_UNSUPPORTED, "function '" + f_.name + "': the reduction into '" + s.name +
                                                     "' crosses a GPU loop; device code reduces only within a thread");
@@ -640,9 +588,8 @@ class FunctionEmitter {
 
   // The pragma, if any, that says how a loop runs (C shares out only the outermost parallel loop, see loop()).
   std::string loop_pragma(const Loop& l) {
-    if (dialect_ == Dialect::c_openmp && l.kind == LoopKind::vectorized) return "#pragma omp simd" + reduction_clauses(l);
-    // A device thread runs its loops in order; unrolling is the one hint that cannot change what they compute.
-    if (l.kind == LoopKind::unrolled) return is_device(dialect_) ? "#pragma unroll" : "#pragma GCC unroll 16";
+    if (*dialect_.simd_pragma() && l.kind == LoopKind::vectorized) return dialect_.simd_pragma() + reduction_clauses(l);
+    if (l.kind == LoopKind::unrolled) return dialect_.unroll_pragma();
     return "";
   }
 
@@ -657,7 +604,7 @@ class FunctionEmitter {
   // one store, last, to a compact buffer at the loop variable along the last
   // axis (a contiguous row), at an index of loop variables and parameters.
   const Stmt* streamed_store(const Loop& l) {
-    if (is_device(dialect_) || l.kind != LoopKind::streaming || l.step != 1 || l.body.empty()) return nullptr;
+    if (!dialect_.streaming_stores() || l.kind != LoopKind::streaming || l.step != 1 || l.body.empty()) return nullptr;
     const Stmt& last = l.body.back();
     if (last.kind != Stmt::Kind::store || !f_.param(last.name)->strides.empty()) return nullptr;
     int stores = 0;
@@ -689,7 +636,7 @@ class FunctionEmitter {
   // Streaming stores are weakly ordered: each thread fences them before its
   // share of the sweep ends, so that the threads that read the grid next see them.
   void fence_streams(std::ostringstream& out, const Loop& l, const std::string& pad) const {
-    if (!is_device(dialect_) && (l.kind == LoopKind::streaming || streams(l.body))) {
+    if (dialect_.streaming_stores() && (l.kind == LoopKind::streaming || streams(l.body))) {
       out << pad << "__atomic_thread_fence(__ATOMIC_SEQ_CST);\n";
     }
   }
@@ -719,7 +666,7 @@ class FunctionEmitter {
         << pad << "  asp_i64 asp_first = asp_at % sizeof(" << t << ") ? " << hi << " : asp_lo + (asp_i64)((64 - asp_at) % 64 / sizeof(" << t << "));\n"
         << pad << "  if (asp_first > " << hi << ") asp_first = " << hi << ";\n"
         << pad << "  const asp_i64 asp_last = asp_first + (" << hi << " - asp_first) / " << lanes << " * " << lanes << ";\n";
-    const std::string simd = dialect_ == Dialect::c_openmp ? "#pragma omp simd" + reduction_clauses(l) : "";
+    const std::string simd = *dialect_.simd_pragma() ? dialect_.simd_pragma() + reduction_clauses(l) : "";
     auto rows = [&](const std::string& from, const std::string& to, const std::string& in) {
       if (!simd.empty()) out << pad << in << simd << "\n";
       out << pad << in << "for (asp_i64 " << v << " = " << from << "; " << v << " < " << to << "; " << v << " += 1) {\n";
@@ -746,7 +693,7 @@ class FunctionEmitter {
 
   void loop(std::ostringstream& out, const Loop& l, int depth, int parallel_depth) {
     const bool gpu = l.kind == LoopKind::gpu_block || l.kind == LoopKind::gpu_thread;
-    if (gpu && is_device(dialect_)) {
+    if (gpu && dialect_.device()) {
       gpu_loop(out, l, depth, parallel_depth);
       return;
     }
@@ -762,12 +709,12 @@ class FunctionEmitter {
     out << pad << "{\n" << pad << "  const asp_i64 " << hi << " = " << expr(l.upper) << ";\n";
     const std::string header =
         "for (asp_i64 " + v + " = " + expr(l.lower) + "; " + v + " < " + hi + "; " + v + " += " + std::to_string(l.step) + ")";
-    if (parallel && parallel_depth == 0 && dialect_ == Dialect::c_pthreads) {
+    if (parallel && parallel_depth == 0 && dialect_.sharing() == Dialect::Sharing::pool) {
       outline(out, l, hi, work_estimate(l, hi), depth + 1);
       out << pad << "}\n";
       return;
     }
-    if (parallel && parallel_depth == 0 && dialect_ == Dialect::c_openmp) {
+    if (parallel && parallel_depth == 0 && dialect_.sharing() == Dialect::Sharing::openmp) {
       // A parallel region that shares out the iterations itself, as
       // schedule(static) would: `omp for` enters the runtime's worksharing on
       // every call, also when the region runs on the calling thread alone, and
@@ -810,7 +757,7 @@ class FunctionEmitter {
     const std::string pad(2 * depth, ' ');
     const std::string v = cname(l.var);
     out << pad << "{\n"
-        << pad << "  const asp_i64 " << v << " = " << expr(l.lower) << " + (asp_i64)" << gpu_index(l.kind, l.dim, dialect_)
+        << pad << "  const asp_i64 " << v << " = " << expr(l.lower) << " + (asp_i64)" << dialect_.gpu_index(l.kind, l.dim)
         << " * " << l.step << ";\n";
     scopes_.emplace_back();
     ++gpu_depth_;
@@ -930,7 +877,7 @@ class FunctionEmitter {
   }
 
   const Function& f_;
-  Dialect dialect_;
+  const Dialect& dialect_;
   Helpers& helpers_;
   int& outlined_counter_;
   std::vector<std::map<std::string, Symbol>> scopes_;
@@ -949,12 +896,11 @@ class FunctionEmitter {
 
 }  // namespace
 
-std::string status_helpers(Dialect dialect) {
-  const std::string fun = local_function(dialect), status = status_type(dialect);
+std::string status_helpers(const Dialect& dialect) {
+  const std::string fun = dialect.local_function(), status = dialect.status_type();
   // Concurrent failures may race to store their codes: any non-zero code is a
-  // correct report. C threads store atomically (a plain racing store is
-  // undefined behaviour there); a device store of an int is never torn.
-  const char* store = is_device(dialect) ? "*status = code;" : "__atomic_store_n(status, code, __ATOMIC_RELAXED);";
+  // correct report (the dialect's store must not be torn).
+  const char* store = dialect.status_store();
   return fun + " void asp_fail(" + status + " status, int code) { " + store + " }\n" +
          fun + " asp_i64 asp_check(asp_i64 i, asp_i64 n, " + status + " status, int code) {\n"
          "  if (i < 0 || i >= n) { asp_fail(status, code); return 0; }\n"
@@ -966,7 +912,7 @@ std::string status_helpers(Dialect dialect) {
          "}\n";
 }
 
-EmittedModule emit_module(const Module& module, Dialect dialect) {
+EmittedModule emit_module(const Module& module, const Dialect& dialect) {
   Helpers helpers(dialect);
   int outlined = 0;
   std::string functions;

@@ -19,18 +19,16 @@
 // (ASP_ERR_UNSUPPORTED): nothing would combine the threads' partial results.
 #pragma once
 
+#include "c_family_codegen.hpp"
+
 #include <asp/psir.hpp>
 
 #include <string>
 
 namespace asp::backends {
 
-enum class DeviceDialect {
-  opencl,  // OpenCL C 1.2 with cl_khr_fp64
-  cuda     // CUDA C++ as NVRTC compiles it (extern "C" __global__ kernels, no headers)
-};
-
-// Generates device source for every function of the module. The module must verify.
-std::string generate_device(const psir::Module& module, DeviceDialect dialect);
+// Generates device source in `dialect` (a device one: opencl_c_dialect,
+// cuda_c_dialect, or a backend's own) for every function of the module. The module must verify.
+std::string generate_device(const psir::Module& module, const Dialect& dialect);
 
 }  // namespace asp::backends

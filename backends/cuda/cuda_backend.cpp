@@ -15,6 +15,7 @@
 // different context it found current there. Work goes to the legacy default
 // stream and every launch is synchronous.
 #include "device_codegen.hpp"
+#include "device_protocol.hpp"
 #include "gpu_map.hpp"
 #include "read_psir.hpp"
 
@@ -34,7 +35,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -430,28 +430,41 @@ class ContextScope {
 
 // ---- handles ---------------------------------------------------------------------
 
-struct Buffer {
+using Protocol = asp::backends::DeviceProtocol;
+
+struct CudaBuffer : Protocol::Buffer {
   CUdeviceptr pointer = 0;
-  std::size_t bytes = 0;
   bool owned = true;  // false for wrap(): the caller's memory
+
+  ~CudaBuffer() override {
+    if (!owned || pointer == 0) return;
+    try {
+      ContextScope scope;
+      scope.driver().mem_free(pointer);
+    } catch (...) {
+      // Cannot happen for memory this backend allocated: its context exists.
+    }
+  }
 };
 
-struct Kernel {
+struct CudaKernel : Protocol::Kernel {
   CUfunction function = nullptr;
   std::optional<std::vector<std::size_t>> parameter_sizes;  // when the driver can say
 };
 
-struct Module {
+struct CudaModule : Protocol::Module {
   CUmodule module = nullptr;
-  CUdeviceptr status = 0;  // the status word of this module's launches (one int)
-  std::mutex mutex;        // guards kernels and the status word, for the whole of a launch
-  std::unordered_map<std::string, Kernel> kernels;
-};
 
-Buffer* buffer_of(asp_device_buffer* handle) {
-  if (handle == nullptr) throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "no device buffer given");
-  return reinterpret_cast<Buffer*>(handle);
-}
+  ~CudaModule() override {
+    if (module == nullptr) return;
+    try {
+      ContextScope scope;
+      scope.driver().module_unload(module);
+    } catch (...) {
+      // No context to unload from (it cannot have been loaded then): nothing to free.
+    }
+  }
+};
 
 std::string grid_text(const asp_launch_config& config) {
   auto dims = [](const uint64_t (&v)[3]) {
@@ -462,8 +475,10 @@ std::string grid_text(const asp_launch_config& config) {
 
 // ---- the backend -----------------------------------------------------------------
 
-class CudaBackend : public asp::DeviceBackend {
+class CudaBackend : public Protocol {
  public:
+  CudaBackend() : Protocol("CUDA") {}
+
   asp::Probe probe(asp::Call&, const asp::BackendConfig&) override {
     const Device& device = Device::get();
     if (!device.present()) return asp::Probe::no(device.info().error);
@@ -484,7 +499,7 @@ class CudaBackend : public asp::DeviceBackend {
   const char* language() const override { return "cuda-c"; }
 
   std::string generate(asp::Call&, std::string_view psir_text) override {
-    return asp::backends::generate_device(asp::backends::read_psir(psir_text), asp::backends::DeviceDialect::cuda);
+    return asp::backends::generate_device(asp::backends::read_psir(psir_text), asp::backends::cuda_c_dialect());
   }
 
   std::int32_t device_type() const override { return kDLCUDA; }
@@ -566,7 +581,7 @@ class CudaBackend : public asp::DeviceBackend {
     return binary;
   }
 
-  asp_device_module* load(asp::Call&, std::string_view binary) override {
+  asp_device_module* load(asp::Call& call, std::string_view binary) override {
     if (binary.empty()) throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "no CUDA binary to load");
     ContextScope scope;
     const DriverApi& d = scope.driver();
@@ -575,7 +590,7 @@ class CudaBackend : public asp::DeviceBackend {
     char error_log[8192] = {};
     CUjit_option keys[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
     void* values[] = {error_log, reinterpret_cast<void*>(static_cast<std::uintptr_t>(sizeof error_log - 1))};
-    auto module = std::make_unique<Module>();
+    auto module = std::make_unique<CudaModule>();
     if (CUresult r = d.module_load_data_ex(&module->module, image.c_str(), 2, keys, values); r != CUDA_SUCCESS) {
       std::string message = d.failure("cuModuleLoadDataEx", r);
       if (r == CUDA_ERROR_UNSUPPORTED_PTX_VERSION) {
@@ -584,31 +599,16 @@ class CudaBackend : public asp::DeviceBackend {
       if (error_log[0] != '\0') message += ":\n" + std::string(error_log);
       throw asp::Error(r == CUDA_ERROR_OUT_OF_MEMORY ? ASP_ERR_OUT_OF_MEMORY : ASP_ERR_RUNTIME, message);
     }
-    if (CUresult r = d.mem_alloc(&module->status, sizeof(int)); r != CUDA_SUCCESS) {
-      d.module_unload(module->module);
-      d.check(r, "cuMemAlloc");
-    }
-    return reinterpret_cast<asp_device_module*>(module.release());
-  }
-
-  void unload(asp_device_module* handle) noexcept override {
-    std::unique_ptr<Module> module(reinterpret_cast<Module*>(handle));
-    try {
-      ContextScope scope;
-      if (module->status) scope.driver().mem_free(module->status);
-      if (module->module) scope.driver().module_unload(module->module);
-    } catch (...) {
-      // No context to unload from (it cannot have been loaded then): nothing to free.
-    }
+    return adopt(call, std::move(module));
   }
 
   asp_device_buffer* allocate(asp::Call&, std::size_t bytes) override {
     ContextScope scope;
-    auto buffer = std::make_unique<Buffer>();
+    auto buffer = std::make_unique<CudaBuffer>();
     buffer->bytes = bytes;
     scope.driver().check(scope.driver().mem_alloc(&buffer->pointer, std::max<std::size_t>(bytes, 1)), "cuMemAlloc",
                          " (" + std::to_string(bytes) + " bytes)");
-    return reinterpret_cast<asp_device_buffer*>(buffer.release());
+    return handle(std::move(buffer));
   }
 
   asp_device_buffer* wrap(asp::Call&, void* device_pointer, std::size_t bytes) override {
@@ -638,87 +638,11 @@ class CudaBackend : public asp::DeviceBackend {
                                                   "CUDA_VISIBLE_DEVICES)");
       }
     }
-    auto buffer = std::make_unique<Buffer>();
+    auto buffer = std::make_unique<CudaBuffer>();
     buffer->pointer = pointer;
     buffer->bytes = bytes;
     buffer->owned = false;
-    return reinterpret_cast<asp_device_buffer*>(buffer.release());
-  }
-
-  void release(asp_device_buffer* handle) noexcept override {
-    std::unique_ptr<Buffer> buffer(reinterpret_cast<Buffer*>(handle));
-    if (!buffer->owned || buffer->pointer == 0) return;
-    try {
-      ContextScope scope;
-      scope.driver().mem_free(buffer->pointer);
-    } catch (...) {
-      // Cannot happen for memory this backend allocated: its context exists.
-    }
-  }
-
-  void copy_in(asp::Call&, asp_device_buffer* to, const void* from, std::size_t bytes) override {
-    Buffer* buffer = buffer_of(to);
-    check_copy(*buffer, from, bytes, "copy_in");
-    if (bytes == 0) return;
-    ContextScope scope;
-    scope.driver().check(scope.driver().memcpy_htod(buffer->pointer, from, bytes), "cuMemcpyHtoD");
-  }
-
-  void copy_out(asp::Call&, void* to, asp_device_buffer* from, std::size_t bytes) override {
-    Buffer* buffer = buffer_of(from);
-    check_copy(*buffer, to, bytes, "copy_out");
-    if (bytes == 0) return;
-    ContextScope scope;
-    scope.driver().check(scope.driver().memcpy_dtoh(to, buffer->pointer, bytes), "cuMemcpyDtoH");
-  }
-
-  int launch(asp::Call&, asp_device_module* handle, const char* function, std::span<const asp_device_arg> args,
-             const asp_launch_config& config) override {
-    auto* module = reinterpret_cast<Module*>(handle);
-    for (int i = 0; i < 3; ++i) {
-      if (config.grid[i] > UINT_MAX || config.block[i] > UINT_MAX) {
-        throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "launch " + grid_text(config) + " exceeds the CUDA limits");
-      }
-    }
-    // Build the kernel parameters: a pointer to each argument's value, then to the status word's address.
-    std::vector<void*> params;
-    params.reserve(args.size() + 1);
-    for (std::size_t i = 0; i < args.size(); ++i) {
-      const asp_device_arg& arg = args[i];
-      if (!ASP_HAS_FIELD(&arg, asp_device_arg, scalar_size)) {
-        throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "argument " + std::to_string(i) + " is malformed");
-      }
-      if (arg.buffer != nullptr) {
-        params.push_back(&buffer_of(arg.buffer)->pointer);
-      } else if (arg.scalar != nullptr && arg.scalar_size > 0) {
-        params.push_back(const_cast<void*>(arg.scalar));
-      } else {
-        throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "argument " + std::to_string(i) + " is neither a buffer nor a scalar");
-      }
-    }
-    const std::string name = std::string(ASP_C_ENTRY_PREFIX) + function;
-    const bool empty = std::any_of(std::begin(config.grid), std::end(config.grid), [](uint64_t n) { return n == 0; }) ||
-                       std::any_of(std::begin(config.block), std::end(config.block), [](uint64_t n) { return n == 0; });
-
-    ContextScope scope;
-    const DriverApi& d = scope.driver();
-    std::lock_guard lock(module->mutex);
-    const Kernel& kernel = kernel_of(d, *module, name);
-    if (kernel.parameter_sizes) check_parameters(name, *kernel.parameter_sizes, args);
-    if (empty) return ASP_C_OK;  // nothing to run: no iteration can fail
-
-    CUdeviceptr status = module->status;
-    params.push_back(&status);
-    d.check(d.memset_d32(status, 0, 1), "cuMemsetD32");
-    d.check(d.launch_kernel(kernel.function, static_cast<unsigned>(config.grid[0]),
-                            static_cast<unsigned>(config.grid[1]), static_cast<unsigned>(config.grid[2]),
-                            static_cast<unsigned>(config.block[0]), static_cast<unsigned>(config.block[1]),
-                            static_cast<unsigned>(config.block[2]), 0, nullptr, params.data(), nullptr),
-            "cuLaunchKernel", " (" + name + ", " + grid_text(config) + ")");
-    d.check(d.ctx_synchronize(), "cuCtxSynchronize", " (running " + name + ")");
-    int result = 0;
-    d.check(d.memcpy_dtoh(&result, status, sizeof result), "cuMemcpyDtoH", " (the status word of " + name + ")");
-    return result;
+    return handle(std::move(buffer));
   }
 
  private:
@@ -728,21 +652,32 @@ class CudaBackend : public asp::DeviceBackend {
     return nvrtc;
   }
 
-  static void check_copy(const Buffer& buffer, const void* host, std::size_t bytes, const char* what) {
-    if (bytes > buffer.bytes) {
-      throw asp::Error(ASP_ERR_INVALID_ARGUMENT, std::string(what) + " of " + std::to_string(bytes) +
-                                                     " bytes exceeds the buffer's " + std::to_string(buffer.bytes));
-    }
-    if (host == nullptr && bytes > 0) throw asp::Error(ASP_ERR_INVALID_ARGUMENT, std::string(what) + " needs host memory");
+  void write(Protocol::Buffer& to, const void* from, std::size_t bytes) override {
+    ContextScope scope;
+    scope.driver().check(scope.driver().memcpy_htod(static_cast<CudaBuffer&>(to).pointer, from, bytes), "cuMemcpyHtoD");
   }
 
-  // The kernel `name` of `module`, looked up once; the caller holds module.mutex.
-  static const Kernel& kernel_of(const DriverApi& d, Module& module, const std::string& name) {
-    if (auto found = module.kernels.find(name); found != module.kernels.end()) return found->second;
-    Kernel kernel;
-    if (CUresult r = d.module_get_function(&kernel.function, module.module, name.c_str()); r != CUDA_SUCCESS) {
+  void read(void* to, Protocol::Buffer& from, std::size_t bytes) override {
+    ContextScope scope;
+    scope.driver().check(scope.driver().memcpy_dtoh(to, static_cast<CudaBuffer&>(from).pointer, bytes), "cuMemcpyDtoH");
+  }
+
+  void check_shape(const asp_launch_config& config, const std::string& what) override {
+    for (int i = 0; i < 3; ++i) {
+      if (config.grid[i] > UINT_MAX || config.block[i] > UINT_MAX) {
+        throw asp::Error(ASP_ERR_INVALID_ARGUMENT, message(what + ": " + grid_text(config) + " exceeds the CUDA limits"));
+      }
+    }
+  }
+
+  std::unique_ptr<Protocol::Kernel> find_kernel(Protocol::Module& base, const std::string& name) override {
+    CudaModule& module = static_cast<CudaModule&>(base);
+    ContextScope scope;
+    const DriverApi& d = scope.driver();
+    auto kernel = std::make_unique<CudaKernel>();
+    if (CUresult r = d.module_get_function(&kernel->function, module.module, name.c_str()); r != CUDA_SUCCESS) {
       if (r == CUDA_ERROR_NOT_FOUND) {
-        throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "the module has no kernel " + name);
+        throw asp::Error(ASP_ERR_INVALID_ARGUMENT, message("the module has no kernel " + name));
       }
       d.check(r, "cuModuleGetFunction", " (" + name + ")");
     }
@@ -750,33 +685,59 @@ class CudaBackend : public asp::DeviceBackend {
       std::vector<std::size_t> sizes;
       for (std::size_t index = 0;; ++index) {
         std::size_t offset = 0, size = 0;
-        if (d.func_get_param_info(kernel.function, index, &offset, &size) != CUDA_SUCCESS) break;
+        if (d.func_get_param_info(kernel->function, index, &offset, &size) != CUDA_SUCCESS) break;
         sizes.push_back(size);
       }
-      if (!sizes.empty()) kernel.parameter_sizes = std::move(sizes);
-    }
-    return module.kernels.emplace(name, std::move(kernel)).first->second;
-  }
-
-  // The arguments against the kernel's parameters (its own, then the status word's pointer).
-  static void check_parameters(const std::string& name, const std::vector<std::size_t>& sizes,
-                               std::span<const asp_device_arg> args) {
-    if (sizes.size() != args.size() + 1) {
-      throw asp::Error(ASP_ERR_INVALID_ARGUMENT, name + " takes " + std::to_string(sizes.size() - 1) +
-                                                     " arguments and the status word; the launch gives " +
-                                                     std::to_string(args.size()));
-    }
-    for (std::size_t i = 0; i < args.size(); ++i) {
-      const std::size_t given = args[i].buffer != nullptr ? sizeof(CUdeviceptr) : args[i].scalar_size;
-      if (given != sizes[i]) {
-        throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "argument " + std::to_string(i) + " of " + name + " has " +
-                                                       std::to_string(given) + " bytes; the kernel's parameter has " +
-                                                       std::to_string(sizes[i]));
+      if (!sizes.empty()) {
+        kernel->parameters = sizes.size();
+        kernel->parameter_sizes = std::move(sizes);
       }
     }
-    if (sizes.back() != sizeof(CUdeviceptr)) {
-      throw asp::Error(ASP_ERR_INVALID_ARGUMENT, name + " does not end with the status word's pointer");
+    return kernel;
+  }
+
+  // The arguments' sizes against the kernel's parameters (its own, then the status word's pointer);
+  // the protocol has checked their number.
+  void check_launch(const Launch& launch) override {
+    const auto& sizes = static_cast<const CudaKernel&>(launch.kernel).parameter_sizes;
+    if (!sizes) return;
+    for (std::size_t i = 0; i < launch.args.size(); ++i) {
+      const std::size_t given = launch.args[i].buffer != nullptr ? sizeof(CUdeviceptr) : launch.args[i].scalar_size;
+      if (given != (*sizes)[i]) {
+        throw asp::Error(ASP_ERR_INVALID_ARGUMENT, message(launch.what + ": argument " + std::to_string(i) + " has " +
+                                                           std::to_string(given) + " bytes; the kernel's parameter has " +
+                                                           std::to_string((*sizes)[i])));
+      }
     }
+    if (sizes->back() != sizeof(CUdeviceptr)) {
+      throw asp::Error(ASP_ERR_INVALID_ARGUMENT, message(launch.kernel_name + " does not end with the status word's pointer"));
+    }
+  }
+
+  int run(Launch& launch) override {
+    // The kernel parameters: a pointer to each argument's value, then to the status word's address.
+    std::vector<void*> params;
+    params.reserve(launch.args.size() + 1);
+    for (const Argument& arg : launch.args) {
+      params.push_back(arg.buffer != nullptr ? &static_cast<CudaBuffer*>(arg.buffer)->pointer : const_cast<void*>(arg.scalar));
+    }
+    CUdeviceptr status = static_cast<CudaBuffer&>(launch.status).pointer;
+    params.push_back(&status);
+    const asp_launch_config& config = launch.config;
+    const std::string& name = launch.kernel_name;
+
+    ContextScope scope;
+    const DriverApi& d = scope.driver();
+    d.check(d.memset_d32(status, 0, 1), "cuMemsetD32");
+    d.check(d.launch_kernel(static_cast<CudaKernel&>(launch.kernel).function, static_cast<unsigned>(config.grid[0]),
+                            static_cast<unsigned>(config.grid[1]), static_cast<unsigned>(config.grid[2]),
+                            static_cast<unsigned>(config.block[0]), static_cast<unsigned>(config.block[1]),
+                            static_cast<unsigned>(config.block[2]), 0, nullptr, params.data(), nullptr),
+            "cuLaunchKernel", " (" + name + ", " + grid_text(config) + ")");
+    d.check(d.ctx_synchronize(), "cuCtxSynchronize", " (running " + name + ")");
+    int result = 0;
+    d.check(d.memcpy_dtoh(&result, status, sizeof result), "cuMemcpyDtoH", " (the status word of " + name + ")");
+    return result;
   }
 };
 

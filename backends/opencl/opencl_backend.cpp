@@ -9,6 +9,7 @@
 // created on first use and never released, because an ICD may already be torn
 // down when static destructors run.
 #include "device_codegen.hpp"
+#include "device_protocol.hpp"
 #include "gpu_map.hpp"
 #include "read_psir.hpp"
 
@@ -27,7 +28,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -144,7 +144,7 @@ class Handle {
 };
 
 using Program = Handle<cl_program, &clReleaseProgram>;
-using Kernel = Handle<cl_kernel, &clReleaseKernel>;
+using KernelHandle = Handle<cl_kernel, &clReleaseKernel>;
 using Memory = Handle<cl_mem, &clReleaseMemObject>;
 using Event = Handle<cl_event, &clReleaseEvent>;
 
@@ -371,30 +371,23 @@ std::string_view unseal(std::string_view binary, const Runtime& r) {
   return payload;
 }
 
-// A kernel of a module with what a launch checks against.
-struct KernelEntry {
-  Kernel kernel;
-  cl_uint parameters = 0;  // including the status word
+using Protocol = asp::backends::DeviceProtocol;
+
+// A kernel of a module with what a launch checks against beyond its parameters.
+struct KernelEntry : Protocol::Kernel {
+  KernelHandle kernel;
   size_t max_threads = 0;  // per block
 };
 
 // What asp_device_module stands for.
-struct Module {
+struct ClModule : Protocol::Module {
   Program program;
-  Memory status;  // the status word, shared by the module's launches (the queue is in order)
-  // Guards `kernels` and, from the first clSetKernelArg to the enqueue, the kernel's arguments.
-  std::mutex mutex;
-  std::unordered_map<std::string, KernelEntry> kernels;
 };
 
 // What asp_device_buffer stands for.
-struct Buffer {
+struct ClBuffer : Protocol::Buffer {
   Memory memory;
-  size_t bytes = 0;
 };
-
-Module* module_of(asp_device_module* module) { return reinterpret_cast<Module*>(module); }
-Buffer* buffer_of(asp_device_buffer* buffer) { return reinterpret_cast<Buffer*>(buffer); }
 
 std::string kernel_names(cl_program program) {
   std::string names = info_text(clGetProgramInfo, program, CL_PROGRAM_KERNEL_NAMES);
@@ -404,8 +397,10 @@ std::string kernel_names(cl_program program) {
   return names.empty() ? "none" : names;
 }
 
-class OpenCLBackend : public asp::DeviceBackend {
+class OpenCLBackend : public Protocol {
  public:
+  OpenCLBackend() : Protocol("OpenCL") {}
+
   asp::Probe probe(asp::Call&, const asp::BackendConfig&) override {
     Choice choice;
     try {
@@ -425,7 +420,7 @@ class OpenCLBackend : public asp::DeviceBackend {
   const char* language() const override { return "opencl-c"; }
 
   std::string generate(asp::Call&, std::string_view text) override {
-    return asp::backends::generate_device(asp::backends::read_psir(text), asp::backends::DeviceDialect::opencl);
+    return asp::backends::generate_device(asp::backends::read_psir(text), asp::backends::opencl_c_dialect());
   }
 
   std::int32_t device_type() const override { return kDLOpenCL; }
@@ -463,7 +458,7 @@ class OpenCLBackend : public asp::DeviceBackend {
     return seal(binary, r.target);
   }
 
-  asp_device_module* load(asp::Call&, std::string_view binary) override {
+  asp_device_module* load(asp::Call& call, std::string_view binary) override {
     const Runtime& r = opencl();
     if (binary.empty()) throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "OpenCL: the program binary is empty");
     const std::string_view payload = unseal(binary, r);
@@ -471,7 +466,7 @@ class OpenCLBackend : public asp::DeviceBackend {
     const size_t size = payload.size();
     cl_int binary_status = CL_SUCCESS;
     cl_int status = CL_SUCCESS;
-    auto module = std::make_unique<Module>();
+    auto module = std::make_unique<ClModule>();
     module->program = Program(clCreateProgramWithBinary(r.context, 1, &r.device, &size, &bytes, &binary_status, &status));
     if (status == CL_INVALID_BINARY || binary_status != CL_SUCCESS) {
       throw asp::Error(ASP_ERR_RUNTIME, "OpenCL: " + r.description +
@@ -485,17 +480,13 @@ class OpenCLBackend : public asp::DeviceBackend {
                                             build_log(module->program.get(), r.device));
     }
     check(status, "clBuildProgram", "loading a program binary");
-    module->status = Memory(clCreateBuffer(r.context, CL_MEM_READ_WRITE, sizeof(cl_int), nullptr, &status));
-    check(status, "clCreateBuffer", "allocating the status word");
-    return reinterpret_cast<asp_device_module*>(module.release());
+    return adopt(call, std::move(module));
   }
-
-  void unload(asp_device_module* module) noexcept override { delete module_of(module); }
 
   asp_device_buffer* allocate(asp::Call&, std::size_t bytes) override {
     const Runtime& r = opencl();
     cl_int status = CL_SUCCESS;
-    auto buffer = std::make_unique<Buffer>();
+    auto buffer = std::make_unique<ClBuffer>();
     buffer->memory = Memory(clCreateBuffer(r.context, CL_MEM_READ_WRITE, std::max<size_t>(bytes, 1), nullptr, &status));
     if (status == CL_INVALID_BUFFER_SIZE) {
       throw asp::Error(ASP_ERR_OUT_OF_MEMORY,
@@ -505,7 +496,7 @@ class OpenCLBackend : public asp::DeviceBackend {
     }
     check(status, "clCreateBuffer", "allocating " + std::to_string(bytes) + " bytes");
     buffer->bytes = bytes;
-    return reinterpret_cast<asp_device_buffer*>(buffer.release());
+    return handle(std::move(buffer));
   }
 
   asp_device_buffer* wrap(asp::Call&, void* device_pointer, std::size_t bytes) override {
@@ -527,110 +518,10 @@ class OpenCLBackend : public asp::DeviceBackend {
                                                      " bytes, the array needs " + std::to_string(bytes));
     }
     check(clRetainMemObject(memory), "clRetainMemObject", "using the array's cl_mem");
-    auto buffer = std::make_unique<Buffer>();
+    auto buffer = std::make_unique<ClBuffer>();
     buffer->memory = Memory(memory);
     buffer->bytes = bytes;
-    return reinterpret_cast<asp_device_buffer*>(buffer.release());
-  }
-
-  void release(asp_device_buffer* buffer) noexcept override { delete buffer_of(buffer); }
-
-  void copy_in(asp::Call&, asp_device_buffer* to, const void* from, std::size_t bytes) override {
-    Buffer& buffer = checked(to, from, bytes, "copying to the device");
-    if (bytes == 0) return;
-    check(clEnqueueWriteBuffer(opencl().queue, buffer.memory.get(), CL_TRUE, 0, bytes, from, 0, nullptr, nullptr),
-          "clEnqueueWriteBuffer", "copying " + std::to_string(bytes) + " bytes to the device");
-  }
-
-  void copy_out(asp::Call&, void* to, asp_device_buffer* from, std::size_t bytes) override {
-    Buffer& buffer = checked(from, to, bytes, "copying from the device");
-    if (bytes == 0) return;
-    check(clEnqueueReadBuffer(opencl().queue, buffer.memory.get(), CL_TRUE, 0, bytes, to, 0, nullptr, nullptr),
-          "clEnqueueReadBuffer", "copying " + std::to_string(bytes) + " bytes from the device");
-  }
-
-  int launch(asp::Call&, asp_device_module* handle, const char* function, std::span<const asp_device_arg> args,
-             const asp_launch_config& config) override {
-    const Runtime& r = opencl();
-    Module& module = *module_of(handle);
-    const std::string name = std::string(ASP_C_ENTRY_PREFIX) + function;
-    const std::string what = "launching " + name;
-
-    bool empty = false;
-    std::array<size_t, 3> global{}, local{};
-    for (int d = 0; d < 3; ++d) {
-      if (config.grid[d] == 0) empty = true;
-      if (config.block[d] == 0 || config.block[d] > r.max_block[d]) {
-        throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "OpenCL: " + what + ": the block's dimension " + std::to_string(d) +
-                                                       " is " + std::to_string(config.block[d]) + ", " +
-                                                       r.description + " allows 1 to " + std::to_string(r.max_block[d]));
-      }
-      if (config.grid[d] > std::numeric_limits<size_t>::max() / config.block[d]) {
-        throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "OpenCL: " + what + ": the grid is too large");
-      }
-      global[d] = config.grid[d] * config.block[d];
-      local[d] = config.block[d];
-    }
-
-    int result = 0;
-    Event done;
-    {
-      std::lock_guard lock(module.mutex);
-      const KernelEntry& entry = kernel(module, name);
-      if (args.size() + 1 != entry.parameters) {
-        throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "OpenCL: " + what + ": the kernel takes " +
-                                                       std::to_string(entry.parameters - 1) +
-                                                       " parameters before the status word, the launch passes " +
-                                                       std::to_string(args.size()));
-      }
-      const size_t threads = local[0] * local[1] * local[2];
-      if (threads > entry.max_threads) {
-        throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "OpenCL: " + what + ": a block of " + std::to_string(threads) +
-                                                       " threads is more than the kernel allows on " + r.description +
-                                                       " (" + std::to_string(entry.max_threads) + ")");
-      }
-      if (empty) return 0;
-      cl_kernel kernel = entry.kernel.get();
-      for (size_t i = 0; i < args.size(); ++i) {
-        const asp_device_arg& arg = args[i];
-        auto which = [&] { return what + ", argument " + std::to_string(i); };
-        cl_int status = CL_SUCCESS;
-        if (!ASP_HAS_FIELD(&arg, asp_device_arg, scalar_size)) {
-          throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "OpenCL: " + which() + " is malformed");
-        }
-        if (arg.buffer != nullptr) {
-          cl_mem memory = buffer_of(arg.buffer)->memory.get();
-          status = clSetKernelArg(kernel, static_cast<cl_uint>(i), sizeof memory, &memory);
-        } else if (arg.scalar != nullptr && arg.scalar_size > 0) {
-          status = clSetKernelArg(kernel, static_cast<cl_uint>(i), arg.scalar_size, arg.scalar);
-        } else {
-          throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "OpenCL: " + which() + " is neither a buffer nor a scalar");
-        }
-        if (status != CL_SUCCESS) fail(which(), "clSetKernelArg", status);
-      }
-      cl_mem status_word = module.status.get();
-      check(clSetKernelArg(kernel, static_cast<cl_uint>(args.size()), sizeof status_word, &status_word),
-            "clSetKernelArg", what + ", the status word");
-      const cl_int zero = 0;
-      check(clEnqueueFillBuffer(r.queue, status_word, &zero, sizeof zero, 0, sizeof zero, 0, nullptr, nullptr),
-            "clEnqueueFillBuffer", what + ": zeroing the status word");
-      check(clEnqueueNDRangeKernel(r.queue, kernel, 3, nullptr, global.data(), local.data(), 0, nullptr, nullptr),
-            "clEnqueueNDRangeKernel", what);
-      // The queue is in order: this read follows the kernel, and the next
-      // launch's fill follows this read, so the lock need not cover the wait.
-      cl_event read = nullptr;
-      check(clEnqueueReadBuffer(r.queue, status_word, CL_FALSE, 0, sizeof result, &result, 0, nullptr, &read),
-            "clEnqueueReadBuffer", what + ": reading the status word");
-      done = Event(read);
-    }
-    cl_event read = done.get();
-    if (const cl_int status = clWaitForEvents(1, &read); status != CL_SUCCESS) {
-      clFinish(r.queue);  // the read must not outlive `result`
-      cl_int execution = CL_SUCCESS;
-      clGetEventInfo(read, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof execution, &execution, nullptr);
-      fail(what, "clWaitForEvents", execution < 0 ? execution : status);
-    }
-    return result;
+    return handle(std::move(buffer));
   }
 
  private:
@@ -644,41 +535,107 @@ class OpenCLBackend : public asp::DeviceBackend {
     return *process_runtime.load(std::memory_order_relaxed);
   }
 
-  Buffer& checked(asp_device_buffer* handle, const void* host, std::size_t bytes, const std::string& what) {
-    if (handle == nullptr || (host == nullptr && bytes > 0)) {
-      throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "OpenCL: " + what + " needs a buffer and host memory");
-    }
-    Buffer& buffer = *buffer_of(handle);
-    if (bytes > buffer.bytes) {
-      throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "OpenCL: " + what + ": " + std::to_string(bytes) +
-                                                     " bytes do not fit the buffer of " + std::to_string(buffer.bytes));
-    }
-    return buffer;
+  void write(Protocol::Buffer& to, const void* from, std::size_t bytes) override {
+    check(clEnqueueWriteBuffer(opencl().queue, static_cast<ClBuffer&>(to).memory.get(), CL_TRUE, 0, bytes, from, 0,
+                               nullptr, nullptr),
+          "clEnqueueWriteBuffer", "copying " + std::to_string(bytes) + " bytes to the device");
   }
 
-  // The module's kernel `name`, created on first use. The caller holds module.mutex.
-  const KernelEntry& kernel(Module& module, const std::string& name) {
-    if (auto found = module.kernels.find(name); found != module.kernels.end()) return found->second;
+  void read(void* to, Protocol::Buffer& from, std::size_t bytes) override {
+    check(clEnqueueReadBuffer(opencl().queue, static_cast<ClBuffer&>(from).memory.get(), CL_TRUE, 0, bytes, to, 0,
+                              nullptr, nullptr),
+          "clEnqueueReadBuffer", "copying " + std::to_string(bytes) + " bytes from the device");
+  }
+
+  void check_shape(const asp_launch_config& config, const std::string& what) override {
+    const Runtime& r = opencl();
+    for (int d = 0; d < 3; ++d) {
+      if (config.block[d] == 0 || config.block[d] > r.max_block[d]) {
+        throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "OpenCL: " + what + ": the block's dimension " + std::to_string(d) +
+                                                       " is " + std::to_string(config.block[d]) + ", " +
+                                                       r.description + " allows 1 to " + std::to_string(r.max_block[d]));
+      }
+      if (config.grid[d] > std::numeric_limits<size_t>::max() / config.block[d]) {
+        throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "OpenCL: " + what + ": the grid is too large");
+      }
+    }
+  }
+
+  std::unique_ptr<Protocol::Kernel> find_kernel(Protocol::Module& base, const std::string& name) override {
+    ClModule& module = static_cast<ClModule&>(base);
     const Runtime& r = opencl();
     cl_int status = CL_SUCCESS;
-    KernelEntry entry;
-    entry.kernel = Kernel(clCreateKernel(module.program.get(), name.c_str(), &status));
+    auto entry = std::make_unique<KernelEntry>();
+    entry->kernel = KernelHandle(clCreateKernel(module.program.get(), name.c_str(), &status));
     if (status == CL_INVALID_KERNEL_NAME) {
       throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "OpenCL: the module has no kernel " + name + " (it has: " +
                                                      kernel_names(module.program.get()) + ")");
     }
     check(status, "clCreateKernel", "creating kernel " + name);
-    check(clGetKernelInfo(entry.kernel.get(), CL_KERNEL_NUM_ARGS, sizeof entry.parameters, &entry.parameters, nullptr),
+    cl_uint parameters = 0;
+    check(clGetKernelInfo(entry->kernel.get(), CL_KERNEL_NUM_ARGS, sizeof parameters, &parameters, nullptr),
           "clGetKernelInfo", "reading the parameters of " + name);
-    if (entry.parameters == 0) {
-      throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "OpenCL: kernel " + name + " has no status word parameter");
-    }
-    check(clGetKernelWorkGroupInfo(entry.kernel.get(), r.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof entry.max_threads,
-                                   &entry.max_threads, nullptr),
+    entry->parameters = parameters;
+    check(clGetKernelWorkGroupInfo(entry->kernel.get(), r.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof entry->max_threads,
+                                   &entry->max_threads, nullptr),
           "clGetKernelWorkGroupInfo", "reading the block limit of " + name);
-    return module.kernels.emplace(name, std::move(entry)).first->second;
+    return entry;
   }
 
+  void check_launch(const Launch& launch) override {
+    const size_t threads = launch.config.block[0] * launch.config.block[1] * launch.config.block[2];
+    const size_t limit = static_cast<const KernelEntry&>(launch.kernel).max_threads;
+    if (threads > limit) {
+      throw asp::Error(ASP_ERR_INVALID_ARGUMENT, "OpenCL: " + launch.what + ": a block of " + std::to_string(threads) +
+                                                     " threads is more than the kernel allows on " +
+                                                     opencl().description + " (" + std::to_string(limit) + ")");
+    }
+  }
+
+  int run(Launch& launch) override {
+    const Runtime& r = opencl();
+    const std::string& what = launch.what;
+    std::array<size_t, 3> global{}, local{};
+    for (int d = 0; d < 3; ++d) {
+      global[d] = launch.config.grid[d] * launch.config.block[d];
+      local[d] = launch.config.block[d];
+    }
+    cl_kernel kernel = static_cast<KernelEntry&>(launch.kernel).kernel.get();
+    for (size_t i = 0; i < launch.args.size(); ++i) {
+      const Argument& arg = launch.args[i];
+      cl_int status = CL_SUCCESS;
+      if (arg.buffer != nullptr) {
+        cl_mem memory = static_cast<ClBuffer*>(arg.buffer)->memory.get();
+        status = clSetKernelArg(kernel, static_cast<cl_uint>(i), sizeof memory, &memory);
+      } else {
+        status = clSetKernelArg(kernel, static_cast<cl_uint>(i), arg.scalar_size, arg.scalar);
+      }
+      if (status != CL_SUCCESS) fail(what + ", argument " + std::to_string(i), "clSetKernelArg", status);
+    }
+    cl_mem status_word = static_cast<ClBuffer&>(launch.status).memory.get();
+    check(clSetKernelArg(kernel, static_cast<cl_uint>(launch.args.size()), sizeof status_word, &status_word),
+          "clSetKernelArg", what + ", the status word");
+    const cl_int zero = 0;
+    check(clEnqueueFillBuffer(r.queue, status_word, &zero, sizeof zero, 0, sizeof zero, 0, nullptr, nullptr),
+          "clEnqueueFillBuffer", what + ": zeroing the status word");
+    check(clEnqueueNDRangeKernel(r.queue, kernel, 3, nullptr, global.data(), local.data(), 0, nullptr, nullptr),
+          "clEnqueueNDRangeKernel", what);
+    int result = 0;
+    cl_event read = nullptr;
+    check(clEnqueueReadBuffer(r.queue, status_word, CL_FALSE, 0, sizeof result, &result, 0, nullptr, &read),
+          "clEnqueueReadBuffer", what + ": reading the status word");
+    const Event done(read);
+    // The queue is in order: this read follows the kernel, and the next
+    // launch's fill follows this read, so the lock need not cover the wait.
+    launch.lock.unlock();
+    if (const cl_int status = clWaitForEvents(1, &read); status != CL_SUCCESS) {
+      clFinish(r.queue);  // the read must not outlive `result`
+      cl_int execution = CL_SUCCESS;
+      clGetEventInfo(read, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof execution, &execution, nullptr);
+      fail(what, "clWaitForEvents", execution < 0 ? execution : status);
+    }
+    return result;
+  }
 };
 
 }  // namespace

@@ -13,7 +13,7 @@ class OpenMPBackend : public asp::Backend {
   }
   const char* language() const override { return "c+openmp"; }
   std::string generate(asp::Call&, std::string_view psir) override {
-    return asp::backends::generate_checked(psir, asp::backends::ParallelStrategy::openmp);
+    return asp::backends::generate_checked(psir, asp::backends::c_openmp_dialect());
   }
 };
 

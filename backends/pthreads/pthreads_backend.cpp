@@ -14,7 +14,7 @@ class PthreadsBackend : public asp::Backend {
   }
   const char* language() const override { return "c"; }
   std::string generate(asp::Call&, std::string_view psir) override {
-    return asp::backends::generate_checked(psir, asp::backends::ParallelStrategy::pthreads);
+    return asp::backends::generate_checked(psir, asp::backends::c_pthreads_dialect());
   }
   const void* runtime() override { return asp::pthreads::runtime(); }
 };

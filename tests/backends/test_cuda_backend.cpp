@@ -642,7 +642,7 @@ TEST_F(CudaBackend, RejectsArgumentsThatDoNotMatchTheKernel) {
   asp_device_buffer* x = allocate(32 * sizeof(double));
   int kernel_status = -1;
   EXPECT_EQ(launch(module, "fill", {buffer_arg(x)}, grid(1, 32), &kernel_status), ASP_ERR_INVALID_ARGUMENT);
-  EXPECT_THAT(host_.last_error, HasSubstr("takes 2 arguments"));
+  EXPECT_THAT(host_.last_error, HasSubstr("takes 2 parameters before the status word, the launch passes 1"));
   const float wrong = 1.0f;  // the kernel takes a double
   EXPECT_EQ(launch(module, "fill", {buffer_arg(x), scalar_arg(wrong)}, grid(1, 32), &kernel_status),
             ASP_ERR_INVALID_ARGUMENT);

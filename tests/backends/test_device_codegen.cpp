@@ -21,7 +21,7 @@
 namespace {
 
 using namespace asp::psir;
-using asp::backends::DeviceDialect;
+using asp::backends::Dialect;
 using asp::backends::generate_device;
 
 // One block shape per depth, so that each golden file holds one kernel.
@@ -36,8 +36,9 @@ TEST(DeviceCodegen, MatchesTheGoldenFiles) {
   // two_nests: one kernel per launch.
   for (const Function& f : {asp::test::laplacian3d_parallel(), asp::test::gather(), asp::test::two_nests()}) {
     const Module mapped = asp::backends::map_to_gpu(Module{{f}}, one_shape());
-    for (auto [dialect, suffix] : {std::pair{DeviceDialect::opencl, ".opencl.cl"}, {DeviceDialect::cuda, ".cuda.cu"}}) {
-      const std::string source = generate_device(mapped, dialect);
+    for (auto [dialect, suffix] : {std::pair<const Dialect*, const char*>{&asp::backends::opencl_c_dialect(), ".opencl.cl"},
+                                  {&asp::backends::cuda_c_dialect(), ".cuda.cu"}}) {
+      const std::string source = generate_device(mapped, *dialect);
       const std::string golden = std::string(ASP_TEST_GOLDEN_DIR) + "/" + f.name + suffix;
       asp::test::expect_golden(source, golden);
     }
@@ -49,12 +50,13 @@ TEST(DeviceCodegen, MatchesTheGoldenFiles) {
 TEST(DeviceCodegen, PythonErrorsMatchTheGoldenFiles) {
   const Function f = asp::test::python_errors();
   const Module mapped = asp::backends::map_to_gpu(Module{{f}}, one_shape());
-  for (auto [dialect, suffix] : {std::pair{DeviceDialect::opencl, ".opencl.cl"}, {DeviceDialect::cuda, ".cuda.cu"}}) {
-    asp::test::expect_golden(generate_device(mapped, dialect), std::string(ASP_TEST_GOLDEN_DIR) + "/" + f.name + suffix);
+  for (auto [dialect, suffix] : {std::pair<const Dialect*, const char*>{&asp::backends::opencl_c_dialect(), ".opencl.cl"},
+                                  {&asp::backends::cuda_c_dialect(), ".cuda.cu"}}) {
+    asp::test::expect_golden(generate_device(mapped, *dialect), std::string(ASP_TEST_GOLDEN_DIR) + "/" + f.name + suffix);
   }
-  for (auto [strategy, suffix] : {std::pair{asp::backends::ParallelStrategy::openmp, ".openmp.c"},
-                                  {asp::backends::ParallelStrategy::pthreads, ".pthreads.c"}}) {
-    asp::test::expect_golden(asp::backends::generate_c(Module{{f}}, strategy),
+  for (auto [dialect, suffix] : {std::pair<const Dialect*, const char*>{&asp::backends::c_openmp_dialect(), ".openmp.c"},
+                                 {&asp::backends::c_pthreads_dialect(), ".pthreads.c"}}) {
+    asp::test::expect_golden(asp::backends::generate_c(Module{{f}}, *dialect),
                              std::string(ASP_TEST_GOLDEN_DIR) + "/" + f.name + suffix);
   }
 }
@@ -77,12 +79,12 @@ TEST(DeviceCodegen, OperationsWithoutALineAreNotChecked) {
   std::string text = print(Module{{f}});
   for (const char* line : {"@12", "@13", "@14"}) text.erase(text.find(line), 3);
   const Module plain = parse(text);
-  for (DeviceDialect dialect : {DeviceDialect::opencl, DeviceDialect::cuda}) {
-    const std::string source = generate_device(plain, dialect);
+  for (const Dialect* dialect : {&asp::backends::opencl_c_dialect(), &asp::backends::cuda_c_dialect()}) {
+    const std::string source = generate_device(plain, *dialect);
     EXPECT_EQ(source.find("asp_fe"), std::string::npos);
     EXPECT_EQ(source.find("asp_py_"), std::string::npos);
   }
-  const std::string c = asp::backends::generate_c(plain, asp::backends::ParallelStrategy::openmp);
+  const std::string c = asp::backends::generate_c(plain, asp::backends::c_openmp_dialect());
   EXPECT_EQ(c.find("asp_fe"), std::string::npos);
 }
 
@@ -92,9 +94,9 @@ TEST(DeviceCodegen, RefusesAReductionAcrossAGpuLoop) {
   f.body[1].loop->kind = LoopKind::gpu_thread;
   f.body[1].loop->upper = i64(64);
   verify(f);
-  for (DeviceDialect dialect : {DeviceDialect::opencl, DeviceDialect::cuda}) {
+  for (const Dialect* dialect : {&asp::backends::opencl_c_dialect(), &asp::backends::cuda_c_dialect()}) {
     try {
-      generate_device(Module{{f}}, dialect);
+      generate_device(Module{{f}}, *dialect);
       ADD_FAILURE() << "generated a reduction across threads";
     } catch (const asp::Error& e) {
       EXPECT_EQ(e.status(), ASP_ERR_UNSUPPORTED);

@@ -48,7 +48,7 @@ TEST(Nvrtc, EveryKernelCompilesToAnEntryPerFunction) {
                             asp::test::every_intrinsic(), asp::test::python_errors()}) {
     for (Function& g : asp::backends::map_to_gpu(Module{{f}}).functions) module.functions.push_back(std::move(g));
   }
-  const std::string ptx = compile(asp::backends::generate_device(module, asp::backends::DeviceDialect::cuda));
+  const std::string ptx = compile(asp::backends::generate_device(module, asp::backends::cuda_c_dialect()));
   ASSERT_FALSE(ptx.empty());
   for (const Function& f : module.functions) {
     // A function of several launches has one entry per launch.

@@ -65,7 +65,7 @@ class OpenCL : public testing::Test {
 
 // Builds the device source of `module`; fails the test with the build log if it does not compile.
 Handle<cl_program> build(Device& device, const Module& module) {
-  const std::string source = asp::backends::generate_device(module, asp::backends::DeviceDialect::opencl);
+  const std::string source = asp::backends::generate_device(module, asp::backends::opencl_c_dialect());
   const char* text = source.c_str();
   cl_int err;
   Handle<cl_program> program(clCreateProgramWithSource(device.context, 1, &text, nullptr, &err), clReleaseProgram);

@@ -2,7 +2,8 @@
 # Proves a third party can build a plugin against the *installed* Asp alone:
 # install Asp into a staging prefix, build the README's example plugin as its
 # own CMake project that sees only that prefix, then load it with the installed
-# `asp` from the README's example configuration.
+# `asp` from the README's example configuration, and tests/out_of_tree/device,
+# a program built on the device backends' installed headers and library.
 # With PYTHON and SITE_PACKAGES (the installed package's place under a prefix),
 # also builds tests/out_of_tree/power, a domain plugin whose program runs two
 # kernels (one generated, one hand-written) in a host loop, and runs it from the
@@ -31,6 +32,12 @@ log=$(cd "$work/project" && env XDG_CONFIG_HOME="$work/xdg" ASP_CONFIG=asp.yaml 
   "$work/stage/bin/asp" info 2>&1 >/dev/null)
 grep -q "^asp: debug: \[backends.hello\] hello is probing$" <<<"$log" || fail "the plugin's debug log did not appear"
 echo "out-of-tree plugin: ok"
+
+# The device backends' shared pieces (Asp::backend_common, <asp/backends/...>) from the same prefix.
+cmake -S "$source/tests/out_of_tree/device" -B "$work/device" -DCMAKE_PREFIX_PATH="$work/stage" \
+  -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS="-Wall -Wextra -Werror" >"$work/device-configure.log"
+cmake --build "$work/device"
+"$work/device/device_pieces" || fail "the device pieces built against the installed tree do not work"
 
 [ -n "$python" ] || { echo "out-of-tree program plugin: skipped (Asp was built without its Python binding)"; exit 0; }
 cmake -S "$source/tests/out_of_tree/power" -B "$work/power" -DCMAKE_PREFIX_PATH="$work/stage" \
