@@ -31,7 +31,7 @@ using kit::text;
 using kit::unsupported;
 using kit::Value;
 
-// ---- Python's operators and numbers, as the kit describes them -------------------------------
+// ---- Python's operators and numbers in DSIR -------------------------------------------------
 
 // Python's operator node kinds as DSIR operators; empty when unsupported.
 std::string binary_operator(const Node& op) {
@@ -62,7 +62,8 @@ constexpr kit::TypeMap<Type, 7> numeric{{{{Type::int_, kit::Scalar::py_int},
                                           {Type::i64, kit::Scalar::int64},
                                           {Type::i32, kit::Scalar::int32}}}};
 
-// The NumPy types a grid, or a NumPy scalar a kernel reads, can have.
+// The NumPy types kernels compute in: a grid's, or a NumPy scalar's that a
+// kernel reads (a NumPy bool is read as a truth value).
 bool computable(kit::Scalar s) {
   using S = kit::Scalar;
   return s == S::float64 || s == S::float32 || s == S::int64 || s == S::int32;

@@ -1,13 +1,15 @@
 // asp/frontend/tree_access.hpp — reading a Tree (asp/tree.hpp) in a frontend,
 // with errors that say where: the frontend kit's first part (DESIGN.md §5).
 //
-// Two kinds of failure reach the user differently:
+// Three kinds of failure reach the user differently:
 //   - the kernel uses Python the domain does not specialize: `unsupported`
 //     (ASP_ERR_UNSUPPORTED, the message ending " at line N", the location
 //     pointing at the node), after which the caller runs the function as Python;
+//   - the kernel would be wrong to run at all (it would read outside an
+//     array): `invalid` (ASP_ERR_INVALID_ARGUMENT, located the same way);
 //   - the Tree is not what the binding sends (a field missing, a node where a
 //     list belongs): `malformed` (ASP_ERR_INVALID_ARGUMENT, "malformed tree: ...").
-// The accessors below raise the second kind, so a frontend reads fields
+// The accessors below raise the last kind, so a frontend reads fields
 // without checking each one.
 #pragma once
 
