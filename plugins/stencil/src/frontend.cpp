@@ -4,11 +4,10 @@
 #include "stencil/dsir_verify.hpp"
 #include "stencil/optimizers.hpp"
 
+#include <asp/frontend_kit.hpp>
 #include <asp/plugin.hpp>
-#include <asp/tree.hpp>
 
 #include <cmath>
-#include <functional>
 #include <map>
 #include <set>
 
@@ -16,101 +15,23 @@ namespace asp::stencil {
 
 namespace {
 
-using tree::List;
-using tree::Node;
-using tree::Value;
+namespace kit = asp::frontend_kit;
+using kit::child;
+using kit::empty_list;
+using kit::field;
+using kit::invalid;
+using kit::item;
+using kit::items;
+using kit::List;
+using kit::malformed;
+using kit::Node;
+using kit::slice_of;
+using kit::source;
+using kit::text;
+using kit::unsupported;
+using kit::Value;
 
-// ---- errors ---------------------------------------------------------------------------
-
-Location location_of(const Node& n) { return Location{"", n.line, n.line ? n.column + 1 : 0}; }
-std::string at_line(const Node& n) { return n.line ? " at line " + std::to_string(n.line) : ""; }
-
-[[noreturn]] void unsupported(const Node& n, const std::string& what) {
-  throw Error(ASP_ERR_UNSUPPORTED, what + at_line(n), location_of(n));
-}
-[[noreturn]] void invalid(const Node& n, const std::string& what) {
-  throw Error(ASP_ERR_INVALID_ARGUMENT, what + at_line(n), location_of(n));
-}
-[[noreturn]] void malformed(const std::string& what) { throw Error(ASP_ERR_INVALID_ARGUMENT, "malformed tree: " + what); }
-
-std::string statement_message(const std::string& kind) {
-  static const std::map<std::string, std::string> messages = {
-      {"While", "'while' loops are not supported"},
-      {"Break", "'break' is not supported"},
-      {"Continue", "'continue' is not supported"},
-      {"Return", "'return' is not supported"},
-      {"Raise", "'raise' is not supported"},
-      {"Try", "'try' is not supported"},
-      {"TryStar", "'try' is not supported"},
-      {"With", "'with' is not supported"},
-      {"AsyncWith", "'async with' is not supported"},
-      {"AsyncFor", "'async for' is not supported"},
-      {"Assert", "'assert' is not supported"},
-      {"Delete", "'del' is not supported"},
-      {"Global", "'global' is not supported"},
-      {"Nonlocal", "'nonlocal' is not supported"},
-      {"Import", "'import' is not supported"},
-      {"ImportFrom", "'import' is not supported"},
-      {"FunctionDef", "nested functions are not supported"},
-      {"AsyncFunctionDef", "nested functions are not supported"},
-      {"ClassDef", "nested classes are not supported"},
-      {"AnnAssign", "annotated assignments are not supported"},
-      {"Match", "'match' is not supported"},
-  };
-  auto it = messages.find(kind);
-  return it != messages.end() ? it->second : "'" + kind + "' statements are not supported";
-}
-
-// ---- reading the tree -------------------------------------------------------------------
-
-const Value& field(const Node& n, std::string_view name) {
-  const Value* v = n.field(name);
-  if (!v) malformed(n.kind + " has no field '" + std::string(name) + "'");
-  return *v;
-}
-
-const Node& child(const Node& n, std::string_view name) {
-  const Node* c = field(n, name).node();
-  if (!c) malformed("field '" + std::string(name) + "' of " + n.kind + " is not a node");
-  return *c;
-}
-
-const List& items(const Node& n, std::string_view name) {
-  const List* l = field(n, name).list();
-  if (!l) malformed("field '" + std::string(name) + "' of " + n.kind + " is not a list");
-  return *l;
-}
-
-const Node& item(const Value& v) {
-  if (!v.node()) malformed("a list holds something other than a node");
-  return *v.node();
-}
-
-std::string text(const Node& n, std::string_view name) {
-  const std::string* s = field(n, name).string();
-  if (!s) malformed("field '" + std::string(name) + "' of " + n.kind + " is not a string");
-  return *s;
-}
-
-bool empty_list(const Node& n, std::string_view name) {
-  const Value* v = n.field(name);
-  return !v || !v->list() || v->list()->empty();
-}
-
-// The index of a subscript; Python 3.8 wraps it in an Index node.
-const Node& slice_of(const Node& subscript) {
-  const Node& s = child(subscript, "slice");
-  return s.kind == "Index" ? child(s, "value") : s;
-}
-
-// A Name or dotted Attribute chain as written, for messages.
-std::string source(const Node& n) {
-  if (n.kind == "Name") return text(n, "id");
-  if (n.kind == "Attribute") return source(child(n, "value")) + "." + text(n, "attr");
-  if (n.kind == "Call") return source(child(n, "func")) + "(...)";
-  if (n.kind == "Subscript") return source(child(n, "value")) + "[...]";
-  return n.kind;
-}
+// ---- Python's operators and numbers in DSIR -------------------------------------------------
 
 // Python's operator node kinds as DSIR operators; empty when unsupported.
 std::string binary_operator(const Node& op) {
@@ -128,41 +49,33 @@ std::string comparison_operator(const Node& op) {
   return it == ops.end() ? "" : it->second;
 }
 
-std::string python_operator(const std::string& kind) {
-  static const std::map<std::string, std::string> names = {
-      {"MatMult", "@"}, {"LShift", "<<"}, {"RShift", ">>"}, {"BitOr", "|"},      {"BitXor", "^"},
-      {"BitAnd", "&"},  {"Is", "is"},     {"IsNot", "is not"}, {"In", "in"}, {"NotIn", "not in"}};
-  auto it = names.find(kind);
-  return it == names.end() ? kind : it->second;
+// How an operator node's kind is written in Python, for messages.
+std::string python_operator(const std::string& kind) { return std::string(kit::operator_symbol(kind)); }
+
+// The DSIR types are Python's int and float and the NumPy types a grid can
+// have; they promote by the kit's table (NumPy 2, NEP 50 weak Python numbers).
+constexpr kit::TypeMap<Type, 7> numeric{{{{Type::int_, kit::Scalar::py_int},
+                                          {Type::float_, kit::Scalar::py_float},
+                                          {Type::bool_, kit::Scalar::bool_},
+                                          {Type::f64, kit::Scalar::float64},
+                                          {Type::f32, kit::Scalar::float32},
+                                          {Type::i64, kit::Scalar::int64},
+                                          {Type::i32, kit::Scalar::int32}}}};
+
+// The NumPy types kernels compute in: a grid's, or a NumPy scalar's that a
+// kernel reads (a NumPy bool is read as a truth value).
+bool computable(kit::Scalar s) {
+  using S = kit::Scalar;
+  return s == S::float64 || s == S::float32 || s == S::int64 || s == S::int32;
 }
 
-// ---- Python's and NumPy's numeric semantics ------------------------------------------------
-
-// The type of an arithmetic result, by NumPy's promotion (NEP 50): Python's
-// int and float are "weak" and take the type of a NumPy operand, except that
-// a Python float with a NumPy integer gives float64.
-Type promote(Type a, Type b) {
-  if (a == b) return a;
-  if (is_weak(a) && is_weak(b)) return Type::float_;
-  if (is_weak(a) || is_weak(b)) {
-    const Type weak = is_weak(a) ? a : b, strong = is_weak(a) ? b : a;
-    return weak == Type::int_ || is_floating(strong) ? strong : Type::f64;
-  }
-  if (is_floating(a) != is_floating(b)) return Type::f64;
-  return is_floating(a) ? Type::f64 : Type::i64;
-}
+// The type of an arithmetic result.
+Type promote(Type a, Type b) { return numeric.promote(a, b); }
 
 ExprPtr convert(const ExprPtr& e, Type t) { return e->type == t ? e : cast(t, e); }
 
-// The one type a local can have after an `if` whose branches gave it types a
-// and b. A Python float and a NumPy float64 compute alike (they differ only in
-// how a division by zero fails), so they continue as a float64; other pairs
-// would compute differently afterwards.
-std::optional<Type> merged_type(Type a, Type b) {
-  if (a == b) return a;
-  if ((a == Type::float_ && b == Type::f64) || (a == Type::f64 && b == Type::float_)) return Type::f64;
-  return std::nullopt;
-}
+// The one type a local can have after an `if` whose branches gave it types a and b.
+std::optional<Type> merged_type(Type a, Type b) { return numeric.computes_alike(a, b); }
 
 ExprPtr zero(Type t) {
   if (t == Type::bool_) return bool_literal(false);
@@ -198,7 +111,9 @@ using Env = std::map<std::string, Slot>;
 
 class Translator {
  public:
-  Translator(std::string_view tree_text, std::span<const asp_arg> args) : root_(parse_tree(tree_text)) {
+  Translator(const Translator&) = delete;  // its statement handlers hold `this`
+  Translator& operator=(const Translator&) = delete;
+  Translator(std::string_view tree_text, std::span<const asp_arg> args) : root_(kit::parse(tree_text)) {
     const Node* s = root_.node();
     if (!s || s->kind != "Specialize") malformed("the root is not a Specialize node");
     function_ = &child(*s, "function");
@@ -209,7 +124,7 @@ class Translator {
     }
     parameters(args);
     // Every name the function assigns is a local of the whole function, as in Python.
-    python_locals_ = assigned_in(items(*function_, "body"));
+    python_locals_ = kit::assigned_names(items(*function_, "body"));
   }
 
   Kernel run() {
@@ -231,22 +146,11 @@ class Translator {
   }
 
  private:
-  static Value parse_tree(std::string_view text) {
-    try {
-      return tree::parse(text);
-    } catch (const tree::ParseError& e) {
-      malformed(e.what());
-    }
-  }
-
   // ---- parameters and constants ----
 
   static Type dtype_of(const asp_arg& a) {
-    const DLDataType t = a.tensor.dtype;
-    if (t.lanes == 1 && t.code == kDLFloat && t.bits == 64) return Type::f64;
-    if (t.lanes == 1 && t.code == kDLFloat && t.bits == 32) return Type::f32;
-    if (t.lanes == 1 && t.code == kDLInt && t.bits == 64) return Type::i64;
-    if (t.lanes == 1 && t.code == kDLInt && t.bits == 32) return Type::i32;
+    const std::optional<kit::Scalar> s = kit::numpy_dtype(a.tensor.dtype);
+    if (s && computable(*s)) return *numeric.type(*s);
     throw Error(ASP_ERR_UNSUPPORTED, std::string("grid '") + a.name +
                                          "' has a dtype other than float64, float32, int64 or int32");
   }
@@ -300,29 +204,6 @@ class Translator {
     return nullptr;
   }
 
-  // The names assigned in `body`, nested statements included.
-  static std::set<std::string> assigned_in(const List& body) {
-    std::set<std::string> names;
-    std::function<void(const List&)> walk = [&](const List& b) {
-      for (const Value& v : b) {
-        const Node& s = item(v);
-        auto target = [&](const Node& t) {
-          if (t.kind == "Name") names.insert(text(t, "id"));
-        };
-        if (s.kind == "Assign") {
-          for (const Value& t : items(s, "targets")) target(item(t));
-        } else if (s.kind == "AugAssign" || s.kind == "AnnAssign" || s.kind == "For") {
-          target(child(s, "target"));
-        }
-        for (const char* nested : {"body", "orelse"}) {
-          if (const Value* n = s.field(nested); n && n->list()) walk(*n->list());
-        }
-      }
-    };
-    walk(body);
-    return names;
-  }
-
   const Value* constant(const std::string& name) const {
     auto it = constants_.find(name);
     return it == constants_.end() ? nullptr : it->second;
@@ -350,12 +231,13 @@ class Translator {
   static ExprPtr numpy_number(const Node& at, const std::string& what, const Node& n) {
     const std::string dtype = text(n, "dtype");
     const Value& v = field(n, "value");
-    static const std::map<std::string, Type> types = {
-        {"float64", Type::f64}, {"float32", Type::f32}, {"int64", Type::i64}, {"int32", Type::i32}};
-    if (dtype == "bool" && v.boolean()) return bool_literal(*v.boolean());
-    auto it = types.find(dtype);
-    if (it != types.end() && is_floating(it->second) && v.real()) return float_literal(*v.real(), it->second);
-    if (it != types.end() && !is_floating(it->second) && v.integer()) return int_literal(*v.integer(), it->second);
+    const std::optional<kit::Scalar> s = kit::numpy_dtype(dtype);
+    if (s == kit::Scalar::bool_ && v.boolean()) return bool_literal(*v.boolean());
+    if (s && computable(*s)) {
+      const Type t = *numeric.type(*s);
+      if (is_floating(t) && v.real()) return float_literal(*v.real(), t);
+      if (!is_floating(t) && v.integer()) return int_literal(*v.integer(), t);
+    }
     unsupported(at, "'" + what + "' is a NumPy " + dtype + ", which kernels do not compute in; convert it with float() or int()");
   }
 
@@ -480,7 +362,7 @@ class Translator {
     loop.region = h.method == "interior_points" ? Region::interior : Region::border;
     // A local assigned in the loop holds, at the start of an iteration, what the
     // previous point left there: readable only after this point assigns it.
-    std::set<std::string> assigned = assigned_in(items(f, "body"));
+    std::set<std::string> assigned = kit::assigned_names(items(f, "body"));
     assigned.insert(x);
     const Env saved = env_;
     for (const std::string& n : assigned) {
@@ -501,44 +383,46 @@ class Translator {
 
   // A statement of the method (outside the point loops, where only locals
   // are assigned and point loops start) or of a point loop.
-  void statement(const Node& s, Block& out) {
-    const bool in_loop = loop_.grid != nullptr;
-    if (s.kind == "Pass" || (s.kind == "Expr" && child(s, "value").kind == "Constant")) return;
-    if (s.kind == "Expr") {
-      expr(child(s, "value"));
-      return;
-    }
-    if (s.kind == "Assign" || s.kind == "AugAssign") {
-      const bool augmented = s.kind == "AugAssign";
-      const std::string op = augmented ? operator_of(s) : "";
-      const ExprPtr value = expr(child(s, "value"));
-      const List targets = augmented ? List{field(s, "target")} : items(s, "targets");
-      for (const Value& t : targets) {
-        const Node& target = item(t);
-        if (target.kind == "Name") {
-          const ExprPtr v = augmented ? arith(s, op, name_value(target), value) : value;
-          assign_local(target, text(target, "id"), v, out, !in_loop);
-        } else if (target.kind == "Subscript" && !in_loop) {
-          unsupported(target, "a grid is written outside a point loop");
-        } else if (target.kind == "Subscript") {
-          const ExprPtr v = augmented ? arith(s, op, read_at(target, written_grid(target), loop_.var), value) : value;
-          store(target, v, out);
-        } else {
-          assignment_target(target);
-        }
-      }
-      return;
-    }
-    if (s.kind == "For") {
-      in_loop ? neighbor_loop(s, out) : point_loop(s, out);
-      return;
-    }
-    if (s.kind == "If") {
-      if (!in_loop) unsupported(s, "'if' outside the point loops is not supported");
+  void statement(const Node& s, Block& out) { statements_(s, out); }
+
+  // The statements a kernel may have; the kit's visitor refuses the others,
+  // naming them ("'while' loops are not supported at line 3").
+  kit::Visitor<void, Block&> statement_kinds() {
+    kit::Visitor<void, Block&> v(kit::Construct::statement);
+    v.on("Pass", [](const Node&, Block&) {});
+    v.on("Expr", [this](const Node& s, Block&) {
+      if (child(s, "value").kind != "Constant") expr(child(s, "value"));  // a docstring computes nothing
+    });
+    v.on({"Assign", "AugAssign"}, [this](const Node& s, Block& out) { assignment(s, out); });
+    v.on("For", [this](const Node& s, Block& out) { loop_.grid ? neighbor_loop(s, out) : point_loop(s, out); });
+    v.on("If", [this](const Node& s, Block& out) {
+      if (!loop_.grid) unsupported(s, "'if' outside the point loops is not supported");
       if_statement(s, out);
-      return;
+    });
+    return v;
+  }
+
+  // `name = value`, `grid[x] = value` and their augmented forms.
+  void assignment(const Node& s, Block& out) {
+    const bool in_loop = loop_.grid != nullptr;
+    const bool augmented = s.kind == "AugAssign";
+    const std::string op = augmented ? operator_of(s) : "";
+    const ExprPtr value = expr(child(s, "value"));
+    const List targets = augmented ? List{field(s, "target")} : items(s, "targets");
+    for (const Value& t : targets) {
+      const Node& target = item(t);
+      if (target.kind == "Name") {
+        const ExprPtr v = augmented ? arith(s, op, name_value(target), value) : value;
+        assign_local(target, text(target, "id"), v, out, !in_loop);
+      } else if (target.kind == "Subscript" && !in_loop) {
+        unsupported(target, "a grid is written outside a point loop");
+      } else if (target.kind == "Subscript") {
+        const ExprPtr v = augmented ? arith(s, op, read_at(target, written_grid(target), loop_.var), value) : value;
+        store(target, v, out);
+      } else {
+        assignment_target(target);
+      }
     }
-    unsupported(s, statement_message(s.kind));
   }
 
   const Grid& written_grid(const Node& target) {
@@ -839,11 +723,7 @@ class Translator {
       return select(c, convert(a, t), convert(b, t));
     }
     if (kind == "Call") return call_expr(n);
-    if (kind == "Lambda") unsupported(n, "lambda is not supported");
-    if (kind == "ListComp" || kind == "SetComp" || kind == "DictComp" || kind == "GeneratorExp") {
-      unsupported(n, "comprehensions are not supported");
-    }
-    unsupported(n, "'" + kind + "' expressions are not supported");
+    kit::unsupported_construct(n, kit::Construct::expression);
   }
 
   // A truth value: comparisons and `and`/`or`/`not` of them, or a number (non-zero is true).
@@ -1048,6 +928,7 @@ class Translator {
     Region region = Region::interior;
     std::string var;
   } loop_;
+  kit::Visitor<void, Block&> statements_ = statement_kinds();
 };
 
 }  // namespace

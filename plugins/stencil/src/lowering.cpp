@@ -300,7 +300,7 @@ class Lowerer {
         case Stmt::Kind::points:
           for (P::Stmt& l : point_loop(s)) out.push_back(std::move(l));
           break;
-        case Stmt::Kind::neighbors: throw std::logic_error("lowering: a neighbour loop is left after unrolling");
+        case Stmt::Kind::neighbors: throw std::logic_error("lowering: a neighbour loop, which lower() refuses");
       }
     }
     return out;
@@ -539,8 +539,13 @@ class Lowerer {
 }  // namespace
 
 P::Module lower(const Kernel& kernel, std::uint64_t last_level_cache) {
-  const Kernel ready = fold_constants(unroll_neighbors(kernel));
-  return Lowerer(ready, last_level_cache).run();
+  for_each_stmt(kernel.body, [](const Stmt& s) {
+    if (s.kind != Stmt::Kind::neighbors) return;
+    throw std::logic_error("the stencil lowering was given DSIR with a neighbour loop (line " + std::to_string(s.line) +
+                           "): it reads DSIR after the optimizer stencil-unroll-neighbors, which the stencil plugin "
+                           "declares before it (stencil/passes.hpp)");
+  });
+  return Lowerer(kernel, last_level_cache).run();
 }
 
 }  // namespace asp::stencil

@@ -1,10 +1,11 @@
 // The stencil specializer as an Asp plugin: its frontend, the DSIR optimizers
-// (run by the core in this order) and the lowering to PSIR.
+// of stencil/passes.hpp (registered, and so run by the core, in that order)
+// and the lowering to PSIR.
 #include "stencil/dsir_text.hpp"
 #include "stencil/dsir_verify.hpp"
 #include "stencil/frontend.hpp"
 #include "stencil/lowering.hpp"
-#include "stencil/optimizers.hpp"
+#include "stencil/passes.hpp"
 
 #include <asp/plugin.hpp>
 #include <asp/psir_text.hpp>
@@ -12,6 +13,7 @@
 #include <hwloc.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace {
 
@@ -53,9 +55,12 @@ struct StencilFrontend : asp::Frontend {
   }
 };
 
-template <Kernel (*Pass)(const Kernel&)>
 struct DsirOptimizer : asp::Optimizer {
-  std::string run(asp::Call&, std::string_view ir) override { return print(Pass(read_dsir(ir))); }
+  explicit DsirOptimizer(Kernel (*pass)(const Kernel&)) : pass_(pass) {}
+  std::string run(asp::Call&, std::string_view ir) override { return print(pass_(read_dsir(ir))); }
+
+ private:
+  Kernel (*pass_)(const Kernel&);
 };
 
 struct StencilLowering : asp::Lowering {
@@ -64,11 +69,14 @@ struct StencilLowering : asp::Lowering {
   }
 };
 
+std::vector<asp::ComponentSpec> components() {
+  std::vector<asp::ComponentSpec> out{asp::frontend<StencilFrontend>("stencil", "stencil")};
+  for (const Pass& pass : dsir_passes) out.push_back(asp::optimizer<DsirOptimizer>(pass.name, "stencil", "dsir.stencil", pass.run));
+  out.push_back(asp::lowering<StencilLowering>("stencil", "stencil", "dsir.stencil"));
+  return out;
+}
+
 }  // namespace
 
-ASP_PLUGIN("stencil", ASP_CORE_VERSION, "stencil kernels (StencilKernel): Python frontend, DSIR optimizers, lowering to PSIR",
-           asp::frontend<StencilFrontend>("stencil", "stencil"),
-           asp::optimizer<DsirOptimizer<unroll_neighbors>>("stencil-unroll-neighbors", "stencil", "dsir.stencil"),
-           asp::optimizer<DsirOptimizer<fold_constants>>("stencil-fold-constants", "stencil", "dsir.stencil"),
-           asp::optimizer<DsirOptimizer<hoist_invariants>>("stencil-hoist-invariants", "stencil", "dsir.stencil"),
-           asp::lowering<StencilLowering>("stencil", "stencil", "dsir.stencil"))
+ASP_PLUGIN_COMPONENTS("stencil", ASP_CORE_VERSION,
+                      "stencil kernels (StencilKernel): Python frontend, DSIR optimizers, lowering to PSIR", components)

@@ -6,6 +6,7 @@
 // host schedule repeats both launches until the eigenvalue estimate changes
 // by less than the tolerance, natively, with no Python between steps.
 #define ASP_PLUGIN_MIN_ABI_MINOR 2
+#include <asp/frontend_kit.hpp>
 #include <asp/plugin.hpp>
 
 #include <string>
@@ -20,8 +21,9 @@ class PowerFrontend : public asp::Frontend {
   std::string translate(asp::Call&, std::string_view, std::span<const asp_arg> args) override {
     auto fail = [](const std::string& message) { throw asp::Error(ASP_ERR_INVALID_ARGUMENT, message); };
     if (args.size() != 5) fail("power iteration takes A, x, lam, tol and max_iter");
+    // The frontend kit, from the installed headers, names the NumPy type of an array's elements.
     auto is_f64_array = [](const asp_arg& a, int ndim) {
-      return a.kind == ASP_ARG_TENSOR && a.tensor.dtype.code == kDLFloat && a.tensor.dtype.bits == 64 &&
+      return a.kind == ASP_ARG_TENSOR && asp::frontend_kit::numpy_dtype(a.tensor.dtype) == asp::frontend_kit::Scalar::float64 &&
              a.tensor.ndim == ndim;
     };
     if (!is_f64_array(args[0], 2) || args[0].tensor.shape[0] != args[0].tensor.shape[1]) fail("A must be a square float64 matrix");

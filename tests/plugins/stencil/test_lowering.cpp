@@ -8,7 +8,7 @@
 #include "stencil/dsir_text.hpp"
 #include "stencil/frontend.hpp"
 #include "stencil/lowering.hpp"
-#include "stencil/optimizers.hpp"
+#include "stencil/passes.hpp"
 
 #include <asp/plugin.hpp>
 #include <asp/psir_text.hpp>
@@ -26,7 +26,7 @@ using testing::HasSubstr;
 
 P::Module lowered(const std::string& name) {
   test::Args args(test::sample_grids(name));
-  return lower(hoist_invariants(fold_constants(unroll_neighbors(translate(test::tree(name), args.get())))));
+  return lower(optimize(translate(test::tree(name), args.get())));
 }
 
 const P::Loop& only_loop(const P::Block& block) {
@@ -118,7 +118,7 @@ TEST(Lowering, TheTiledVariantBlocksTheTwoOuterAxes) {
 TEST(Lowering, TheStreamingVariantIsOfferedOnlyForOutputsLargerThanTheLastLevelCache) {
   const auto lowered_with = [](const std::string& name, std::uint64_t llc) {
     test::Args args(test::sample_grids(name));
-    return lower(hoist_invariants(fold_constants(unroll_neighbors(translate(test::tree(name), args.get())))), llc);
+    return lower(optimize(translate(test::tree(name), args.get())), llc);
   };
   const std::uint64_t plane_bytes = 10 * 14 * 8;  // the sample 2-D output grid, float64
   EXPECT_EQ(names(lowered_with("laplacian_2d", plane_bytes - 1)).back(), "kernel_stream");
@@ -161,6 +161,24 @@ TEST(Lowering, BorderLoopsNeedAGhostZone) {
   const std::string text = "asp-ir 1 dsir.stencil\nkernel k\ngrid a: f64[6, 7] ghost 0\n"
                            "for x in border(a) {\n  store a[x] = 1:f64\n}\n";
   EXPECT_TRUE(lower(parse(text)).functions.at(0).body.empty());
+}
+
+// The lowering runs no pass itself: DSIR that skipped the unrolling the
+// pipeline declares before it is refused, saying so, instead of lowered.
+TEST(Lowering, RefusesDsirThatDidNotGoThroughTheDeclaredPipeline) {
+  const Kernel looped = parse("asp-ir 1 dsir.stencil\nkernel k\ngrid a: f64[6, 7] ghost 1\ngrid b: f64[6, 7] ghost 1\n"
+                              "for x in interior(b) {\n  var s: f64 = 0:f64\n"
+                              "  @4:8 for y in neighbors(a, x, 1) [(1, 0), (0, -1)] {\n    s = (s + a[y])\n  }\n"
+                              "  store b[x] = s\n}\n");
+  try {
+    lower(looped);
+    ADD_FAILURE() << "a neighbour loop was lowered";
+  } catch (const std::logic_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("neighbour loop (line 4)"));
+    EXPECT_THAT(e.what(), HasSubstr("stencil-unroll-neighbors"));
+  }
+  EXPECT_EQ(dsir_passes.front().name, std::string("stencil-unroll-neighbors"));
+  EXPECT_FALSE(lower(dsir_passes.front().run(looped)).functions.empty());
 }
 
 TEST(Lowering, AGridNamedLikeAKernelIrWordIsRefused) {

@@ -7,6 +7,10 @@
 // caller runs the method as Python. A kernel that would read a grid outside
 // its arrays (an offset beyond the ghost depth, a grid of another shape read at
 // the loop's points) fails with ASP_ERR_INVALID_ARGUMENT before anything runs.
+//
+// Reading the Tree, the located errors, the refusal of statements it has no
+// rule for, Python's operators and NumPy 2's promotion come from the plugin
+// API's frontend kit (asp/frontend_kit.hpp); frontend.cpp is the translator.
 #pragma once
 
 #include "stencil/dsir.hpp"

@@ -31,10 +31,13 @@
 
 namespace asp::stencil {
 
-// Unrolls neighbour loops and folds constants if the DSIR still has them,
-// then lowers. Every function of the result passes psir::verify. Throws
-// asp::Error: ASP_ERR_INVALID_ARGUMENT for a constant index outside its grid,
-// ASP_ERR_UNSUPPORTED for a grid whose name PSIR reserves.
+// Lowers DSIR that went through the pipeline of stencil/passes.hpp, as the
+// core runs it: neighbour loops must have been unrolled (a kernel that still
+// has one is refused with std::logic_error, a pipeline that is not the
+// declared one being a bug). Folding and hoisting make the code faster but
+// the lowering does not rely on them. Every function of the result passes
+// psir::verify. Throws asp::Error: ASP_ERR_INVALID_ARGUMENT for a constant
+// index outside its grid, ASP_ERR_UNSUPPORTED for a grid whose name PSIR reserves.
 psir::Module lower(const Kernel& kernel, std::uint64_t last_level_cache = 0);
 
 }  // namespace asp::stencil
