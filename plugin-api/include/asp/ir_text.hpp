@@ -420,6 +420,17 @@ class TokenCursor {
     return next().text;
   }
 
+  // After an opening bracket: [item {"," item}] close, reading each item with item().
+  template <class Item>
+  void comma_list(std::string_view close, Item&& item) {
+    if (accept(close)) return;
+    while (true) {
+      item();
+      if (accept(close)) return;
+      if (!accept(",")) fail("expected ',' or '" + std::string(close) + "', found " + describe(peek()));
+    }
+  }
+
   static std::string describe(const Token& t) {
     if (t.kind == Token::Kind::end) return "the end of the text";
     if (t.kind == Token::Kind::string) {

@@ -277,15 +277,13 @@ class Parser : ir::TokenCursor {
   std::vector<Extent> extents() {
     std::vector<Extent> xs;
     expect("[");
-    while (!is("]")) {
+    comma_list("]", [&] {
       if (peek().kind == Token::Kind::number) {
         xs.emplace_back(integer());
       } else {
         xs.emplace_back(identifier("an extent"));
       }
-      if (!is("]")) expect(",");
-    }
-    expect("]");
+    });
     return xs;
   }
 
@@ -293,7 +291,7 @@ class Parser : ir::TokenCursor {
   std::vector<Param> params() {
     std::vector<Param> list;
     expect("(");
-    while (!is(")")) {
+    comma_list(")", [&] {
       Param p;
       p.name = identifier("a parameter name");
       expect(":");
@@ -313,20 +311,14 @@ class Parser : ir::TokenCursor {
         scopes_.back()[p.name] = p.type;
       }
       list.push_back(std::move(p));
-      if (!is(")")) expect(",");
-    }
-    expect(")");
+    });
     return list;
   }
 
   std::vector<std::string> names() {
     std::vector<std::string> list;
     expect("(");
-    while (!is(")")) {
-      list.push_back(identifier("a name"));
-      if (!is(")")) expect(",");
-    }
-    expect(")");
+    comma_list(")", [&] { list.push_back(identifier("a name")); });
     return list;
   }
 
@@ -372,11 +364,7 @@ class Parser : ir::TokenCursor {
     if (is("tune")) {
       next();
       expect("(");
-      while (!is(")")) {
-        p.tuning_key.push_back(expr());
-        if (!is(")")) expect(",");
-      }
-      expect(")");
+      comma_list(")", [&] { p.tuning_key.push_back(expr()); });
     }
     expect("{");
     while (is("temp")) {
@@ -553,11 +541,7 @@ class Parser : ir::TokenCursor {
   std::vector<ExprPtr> list(std::string_view open, std::string_view close) {
     expect(open);
     std::vector<ExprPtr> items;
-    while (!is(close)) {
-      items.push_back(expr());
-      if (!is(close)) expect(",");
-    }
-    expect(close);
+    comma_list(close, [&] { items.push_back(expr()); });
     return items;
   }
 

@@ -129,10 +129,7 @@ class Parser : ir::TokenCursor {
       expect(":");
       g.dtype = type();
       expect("[");
-      if (!is("]")) {
-        do g.shape.push_back(integer()); while (accept(","));
-      }
-      expect("]");
+      comma_list("]", [&] { g.shape.push_back(integer()); });
       expect("ghost");
       g.ghost = integer();
       if (kernel_.grid(g.name)) fail_back("grid '" + g.name + "' is declared twice");
@@ -202,10 +199,7 @@ class Parser : ir::TokenCursor {
 
   std::vector<ExprPtr> arguments() {
     std::vector<ExprPtr> args;
-    if (!is(")")) {
-      do args.push_back(expr()); while (accept(","));
-    }
-    expect(")");
+    comma_list(")", [&] { args.push_back(expr()); });
     return args;
   }
 
@@ -353,16 +347,13 @@ class Parser : ir::TokenCursor {
         s.set = integer();
         expect(")");
         expect("[");
-        if (!is("]")) {
-          do {
-            expect("(");
-            std::vector<std::int64_t> offset;
-            do offset.push_back(integer()); while (accept(","));
-            expect(")");
-            s.offsets.push_back(std::move(offset));
-          } while (accept(","));
-        }
-        expect("]");
+        comma_list("]", [&] {
+          expect("(");
+          std::vector<std::int64_t> offset;
+          do offset.push_back(integer()); while (accept(","));
+          expect(")");
+          s.offsets.push_back(std::move(offset));
+        });
       } else if (what == "interior" || what == "border") {
         s.region = what == "interior" ? Region::interior : Region::border;
         expect(")");
