@@ -99,6 +99,9 @@ TEST(PsirText, SyntaxErrorsNameTheirPosition) {
       {"func f(a: buffer f64[2]) {\n  store a[0:i64] = frobnicate(1:f64)\n}\n", "3:20: unknown function 'frobnicate'"},
       {"func f(a: buffer f64[2]) {\n  store a[0:i64] = 1.5x:f64\n}\n", "3:20: malformed number '1.5x'"},
       {"func f(a: buffer f64[2]) {\n", "3:1: expected a statement, found the end of the text"},
+      {"func f(a: buffer f64[2] n: i64) {\n}\n", "2:25: expected ',' or ')', found 'n'"},
+      {"func f(a: buffer f64[2]) {\n  store a[0:i64] = \"s\"\n}\n", "3:20: expected an expression, found '\"'"},
+      {"func f(a: buffer f64[2]) {\n  store a[0:i64] = 1e999:f64\n}\n", "3:20: malformed number '1e999'"},
   };
   for (const BadText& c : cases) {
     try {

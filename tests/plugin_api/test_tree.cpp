@@ -6,6 +6,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -68,8 +70,21 @@ TEST(Tree, MalformedTextIsAnErrorWithItsOffset) {
   }
   try {
     parse("asp-ir 1 tree\n(Name id=\"x\"");
+    ADD_FAILURE();
   } catch (const ParseError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("unclosed node Name"));
+    EXPECT_STREQ(e.what(), "tree text, 2:1: unclosed node Name");
+    EXPECT_EQ(e.offset(), 14u);
+  }
+  const std::vector<std::pair<const char*, const char*>> cases = {
+      {"asp-ir 1 tree\n[1\n  $]", "tree text, 3:3: unexpected character '$'"},
+      {"asp-ir 1 tree\n(Name @3 id=1)", "tree text, 2:10: expected ':', found 'id'"},
+      {"asp-ir 1 tree\n(Name x=1 2)", "tree text, 2:11: expected a field name or ')', found '2'"},
+      {"asp-ir 1 tree\n[1 1e999]", "tree text, 2:4: malformed float '1e999'"},
+      {"asp-ir 1 tree\n[\"a\\q\"]", "tree text, 2:4: unknown escape \\q"},
+      {"asp-ir 2 tree\n1", "tree text, 1:1: Tree version 2 is not read here"},
+  };
+  for (const auto& [text, message] : cases) {
+    EXPECT_THAT([&] { parse(text); }, testing::ThrowsMessage<ParseError>(testing::StrEq(message))) << text;
   }
 }
 

@@ -20,11 +20,6 @@
 #include <asp/psir.hpp>
 
 #include <algorithm>
-#include <cctype>
-#include <charconv>
-#include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -54,37 +49,23 @@ inline const char* unary_name(const std::string& op) {
 }
 
 inline std::string format_constant(const Expr& e) {
-  std::string number;
-  if (const auto* i = std::get_if<std::int64_t>(&e.value)) {
-    number = std::to_string(*i);
-  } else if (const auto* u = std::get_if<std::uint64_t>(&e.value)) {
-    number = std::to_string(*u);
-  } else if (const auto* b = std::get_if<bool>(&e.value)) {
-    number = *b ? "true" : "false";
-  } else {
-    const double d = std::get<double>(e.value);
-    if (std::isnan(d)) {
-      number = "nan";
-    } else if (std::isinf(d)) {
-      number = d < 0 ? "-inf" : "inf";
-    } else {
-      char buffer[40];
-      // 17 significant digits round-trip any double, 9 any float.
-      std::snprintf(buffer, sizeof buffer, e.type == Type::f32 ? "%.9g" : "%.17g", d);
-      number = buffer;
-    }
-  }
-  return number + ":" + type_name(e.type);
+  return ir::format_number(e.value, e.type == Type::f32 ? ir::FloatWidth::f32 : ir::FloatWidth::f64) + ":" + type_name(e.type);
 }
 
 inline std::string format_extent(const Extent& x) {
   return std::holds_alternative<std::int64_t>(x) ? std::to_string(std::get<std::int64_t>(x)) : std::get<std::string>(x);
 }
 
-inline std::string format_extents(const std::vector<Extent>& xs) {
-  std::string out = "[";
-  for (size_t i = 0; i < xs.size(); ++i) out += (i ? ", " : "") + format_extent(xs[i]);
-  return out + "]";
+inline std::string format_extents(const std::vector<Extent>& xs) { return "[" + ir::join(xs, format_extent) + "]"; }
+
+}  // namespace text_detail
+
+inline std::string print(const ExprPtr& e);
+
+namespace text_detail {
+
+inline std::string join_exprs(const std::vector<ExprPtr>& es) {
+  return ir::join(es, [](const ExprPtr& e) { return print(e); });
 }
 
 }  // namespace text_detail
@@ -106,8 +87,7 @@ inline std::string print(const ExprPtr& e) {
     case Expr::Kind::select:
     case Expr::Kind::call: {
       std::string out = e->kind == Expr::Kind::load ? e->name + "[" : (e->kind == Expr::Kind::select ? "select(" : e->name + "(");
-      for (size_t i = 0; i < e->args.size(); ++i) out += (i ? ", " : "") + print(e->args[i]);
-      return out + (e->kind == Expr::Kind::load ? "]" : ")");
+      return out + join_exprs(e->args) + (e->kind == Expr::Kind::load ? "]" : ")");
     }
   }
   return "?";
@@ -116,7 +96,7 @@ inline std::string print(const ExprPtr& e) {
 inline void print_block(std::ostringstream& out, const Block& block, int depth);
 
 inline void print_stmt(std::ostringstream& out, const Stmt& s, int depth) {
-  const std::string pad(2 * depth, ' ');
+  const std::string pad = ir::indent(depth);
   switch (s.kind) {
     case Stmt::Kind::loop: {
       const Loop& l = *s.loop;
@@ -136,9 +116,7 @@ inline void print_stmt(std::ostringstream& out, const Stmt& s, int depth) {
     case Stmt::Kind::assign: out << pad << s.name << " = " << print(s.value) << "\n"; break;
     case Stmt::Kind::reduce: out << pad << s.name << " " << s.op << "= " << print(s.value) << "\n"; break;
     case Stmt::Kind::store: {
-      out << pad << "store " << s.name << "[";
-      for (size_t i = 0; i < s.indices.size(); ++i) out << (i ? ", " : "") << print(s.indices[i]);
-      out << "] = " << print(s.value) << "\n";
+      out << pad << "store " << s.name << "[" << text_detail::join_exprs(s.indices) << "] = " << print(s.value) << "\n";
       break;
     }
     case Stmt::Kind::if_:
@@ -159,29 +137,23 @@ inline void print_block(std::ostringstream& out, const Block& block, int depth) 
 
 namespace text_detail {
 
-inline std::string format_params(const std::vector<Param>& params) {
-  std::string out = "(";
-  for (size_t i = 0; i < params.size(); ++i) {
-    const Param& p = params[i];
-    out += (i ? ", " : "") + p.name + ": ";
-    if (p.kind == Param::Kind::buffer) {
-      out += std::string("buffer ") + type_name(p.type) + format_extents(p.shape);
-      if (!p.strides.empty()) out += " strides " + format_extents(p.strides);
-    } else {
-      out += type_name(p.type);
-    }
+inline std::string format_param(const Param& p) {
+  std::string out = p.name + ": ";
+  if (p.kind == Param::Kind::buffer) {
+    out += std::string("buffer ") + type_name(p.type) + format_extents(p.shape);
+    if (!p.strides.empty()) out += " strides " + format_extents(p.strides);
+  } else {
+    out += type_name(p.type);
   }
-  return out + ")";
+  return out;
 }
 
-inline std::string format_names(const std::vector<std::string>& names) {
-  std::string out = "(";
-  for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
-  return out + ")";
-}
+inline std::string format_params(const std::vector<Param>& params) { return "(" + ir::join(params, format_param) + ")"; }
+
+inline std::string format_names(const std::vector<std::string>& names) { return "(" + ir::join(names) + ")"; }
 
 inline void print_schedule(std::ostringstream& out, const Schedule& schedule, int depth) {
-  const std::string pad(2 * depth, ' ');
+  const std::string pad = ir::indent(depth);
   for (const HostStmt& s : schedule) {
     switch (s.kind) {
       case HostStmt::Kind::launch: out << pad << "launch " << s.name << format_names(s.args) << "\n"; break;
@@ -234,9 +206,7 @@ inline std::string print(const Program& p) {
   std::ostringstream out;
   out << "program" << text_detail::format_params(p.params);
   if (!p.tuning_key.empty()) {
-    out << " tune(";
-    for (std::size_t i = 0; i < p.tuning_key.size(); ++i) out << (i ? ", " : "") << print(p.tuning_key[i]);
-    out << ")";
+    out << " tune(" << text_detail::join_exprs(p.tuning_key) << ")";
   }
   out << " {\n";
   for (const Param& t : p.temporaries) {
@@ -261,77 +231,15 @@ inline std::string print(const Module& m) {
 
 namespace text_detail {
 
-struct Token {
-  enum class Kind { ident, number, punct, end };
-  Kind kind;
-  std::string text;
-  unsigned line, column;
-};
+using ir::Token;
 
-class Lexer {
+// Negative numbers are one token ("-1:i64", "-inf:f64"): a binary minus always has a space after it.
+inline constexpr std::string_view operators[] = {"..", "==", "!=", "<=", ">=", "&&", "||", "<<", ">>", "+=", "*="};
+inline constexpr ir::LexRules lex_rules{.signed_numbers = true, .operators = operators};
+
+class Parser : ir::TokenCursor {
  public:
-  explicit Lexer(std::string_view text, unsigned first_line) : text_(text), line_(first_line) {}
-
-  std::vector<Token> run() {
-    std::vector<Token> tokens;
-    while (true) {
-      skip_space();
-      const unsigned line = line_, column = column_;
-      if (pos_ >= text_.size()) {
-        tokens.push_back({Token::Kind::end, "", line, column});
-        return tokens;
-      }
-      const char c = text_[pos_];
-      if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
-        tokens.push_back({Token::Kind::ident, take_while([](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_'; }), line, column});
-      } else if (std::isdigit(static_cast<unsigned char>(c)) || (c == '-' && pos_ + 1 < text_.size() &&
-                                                                 (std::isdigit(static_cast<unsigned char>(text_[pos_ + 1])) || text_[pos_ + 1] == 'i'))) {
-        // A number, possibly negative, possibly "-inf"; a binary minus is always followed by a space.
-        std::string number(1, c);
-        advance(1);
-        number += take_while([](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '+' || ch == '-'; });
-        tokens.push_back({Token::Kind::number, number, line, column});
-      } else {
-        static constexpr std::string_view two_char[] = {"..", "==", "!=", "<=", ">=", "&&", "||", "<<", ">>", "+=", "*="};
-        std::string punct(1, c);
-        for (std::string_view op : two_char) {
-          if (text_.substr(pos_, 2) == op) punct = op;
-        }
-        advance(punct.size());
-        tokens.push_back({Token::Kind::punct, punct, line, column});
-      }
-    }
-  }
-
- private:
-  void advance(size_t n) {
-    for (size_t i = 0; i < n && pos_ < text_.size(); ++i, ++pos_) {
-      if (text_[pos_] == '\n') {
-        ++line_;
-        column_ = 1;
-      } else {
-        ++column_;
-      }
-    }
-  }
-  void skip_space() {
-    while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) advance(1);
-  }
-  template <class Pred>
-  std::string take_while(Pred pred) {
-    const size_t start = pos_;
-    while (pos_ < text_.size() && pred(text_[pos_])) advance(1);
-    return std::string(text_.substr(start, pos_ - start));
-  }
-
-  std::string_view text_;
-  size_t pos_ = 0;
-  unsigned line_, column_ = 1;
-};
-
-class Parser {
- public:
-  Parser(std::vector<Token> tokens, unsigned version) : tokens_(std::move(tokens)), version_(version) {}
+  Parser(std::vector<Token> tokens, unsigned version) : TokenCursor(std::move(tokens)), version_(version) {}
 
   Module module() {
     Module m;
@@ -351,25 +259,6 @@ class Parser {
  private:
   using Scope = std::map<std::string, Type>;
 
-  const Token& peek(size_t ahead = 0) const { return tokens_[std::min(pos_ + ahead, tokens_.size() - 1)]; }
-  const Token& next() {
-    const Token& t = tokens_[pos_];
-    if (pos_ + 1 < tokens_.size()) ++pos_;
-    return t;
-  }
-  [[noreturn]] void fail(const std::string& message, const Token& at) const {
-    throw ParseError(message, at.line, at.column);
-  }
-  static std::string describe(const Token& t) { return t.kind == Token::Kind::end ? "the end of the text" : "'" + t.text + "'"; }
-  bool is(std::string_view text) const { return peek().kind != Token::Kind::end && peek().text == text; }
-  void expect(std::string_view text) {
-    if (!is(text)) fail("expected '" + std::string(text) + "', found " + describe(peek()), peek());
-    next();
-  }
-  std::string identifier(const char* what) {
-    if (peek().kind != Token::Kind::ident) fail(std::string("expected ") + what + ", found " + describe(peek()), peek());
-    return next().text;
-  }
   Type type() {
     const Token& t = peek();
     auto parsed = parse_type(identifier("a type"));
@@ -379,9 +268,8 @@ class Parser {
   std::int64_t integer() {
     const Token& t = next();
     std::int64_t value = 0;
-    const auto [end, ec] = std::from_chars(t.text.data(), t.text.data() + t.text.size(), value);
-    if (t.kind != Token::Kind::number || ec != std::errc() || end != t.text.data() + t.text.size()) {
-      fail("expected an integer, found '" + t.text + "'", t);
+    if (t.kind != Token::Kind::number || ir::parse_number(t.text, value) != std::errc()) {
+      fail("expected an integer, found " + describe(t), t);
     }
     return value;
   }
@@ -389,15 +277,13 @@ class Parser {
   std::vector<Extent> extents() {
     std::vector<Extent> xs;
     expect("[");
-    while (!is("]")) {
+    comma_list("]", [&] {
       if (peek().kind == Token::Kind::number) {
         xs.emplace_back(integer());
       } else {
         xs.emplace_back(identifier("an extent"));
       }
-      if (!is("]")) expect(",");
-    }
-    expect("]");
+    });
     return xs;
   }
 
@@ -405,7 +291,7 @@ class Parser {
   std::vector<Param> params() {
     std::vector<Param> list;
     expect("(");
-    while (!is(")")) {
+    comma_list(")", [&] {
       Param p;
       p.name = identifier("a parameter name");
       expect(":");
@@ -425,20 +311,14 @@ class Parser {
         scopes_.back()[p.name] = p.type;
       }
       list.push_back(std::move(p));
-      if (!is(")")) expect(",");
-    }
-    expect(")");
+    });
     return list;
   }
 
   std::vector<std::string> names() {
     std::vector<std::string> list;
     expect("(");
-    while (!is(")")) {
-      list.push_back(identifier("a name"));
-      if (!is(")")) expect(",");
-    }
-    expect(")");
+    comma_list(")", [&] { list.push_back(identifier("a name")); });
     return list;
   }
 
@@ -484,11 +364,7 @@ class Parser {
     if (is("tune")) {
       next();
       expect("(");
-      while (!is(")")) {
-        p.tuning_key.push_back(expr());
-        if (!is(")")) expect(",");
-      }
-      expect(")");
+      comma_list(")", [&] { p.tuning_key.push_back(expr()); });
     }
     expect("{");
     while (is("temp")) {
@@ -665,11 +541,7 @@ class Parser {
   std::vector<ExprPtr> list(std::string_view open, std::string_view close) {
     expect(open);
     std::vector<ExprPtr> items;
-    while (!is(close)) {
-      items.push_back(expr());
-      if (!is(close)) expect(",");
-    }
-    expect(close);
+    comma_list(close, [&] { items.push_back(expr()); });
     return items;
   }
 
@@ -689,21 +561,17 @@ class Parser {
       return constant(ty, n == "true");
     }
     if (is_float(ty)) {
-      char* end = nullptr;
-      double d = std::strtod(n.c_str(), &end);
-      if (end != n.c_str() + n.size()) fail("malformed number '" + n + "'", t);
-      if (ty == Type::f32) d = static_cast<double>(static_cast<float>(d));
-      return constant(ty, d);
+      double d = 0;
+      if (ir::parse_number(n, d) != std::errc()) fail("malformed number '" + n + "'", t);
+      return constant(ty, ir::round_to(ty == Type::f32 ? ir::FloatWidth::f32 : ir::FloatWidth::f64, d));
     }
     if (is_unsigned(ty)) {
       std::uint64_t u = 0;
-      const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), u);
-      if (ec != std::errc() || end != n.data() + n.size()) fail("malformed unsigned integer '" + n + "'", t);
+      if (ir::parse_number(n, u) != std::errc()) fail("malformed unsigned integer '" + n + "'", t);
       return constant(ty, u);
     }
     std::int64_t i = 0;
-    const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), i);
-    if (ec != std::errc() || end != n.data() + n.size()) fail("malformed integer '" + n + "'", t);
+    if (ir::parse_number(n, i) != std::errc()) fail("malformed integer '" + n + "'", t);
     return constant(ty, i);
   }
 
@@ -759,8 +627,6 @@ class Parser {
     return var(t.text, *ty);
   }
 
-  std::vector<Token> tokens_;
-  size_t pos_ = 0;
   unsigned version_;
   std::vector<Scope> scopes_;
   std::map<std::string, Type> buffers_;
@@ -778,7 +644,12 @@ inline Module parse(std::string_view text) {
                          std::to_string(version) + ")",
                      1, 1);
   }
-  return text_detail::Parser(text_detail::Lexer(header->body, 2).run(), header->version).module();
+  try {
+    const ir::Place body{2, 1, text.size() - header->body.size()};
+    return text_detail::Parser(ir::Lexer(header->body, text_detail::lex_rules, body).run(), header->version).module();
+  } catch (const ir::SyntaxError& e) {
+    throw ParseError(e.message(), e.line(), e.column());
+  }
 }
 
 }  // namespace asp::psir

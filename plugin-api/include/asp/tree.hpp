@@ -8,7 +8,7 @@
 //   list   := "[" { value } "]"
 //   int    := -?[0-9]+                       (fits int64; larger is an error)
 //   float  := -?digits "." digits [e±digits] | "inf" | "-inf" | "nan"
-//             (Python's repr(), which round-trips: strtod gives the same double)
+//             (Python's repr(), which round-trips; read back exactly, whatever the C locale)
 //   string := '"' chars with \" \\ \n \t \r and \xHH escapes '"'
 //
 // KIND and FIELD are Python's ast class and field names (FunctionDef, For,
@@ -25,12 +25,8 @@
 
 #include <asp/ir_text.hpp>
 
-#include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
-#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -81,208 +77,113 @@ struct Node {
   }
 };
 
+// A malformed Tree text: where (1-based line and column, and the byte offset
+// from the start of the text) and what was expected.
 class ParseError : public std::runtime_error {
  public:
-  ParseError(const std::string& message, std::size_t offset)
-      : std::runtime_error("tree text, offset " + std::to_string(offset) + ": " + message), offset_(offset) {}
+  explicit ParseError(const ir::SyntaxError& e)
+      : std::runtime_error(std::string("tree text, ") + e.what()), line_(e.line()), column_(e.column()), offset_(e.offset()) {}
+  unsigned line() const { return line_; }
+  unsigned column() const { return column_; }
   std::size_t offset() const { return offset_; }
 
  private:
+  unsigned line_, column_;
   std::size_t offset_;
 };
 
 namespace tree_detail {
 
-class Parser {
+inline constexpr ir::LexRules lex_rules{.signed_numbers = true, .strings = true, .punctuation = "()[]=@:"};
+
+class Parser : ir::TokenCursor {
  public:
-  explicit Parser(std::string_view text, std::size_t base) : text_(text), base_(base) {}
+  using TokenCursor::TokenCursor;
 
   Value value() {
-    skip();
-    if (at_end()) fail("expected a value, found the end of the text");
-    const char c = text_[pos_];
-    if (c == '(') return Value{std::make_shared<const Node>(node())};
-    if (c == '[') return Value{list()};
-    if (c == '"') return Value{string()};
+    const ir::Token& t = peek();
+    if (t.kind == ir::Token::Kind::end) fail("expected a value, found the end of the text");
+    if (accept("(")) return Value{std::make_shared<const Node>(node(t))};
+    if (accept("[")) return Value{list()};
+    if (t.kind == ir::Token::Kind::string) return Value{next().text};
     return atom();
   }
 
   void expect_end() {
-    skip();
     if (!at_end()) fail("unexpected text after the value");
   }
 
  private:
-  [[noreturn]] void fail(const std::string& message) const { throw ParseError(message, base_ + pos_); }
-  bool at_end() const { return pos_ >= text_.size(); }
-  void skip() {
-    while (!at_end() && (text_[pos_] == ' ' || text_[pos_] == '\n' || text_[pos_] == '\t' || text_[pos_] == '\r')) ++pos_;
-  }
-  static bool word_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-           c == '-' || c == '+';
-  }
-  std::string_view word() {
-    const std::size_t start = pos_;
-    while (!at_end() && word_char(text_[pos_])) ++pos_;
-    if (start == pos_) fail(std::string("unexpected character '") + text_[pos_] + "'");
-    return text_.substr(start, pos_ - start);
-  }
   unsigned number() {
     unsigned n = 0;
-    const auto [end, ec] = std::from_chars(text_.data() + pos_, text_.data() + text_.size(), n);
-    if (ec != std::errc()) fail("expected a number");
-    pos_ = static_cast<std::size_t>(end - text_.data());
+    if (peek().kind != ir::Token::Kind::number || ir::parse_number(peek().text, n) != std::errc()) {
+      fail("expected a number, found " + describe(peek()));
+    }
+    next();
     return n;
   }
 
-  Node node() {
-    ++pos_;  // (
-    skip();
+  Node node(const ir::Token& open) {
     Node n;
-    n.kind = std::string(word());
-    skip();
-    if (!at_end() && text_[pos_] == '@') {
-      ++pos_;
+    n.kind = identifier("a node kind");
+    if (accept("@")) {
       n.line = number();
-      if (at_end() || text_[pos_] != ':') fail("expected ':' in a position");
-      ++pos_;
+      expect(":");
       n.column = number();
     }
-    while (true) {
-      skip();
-      if (at_end()) fail("unclosed node " + n.kind);
-      if (text_[pos_] == ')') {
-        ++pos_;
-        return n;
-      }
-      std::string name(word());
-      skip();
-      if (at_end() || text_[pos_] != '=') fail("expected '=' after field " + name);
-      ++pos_;
+    while (!accept(")")) {
+      if (at_end()) fail("unclosed node " + n.kind, open);
+      std::string name = identifier("a field name or ')'");
+      if (!accept("=")) fail("expected '=' after field " + name);
       n.fields.emplace_back(std::move(name), value());
     }
+    return n;
   }
 
   List list() {
-    ++pos_;  // [
+    const ir::Token& open = previous();
     List items;
-    while (true) {
-      skip();
-      if (at_end()) fail("unclosed list");
-      if (text_[pos_] == ']') {
-        ++pos_;
-        return items;
-      }
+    while (!accept("]")) {
+      if (at_end()) fail("unclosed list", open);
       items.push_back(value());
     }
-  }
-
-  std::string string() {
-    ++pos_;  // "
-    std::string out;
-    while (true) {
-      if (at_end()) fail("unclosed string");
-      const char c = text_[pos_++];
-      if (c == '"') return out;
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (at_end()) fail("unclosed string");
-      const char e = text_[pos_++];
-      switch (e) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case 'x': {
-          if (pos_ + 2 > text_.size()) fail("short \\x escape");
-          unsigned byte = 0;
-          const auto [end, ec] = std::from_chars(text_.data() + pos_, text_.data() + pos_ + 2, byte, 16);
-          if (ec != std::errc() || end != text_.data() + pos_ + 2) fail("bad \\x escape");
-          out += static_cast<char>(byte);
-          pos_ += 2;
-          break;
-        }
-        default: fail(std::string("unknown escape \\") + e);
-      }
-    }
+    return items;
   }
 
   Value atom() {
-    const std::string text(word());
-    if (text == "true") return Value{true};
-    if (text == "false") return Value{false};
-    if (text == "none") return Value{None{}};
-    if (text == "inf") return Value{HUGE_VAL};
-    if (text == "-inf") return Value{-HUGE_VAL};
-    if (text == "nan") return Value{std::nan("")};
-    if (text.find_first_of(".eE") != std::string::npos) {
-      char* end = nullptr;
-      const double d = std::strtod(text.c_str(), &end);
-      if (end != text.c_str() + text.size()) fail("malformed float '" + text + "'");
+    const ir::Token& t = next();
+    if (t.kind == ir::Token::Kind::ident) {
+      if (t.text == "true") return Value{true};
+      if (t.text == "false") return Value{false};
+      if (t.text == "none") return Value{None{}};
+      if (t.text == "inf" || t.text == "nan") return Value{t.text == "inf" ? HUGE_VAL : std::nan("")};
+    }
+    if (t.kind != ir::Token::Kind::number) fail("expected a value, found " + describe(t), t);
+    // A float has a '.', an exponent, or is "-inf" / "-nan"; an int has none of them.
+    if (t.text.find_first_of(".eEin") != std::string::npos) {
+      double d = 0;
+      if (ir::parse_number(t.text, d) != std::errc()) fail("malformed float '" + t.text + "'", t);
       return Value{d};
     }
     std::int64_t i = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), i);
-    if (ec == std::errc::result_out_of_range) fail("integer " + text + " does not fit in 64 bits");
-    if (ec != std::errc() || end != text.data() + text.size()) fail("malformed value '" + text + "'");
+    const std::errc ec = ir::parse_number(t.text, i);
+    if (ec == std::errc::result_out_of_range) fail("integer " + t.text + " does not fit in 64 bits", t);
+    if (ec != std::errc()) fail("malformed value '" + t.text + "'", t);
     return Value{i};
   }
-
-  std::string_view text_;
-  std::size_t base_;
-  std::size_t pos_ = 0;
 };
-
-inline void print_value(std::string& out, const Value& v);
-
-inline void print_string(std::string& out, const std::string& s) {
-  out += '"';
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c < 0x20 || c == 0x7f) {
-      char hex[5];
-      std::snprintf(hex, sizeof hex, "\\x%02x", c);
-      out += hex;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  out += '"';
-}
 
 inline void print_value(std::string& out, const Value& v) {
   if (v.is_none()) {
     out += "none";
   } else if (auto* b = v.boolean()) {
-    out += *b ? "true" : "false";
+    out += ir::format_number(*b);
   } else if (auto* i = v.integer()) {
-    out += std::to_string(*i);
+    out += ir::format_number(*i);
   } else if (auto* d = v.real()) {
-    if (std::isnan(*d)) {
-      out += "nan";
-    } else if (std::isinf(*d)) {
-      out += *d < 0 ? "-inf" : "inf";
-    } else {
-      char buffer[40];
-      std::snprintf(buffer, sizeof buffer, "%.17g", *d);
-      std::string text = buffer;
-      if (text.find_first_of(".eE") == std::string::npos) text += ".0";  // keep it a float
-      out += text;
-    }
+    out += ir::format_float(*d, ir::FloatWidth::f64, /*mark_float=*/true);
   } else if (auto* s = v.string()) {
-    print_string(out, *s);
+    ir::append_quoted(out, *s);
   } else if (auto* l = v.list()) {
     out += '[';
     for (std::size_t k = 0; k < l->size(); ++k) {
@@ -306,12 +207,19 @@ inline void print_value(std::string& out, const Value& v) {
 // Parses a Tree text with its "asp-ir 1 tree" header. Throws ParseError.
 inline Value parse(std::string_view text) {
   auto header = ir::parse_header(text);
-  if (!header || header->dialect != dialect) throw ParseError("missing the 'asp-ir 1 tree' header line", 0);
-  if (header->version != version) throw ParseError("Tree version " + std::to_string(header->version) + " is not read here", 0);
-  tree_detail::Parser parser(header->body, text.size() - header->body.size());
-  Value v = parser.value();
-  parser.expect_end();
-  return v;
+  if (!header || header->dialect != dialect) throw ParseError(ir::SyntaxError("missing the 'asp-ir 1 tree' header line", 1, 1, 0));
+  if (header->version != version) {
+    throw ParseError(ir::SyntaxError("Tree version " + std::to_string(header->version) + " is not read here", 1, 1, 0));
+  }
+  try {
+    const ir::Place body{2, 1, text.size() - header->body.size()};
+    tree_detail::Parser parser(ir::Lexer(header->body, tree_detail::lex_rules, body).run());
+    Value v = parser.value();
+    parser.expect_end();
+    return v;
+  } catch (const ir::SyntaxError& e) {
+    throw ParseError(e);
+  }
 }
 
 // The text form of a value, with its header.

@@ -3,11 +3,6 @@
 #include <asp/ir_text.hpp>
 #include <asp/plugin.hpp>
 
-#include <cctype>
-#include <charconv>
-#include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <set>
 #include <sstream>
@@ -19,37 +14,20 @@ namespace asp::stencil {
 namespace {
 
 std::string format_literal(const Expr& e) {
-  std::string number;
-  if (const auto* i = std::get_if<std::int64_t>(&e.value)) {
-    number = std::to_string(*i);
-  } else if (const auto* b = std::get_if<bool>(&e.value)) {
-    number = *b ? "true" : "false";
-  } else {
-    const double d = std::get<double>(e.value);
-    if (std::isnan(d)) {
-      number = "nan";
-    } else if (std::isinf(d)) {
-      number = d < 0 ? "-inf" : "inf";
-    } else {
-      char buffer[40];
-      // 17 significant digits round-trip any double, 9 any float.
-      std::snprintf(buffer, sizeof buffer, e.type == Type::f32 ? "%.9g" : "%.17g", d);
-      number = buffer;
-    }
-  }
-  return number + ":" + type_name(e.type);
+  return ir::format_number(e.value, e.type == Type::f32 ? ir::FloatWidth::f32 : ir::FloatWidth::f64) + ":" + type_name(e.type);
 }
 
-std::string join(const std::vector<std::int64_t>& v) {
-  std::string out;
-  for (std::size_t k = 0; k < v.size(); ++k) out += (k ? ", " : "") + std::to_string(v[k]);
-  return out;
+using ir::join;
+
+std::string join_exprs(const std::vector<ExprPtr>& es) {
+  return join(es, [](const ExprPtr& e) { return print(e); });
 }
 
 void print_block(std::ostringstream& out, const Block& block, int depth);
 
 void print_stmt(std::ostringstream& out, const Stmt& s, int depth) {
-  out << std::string(2 * depth, ' ');
+  const std::string pad = ir::indent(depth);
+  out << pad;
   if (s.line) out << "@" << s.line << ":" << s.column << " ";
   switch (s.kind) {
     case Stmt::Kind::let:
@@ -63,7 +41,7 @@ void print_stmt(std::ostringstream& out, const Stmt& s, int depth) {
       out << "if " << print(s.value) << " {\n";
       print_block(out, s.body, depth + 1);
       if (!s.orelse.empty()) {
-        out << std::string(2 * depth, ' ') << "} else {\n";
+        out << pad << "} else {\n";
         print_block(out, s.orelse, depth + 1);
       }
       break;
@@ -72,14 +50,13 @@ void print_stmt(std::ostringstream& out, const Stmt& s, int depth) {
       print_block(out, s.body, depth + 1);
       break;
     case Stmt::Kind::neighbors: {
-      out << "for " << s.name << " in neighbors(" << s.grid << ", " << print(s.point) << ", " << s.set << ") [";
-      for (std::size_t k = 0; k < s.offsets.size(); ++k) out << (k ? ", " : "") << "(" << join(s.offsets[k]) << ")";
-      out << "] {\n";
+      out << "for " << s.name << " in neighbors(" << s.grid << ", " << print(s.point) << ", " << s.set << ") ["
+          << join(s.offsets, [](const std::vector<std::int64_t>& o) { return "(" + join(o) + ")"; }) << "] {\n";
       print_block(out, s.body, depth + 1);
       break;
     }
   }
-  out << std::string(2 * depth, ' ') << "}\n";
+  out << pad << "}\n";
 }
 
 void print_block(std::ostringstream& out, const Block& block, int depth) {
@@ -109,15 +86,8 @@ std::string print(const ExprPtr& e) {
     case Expr::Kind::lookup:
     case Expr::Kind::select:
     case Expr::Kind::call: {
-      std::string out = e->kind == Expr::Kind::lookup   ? "lookup(" + e->name
-                        : e->kind == Expr::Kind::select ? std::string("select(")
-                                                        : e->name + "(";
-      bool first = e->kind != Expr::Kind::lookup;
-      for (const ExprPtr& a : e->args) {
-        out += (first ? "" : ", ") + print(a);
-        first = false;
-      }
-      return out + ")";
+      if (e->kind == Expr::Kind::lookup) return "lookup(" + e->name + (e->args.empty() ? "" : ", " + join_exprs(e->args)) + ")";
+      return (e->kind == Expr::Kind::select ? std::string("select(") : e->name + "(") + join_exprs(e->args) + ")";
     }
   }
   return "?";
@@ -137,36 +107,30 @@ std::string print(const Kernel& kernel) {
 
 namespace {
 
-struct Token {
-  enum class Kind { ident, number, punct, end };
-  Kind kind;
-  std::string text;
-  unsigned line, column;
-};
+using ir::Token;
 
-bool ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
-bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'; }
+// A number's sign is its own token: "-" then "1:i64", as in a point's offset x(-1, 0).
+constexpr std::string_view operators[] = {"//", "**", "==", "!=", "<=", ">="};
+constexpr ir::LexRules lex_rules{
+    .dotted_identifiers = true, .punctuation = "()[]{},:=@+-*/%<>", .operators = operators};
 
-class Parser {
+class Parser : ir::TokenCursor {
  public:
-  Parser(std::string_view text, unsigned first_line) { lex(text, first_line); }
+  using TokenCursor::TokenCursor;
 
   Kernel kernel() {
     Kernel k;
-    keyword("kernel");
+    expect("kernel");
     k.name = identifier("the kernel's name");
-    while (peek_is("grid")) {
+    while (is("grid")) {
       next();
       Grid g;
       g.name = identifier("a grid name");
       expect(":");
       g.dtype = type();
       expect("[");
-      if (!peek_is("]")) {
-        do g.shape.push_back(integer()); while (accept(","));
-      }
-      expect("]");
-      keyword("ghost");
+      comma_list("]", [&] { g.shape.push_back(integer()); });
+      expect("ghost");
       g.ghost = integer();
       if (kernel_.grid(g.name)) fail_back("grid '" + g.name + "' is declared twice");
       kernel_.grids.push_back(g);
@@ -177,91 +141,12 @@ class Parser {
   }
 
  private:
-  [[noreturn]] static void fail_at(const Token& t, const std::string& message) {
-    throw Error(ASP_ERR_INVALID_ARGUMENT, "DSIR " + std::to_string(t.line) + ":" + std::to_string(t.column) + ": " + message);
-  }
-  // At the next token.
-  [[noreturn]] void fail(const std::string& message) const { fail_at(tokens_[std::min(pos_, tokens_.size() - 1)], message); }
-  // At the token just read.
-  [[noreturn]] void fail_back(const std::string& message) const { fail_at(tokens_[pos_ - 1], message); }
-
-  void lex(std::string_view text, unsigned line) {
-    unsigned column = 1;
-    std::size_t i = 0;
-    auto advance = [&](std::size_t n) {
-      for (std::size_t k = 0; k < n; ++k) {
-        if (text[i + k] == '\n') {
-          ++line;
-          column = 1;
-        } else {
-          ++column;
-        }
-      }
-      i += n;
-    };
-    while (true) {
-      while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) advance(1);
-      if (i >= text.size()) break;
-      const char c = text[i];
-      std::size_t n = 1;
-      Token::Kind kind = Token::Kind::punct;
-      if (ident_start(c)) {
-        while (i + n < text.size() && ident_char(text[i + n])) ++n;
-        kind = Token::Kind::ident;
-      } else if (std::isdigit(static_cast<unsigned char>(c))) {
-        while (i + n < text.size()) {
-          const char d = text[i + n];
-          const bool exponent_sign = (d == '+' || d == '-') && (text[i + n - 1] == 'e' || text[i + n - 1] == 'E');
-          if (!(std::isdigit(static_cast<unsigned char>(d)) || d == '.' || d == 'e' || d == 'E' || exponent_sign)) break;
-          ++n;
-        }
-        kind = Token::Kind::number;
-      } else {
-        for (std::string_view two : {"//", "**", "==", "!=", "<=", ">="}) {
-          if (text.substr(i, 2) == two) n = 2;
-        }
-        if (n == 1 && std::string_view("()[]{},:=@+-*/%<>").find(c) == std::string_view::npos) {
-          fail_at({Token::Kind::punct, std::string(1, c), line, column}, std::string("unexpected character '") + c + "'");
-        }
-      }
-      tokens_.push_back({kind, std::string(text.substr(i, n)), line, column});
-      advance(n);
-    }
-    tokens_.push_back({Token::Kind::end, "", line, column});
-  }
-
-  const Token& peek(std::size_t ahead = 0) const { return tokens_[std::min(pos_ + ahead, tokens_.size() - 1)]; }
-  bool peek_is(std::string_view text, std::size_t ahead = 0) const {
-    return peek(ahead).kind != Token::Kind::end && peek(ahead).text == text;
-  }
-  static std::string shown(const Token& t) { return t.kind == Token::Kind::end ? "the end of the text" : "'" + t.text + "'"; }
-  const Token& next() {
-    const Token& t = peek();
-    if (pos_ < tokens_.size() - 1) ++pos_;
-    return t;
-  }
-  bool accept(std::string_view text) {
-    if (!peek_is(text)) return false;
-    next();
-    return true;
-  }
-  void expect(std::string_view text) {
-    if (!accept(text)) fail("expected '" + std::string(text) + "', found " + shown(peek()));
-  }
-  void keyword(std::string_view word) { expect(word); }
-
-  std::string identifier(const char* what) {
-    if (peek().kind != Token::Kind::ident) fail(std::string("expected ") + what + ", found " + shown(peek()));
-    return next().text;
-  }
-
   std::int64_t integer() {
     const bool negative = accept("-");
-    if (peek().kind != Token::Kind::number) fail("expected an integer, found " + shown(peek()));
+    if (peek().kind != Token::Kind::number) fail("expected an integer, found " + describe(peek()));
     const std::string& text = next().text;
     std::int64_t v = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc() || end != text.data() + text.size()) fail_back("malformed integer '" + text + "'");
+    if (ir::parse_number(text, v) != std::errc()) fail_back("malformed integer '" + text + "'");
     return negative ? -v : v;
   }
 
@@ -291,7 +176,8 @@ class Parser {
     return *g;
   }
 
-  ExprPtr literal(const std::string& number, bool negative) {
+  ExprPtr literal(const Token& at, bool negative) {
+    const std::string& number = at.text;
     expect(":");
     const Type t = type();
     if (number == "true" || number == "false") {
@@ -300,47 +186,33 @@ class Parser {
     }
     if (is_floating(t)) {
       double d = 0;
-      if (number == "nan") {
-        d = std::nan("");
-      } else if (number == "inf") {
-        d = HUGE_VAL;
-      } else {
-        char* end = nullptr;
-        d = std::strtod(number.c_str(), &end);
-        if (end != number.c_str() + number.size()) fail("malformed number '" + number + "'");
-      }
+      if (ir::parse_number(number, d) != std::errc()) fail("malformed number '" + number + "'", at);
       if (negative) d = -d;
-      // A float32 literal holds a float32 value.
-      return float_literal(t == Type::f32 ? static_cast<double>(static_cast<float>(d)) : d, t);
+      return float_literal(ir::round_to(t == Type::f32 ? ir::FloatWidth::f32 : ir::FloatWidth::f64, d), t);
     }
     if (!is_integral(t)) fail("a number cannot be a " + std::string(type_name(t)));
     std::int64_t v = 0;
     // The magnitude of INT64_MIN does not fit: parse the sign with the digits.
-    const std::string digits = (negative ? "-" : "") + number;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-    if (ec != std::errc() || end != digits.data() + digits.size()) fail("malformed integer '" + number + "'");
+    if (ir::parse_number((negative ? "-" : "") + number, v) != std::errc()) fail("malformed integer '" + number + "'", at);
     return int_literal(v, t);
   }
 
   std::vector<ExprPtr> arguments() {
     std::vector<ExprPtr> args;
-    if (!peek_is(")")) {
-      do args.push_back(expr()); while (accept(","));
-    }
-    expect(")");
+    comma_list(")", [&] { args.push_back(expr()); });
     return args;
   }
 
   ExprPtr expr() {
     const Token& t = peek();
     // A word literal is followed by its type; without one the same word is a local's name.
-    const bool word = (t.text == "nan" || t.text == "inf" || t.text == "true" || t.text == "false") && peek_is(":", 1);
+    const bool word = (t.text == "nan" || t.text == "inf" || t.text == "true" || t.text == "false") && is(":", 1);
     if (t.kind == Token::Kind::number || t.text == "-" || word) {
       const bool negative = accept("-");
       if (negative && peek().kind != Token::Kind::number && peek().text != "inf" && peek().text != "nan") {
         fail("expected a number after '-'");
       }
-      return literal(next().text, negative);
+      return literal(next(), negative);
     }
     if (accept("(")) {
       ExprPtr a = expr();
@@ -357,7 +229,7 @@ class Parser {
     const std::string name = identifier("an expression");
     if (accept("[")) {
       const Grid* g = kernel_.grid(name);
-      if (!g) fail_at(at, "unknown grid '" + name + "'");
+      if (!g) fail("unknown grid '" + name + "'", at);
       Point p = point();
       expect("]");
       return read(name, g->dtype, std::move(p));
@@ -390,7 +262,7 @@ class Parser {
     }
     std::vector<ExprPtr> args = arguments();
     auto arity = [&](std::size_t n) {
-      if (args.size() != n) fail_at(at, "'" + name + "' takes " + std::to_string(n) + " operand(s)");
+      if (args.size() != n) fail("'" + name + "' takes " + std::to_string(n) + " operand(s)", at);
     };
     if (name == "neg" || name == "not") {
       arity(1);
@@ -404,7 +276,7 @@ class Parser {
       arity(1);
       return cast(*t, args[0]);
     }
-    if (!is_call_name(name)) fail_at(at, "unknown function '" + name + "'");
+    if (!is_call_name(name)) fail("unknown function '" + name + "'", at);
     arity(name == "min" || name == "max" ? 2 : 1);
     return call(name, std::move(args));
   }
@@ -412,7 +284,7 @@ class Parser {
   Block block() {
     expect("{");
     Block b;
-    while (!peek_is("}")) {
+    while (!is("}")) {
       if (peek().kind == Token::Kind::end) fail("unclosed block");
       b.push_back(stmt());
     }
@@ -434,7 +306,7 @@ class Parser {
   }
 
   Stmt stmt_body() {
-    if (peek_is("let") || peek_is("var")) {
+    if (is("let") || is("var")) {
       const bool let = next().text == "let";
       const std::string name = identifier("a local name");
       expect(":");
@@ -463,7 +335,7 @@ class Parser {
     if (accept("for")) {
       Stmt s{Stmt::Kind::points};
       s.name = identifier("a point variable");
-      keyword("in");
+      expect("in");
       const std::string what = identifier("interior, border or neighbors");
       expect("(");
       s.grid = grid().name;
@@ -475,16 +347,13 @@ class Parser {
         s.set = integer();
         expect(")");
         expect("[");
-        if (!peek_is("]")) {
-          do {
-            expect("(");
-            std::vector<std::int64_t> offset;
-            do offset.push_back(integer()); while (accept(","));
-            expect(")");
-            s.offsets.push_back(std::move(offset));
-          } while (accept(","));
-        }
-        expect("]");
+        comma_list("]", [&] {
+          expect("(");
+          std::vector<std::int64_t> offset;
+          do offset.push_back(integer()); while (accept(","));
+          expect(")");
+          s.offsets.push_back(std::move(offset));
+        });
       } else if (what == "interior" || what == "border") {
         s.region = what == "interior" ? Region::interior : Region::border;
         expect(")");
@@ -502,8 +371,6 @@ class Parser {
     return make_assign(name, expr());
   }
 
-  std::vector<Token> tokens_;
-  std::size_t pos_ = 0;
   Kernel kernel_;
   std::map<std::string, Type> locals_;
   std::set<std::string> points_;
@@ -520,7 +387,12 @@ Kernel parse(std::string_view text) {
     throw Error(ASP_ERR_VERSION, "DSIR version " + std::to_string(header->version) + " is not read here; this plugin reads " +
                                      std::to_string(dsir_version));
   }
-  return Parser(header->body, 2).kernel();
+  try {
+    const ir::Place body{2, 1, text.size() - header->body.size()};
+    return Parser(ir::Lexer(header->body, lex_rules, body).run()).kernel();
+  } catch (const ir::SyntaxError& e) {
+    throw Error(ASP_ERR_INVALID_ARGUMENT, std::string("DSIR ") + e.what());
+  }
 }
 
 }  // namespace asp::stencil

@@ -119,6 +119,10 @@ TEST(Dsir, MalformedTextIsAnErrorWithItsPosition) {
   expect_parse_error("let c: int = 1.5:float\n", "'c' is declared int but given a float");
   expect_parse_error("let c: float = 1:bool\n", "a number cannot be a bool");
   expect_parse_error("let c: int = 1:int $\n", "DSIR 5:20: unexpected character '$'");
+  expect_parse_error("let c: float = 1.5.5:float\n", "DSIR 5:16: malformed number '1.5.5'");
+  expect_parse_error("let c: int = 99999999999999999999:int\n", "DSIR 5:14: malformed integer '99999999999999999999'");
+  expect_parse_error("for x in interior(a) {\n  for y in neighbors(a, x, 1) [(1, 0) (0, 1)] {\n  }\n}\n",
+                     "DSIR 6:39: expected ',' or ']', found '('");
   try {
     parse("asp-ir 2 dsir.stencil\nkernel k\n");
     ADD_FAILURE();
