@@ -50,8 +50,8 @@ std::string text_from_sink(const std::function<asp_status(const asp_text_sink*, 
 }  // namespace
 
 std::string tuning_platform() {
-  const Platform& p = platform();
-  return p.cpu_model + "/" + p.architecture + "/" + std::to_string(p.cores) + "c" + std::to_string(p.pus) + "t";
+  // Not platform(): its hwloc probe costs a warm start milliseconds before its first call.
+  return jit_detail::host_target().cpu + " " + machine_identity();
 }
 
 class Kernel::Slot {

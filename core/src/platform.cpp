@@ -2,9 +2,13 @@
 
 #include <hwloc.h>
 
-#include <algorithm>
-#include <memory>
+#include <sched.h>
 #include <sys/utsname.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <memory>
 
 namespace asp::core {
 
@@ -94,7 +98,51 @@ Platform probe() {
   return platform;
 }
 
+// The first line of a small text file (sysfs), or "?" when it cannot be read.
+std::string first_line(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!std::getline(in, line)) return "?";
+  return line;
+}
+
+// The CPUs this process may run on, as ranges ("0-3,8").
+std::string allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return "?";
+  std::string text;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &set)) continue;
+    int last = cpu;
+    while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, &set)) ++last;
+    text += (text.empty() ? "" : ",") + std::to_string(cpu) + (last > cpu ? "-" + std::to_string(last) : "");
+    cpu = last;
+  }
+  return text;
+}
+
+std::string probe_identity() {
+  utsname uts{};
+  std::string id = uname(&uts) == 0 ? uts.machine : "?";
+  const std::filesystem::path cpus = "/sys/devices/system/cpu";
+  id += " online " + first_line(cpus / "online") + " allowed " + allowed_cpus();
+  std::error_code error;
+  for (int index = 0;; ++index) {
+    const std::filesystem::path cache = cpus / "cpu0" / "cache" / ("index" + std::to_string(index));
+    if (!std::filesystem::exists(cache, error)) break;
+    id += (index ? " | L" : " L") + first_line(cache / "level") + " " + first_line(cache / "type") + " " +
+          first_line(cache / "size") + " " + first_line(cache / "shared_cpu_list");
+  }
+  return id;
+}
+
 }  // namespace
+
+const std::string& machine_identity() {
+  static const std::string identity = probe_identity();
+  return identity;
+}
 
 std::string CacheLevel::name() const {
   std::string text = "L" + std::to_string(depth);

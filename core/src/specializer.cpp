@@ -2,11 +2,17 @@
 
 #include "asp/core/code_cache.hpp"
 #include "asp/core/log.hpp"
+#include "asp/core/platform.hpp"
+#include "jit_common.hpp"
 
 #include <asp/ir_text.hpp>
 #include <asp/psir_text.hpp>
 #include <asp/psir_verify.hpp>
 
+#include <dlfcn.h>
+#include <sys/stat.h>
+
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -102,6 +108,95 @@ std::string describe(const std::vector<asp_arg>& args) {
   return out.str();
 }
 
+// ---- the specialization cache ------------------------------------------------
+//
+// A warm start would repeat the front half of a specialization (frontend,
+// the domain's optimizers, lowering, the domain's PSIR optimizers) only to
+// get what an earlier process got: on a 16^3 Laplacian that was most of the
+// warm start, the stencil lowering's hwloc probe alone several milliseconds.
+// So the DSIR and PSIR it produced are kept in the code cache, keyed by
+// everything they can depend on: the Tree, the argument descriptions
+// (scalar values too: a frontend may read them), the domain, every loaded
+// plugin and backend (name, version, ABI and the binary file: its device,
+// inode, size and modification time), the configuration, the core (version,
+// ABI and its binary) and the machine (a lowering may probe it, as the
+// stencil plugin probes the last-level cache). The backend half (backend
+// optimizers, code generation, the binary) has its own key in KernelCompiler.
+
+constexpr std::string_view front_kind = "specialization";
+constexpr std::string_view front_magic = "asp-specialization 1\n";
+
+std::string file_identity(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return path.string() + " (cannot stat)";
+  return path.string() + " " + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + " " +
+         std::to_string(st.st_size) + "B " + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+}
+
+// The core's own shared library (a rebuilt core, maybe by another compiler, is another core).
+std::string core_binary() {
+  Dl_info info{};
+  if (::dladdr(reinterpret_cast<const void*>(&core_binary), &info) == 0 || info.dli_fname == nullptr) return "?";
+  return file_identity(info.dli_fname);
+}
+
+std::string front_identity(const Registry& registry) {
+  const auto& host = jit_detail::host_target();
+  std::string id = std::string(front_magic) + "core " ASP_CORE_VERSION " abi " + std::to_string(ASP_ABI_VERSION) + " " +
+                   core_binary() + "\nmachine " + host.triple + " " + host.cpu + " " + host.features_digest + " " +
+                   machine_identity();
+  for (const auto& library : registry.libraries()) {
+    id += "\n" + library->section + "." + library->name + " state " + std::to_string(static_cast<int>(library->state)) +
+          " " + library->plugin_name + " " + library->version + " abi " + std::to_string(library->abi_version) + " " +
+          file_identity(library->path);
+  }
+  for (const auto& [key, setting] : registry.config().settings()) {
+    // What is logged or dumped changes no result (a dump bypasses this cache).
+    if (key == "log" || key == "dump") continue;
+    id += "\n" + key + "=" + format_value(setting.value);
+  }
+  return id;
+}
+
+std::string describe_values(const std::vector<asp_arg>& args) {
+  std::string values;
+  for (const asp_arg& a : args) {
+    if (a.kind != ASP_ARG_SCALAR) continue;
+    std::uint64_t bits = 0;
+    std::memcpy(&bits, &a.scalar, sizeof bits);
+    values += std::to_string(bits) + " ";
+  }
+  return values;
+}
+
+std::string encode_front(const std::string& dsir, const std::string& psir) {
+  std::string out(front_magic);
+  for (const std::string* field : {&dsir, &psir}) out += std::to_string(field->size()) + "\n" + *field;
+  return out;
+}
+
+// The fields of an entry encode_front() wrote; std::nullopt when it is not one.
+std::optional<std::pair<std::string, std::string>> decode_front(std::string_view in) {
+  if (!in.starts_with(front_magic)) return std::nullopt;
+  in.remove_prefix(front_magic.size());
+  std::string fields[2];
+  for (std::string& field : fields) {
+    const std::size_t newline = in.find('\n');
+    if (newline == std::string_view::npos || newline == 0 || newline > 19) return std::nullopt;
+    std::size_t size = 0;
+    for (char c : in.substr(0, newline)) {
+      if (c < '0' || c > '9') return std::nullopt;
+      size = size * 10 + static_cast<std::size_t>(c - '0');
+    }
+    in.remove_prefix(newline + 1);
+    if (size > in.size()) return std::nullopt;
+    field = std::string(in.substr(0, size));
+    in.remove_prefix(size);
+  }
+  if (!in.empty()) return std::nullopt;
+  return std::make_pair(std::move(fields[0]), std::move(fields[1]));
+}
+
 }  // namespace
 
 // ASP_DUMP=DIR: one directory per specialization, DIR/<domain>-<key>/, named
@@ -187,7 +282,10 @@ void build_first(Kernel* kernel, const Binding& binding, const std::vector<asp_a
 }  // namespace
 
 Specializer::Specializer(Registry& registry, const CodeCache* cache, TuningDatabase* tuning)
-    : registry_(registry), compiler_(registry, cache, tuning) {}
+    : registry_(registry),
+      cache_(cache),
+      front_identity_(cache ? front_identity(registry) : std::string()),
+      compiler_(registry, cache, tuning) {}
 
 Specializer::Result Specializer::specialize(const std::string& domain, const std::string& tree_text,
                                             const std::vector<asp_arg>& args) {
@@ -212,10 +310,20 @@ Specializer::Result Specializer::specialize(const std::string& domain, const std
   }
 }
 
-Specializer::Result Specializer::specialize(const std::string& domain, const std::string& tree_text,
-                                            const std::vector<asp_arg>& args, Dump* dump) {
+namespace {
+
+// What the front half of a specialization produced: the DSIR the lowering
+// read, and the PSIR (verified, printed) that goes to the backends.
+struct Front {
+  std::string dsir;
+  std::string psir;
+  psir::Module module;
+};
+
+Front run_front(const Registry& registry, const std::string& domain, const std::string& tree_text,
+                const std::vector<asp_arg>& args, Specializer::Dump* dump) {
   if (dump) dump->stage("tree", tree_text);
-  const auto& components = registry_.components();
+  const auto& components = registry.components();
   const Component* frontend = nullptr;
   for (const Component& c : components) {
     if (serves(c, ASP_COMPONENT_FRONTEND, domain)) {
@@ -233,7 +341,7 @@ Specializer::Result Specializer::specialize(const std::string& domain, const std
   });
   const std::string dialect = dialect_of(dsir, *frontend);
   if (dump) dump->stage(std::string(frontend->description->name) + ".dsir", dsir);
-  dsir = optimize(registry_, domain, dialect, std::move(dsir), dump);
+  dsir = optimize(registry, domain, dialect, std::move(dsir), dump);
 
   const Component* lowering = nullptr;
   for (const Component& c : components) {
@@ -255,29 +363,69 @@ Specializer::Result Specializer::specialize(const std::string& domain, const std
   // The domain's own PSIR optimizers, each checked like the lowering.
   psir::Module module = parse_psir(psir_text, label(*lowering));
   if (dump) dump->stage(std::string(lowering->description->name) + ".psir", psir_text);
-  psir_text = optimize(registry_, domain, std::string(psir::dialect), psir::print(module), dump);
+  psir_text = optimize(registry, domain, std::string(psir::dialect), psir::print(module), dump);
   module = parse_psir(psir_text, "the PSIR optimizers of domain " + domain);
   if (module.functions.empty() && !module.program) throw std::runtime_error(label(*lowering) + " produced no function");
-  // What the caller's arguments feed: a single kernel's parameters (every
-  // variant takes the same ones), or a program's.
-  psir::Function signature;
-  if (module.program) {
-    signature = {"program", module.program->params};
-  } else {
-    signature = module.functions.front();
+  if (!module.program) {
+    const psir::Function& first = module.functions.front();
     for (const psir::Function& variant : module.functions) {
-      const bool same = variant.params.size() == signature.params.size() &&
-                        std::equal(variant.params.begin(), variant.params.end(), signature.params.begin(), same_params);
+      const bool same = variant.params.size() == first.params.size() &&
+                        std::equal(variant.params.begin(), variant.params.end(), first.params.begin(), same_params);
       if (!same) {
         throw std::runtime_error(label(*lowering) + ": variant " + variant.name + " has other parameters than " +
-                                 signature.name + "; every variant of a kernel takes the same ones");
+                                 first.name + "; every variant of a kernel takes the same ones");
       }
     }
   }
+  psir_text = psir::print(module);
+  return {std::move(dsir), std::move(psir_text), std::move(module)};
+}
+
+}  // namespace
+
+// The front half from the specialization cache when an earlier process (or
+// call) stored it, else run and stored. A refused entry (truncated, corrupt,
+// not ours: CodeCache says why) or one that does not decode or parse is
+// rebuilt and replaced, never used.
+Specializer::Result Specializer::specialize(const std::string& domain, const std::string& tree_text,
+                                            const std::vector<asp_arg>& args, Dump* dump) {
+  std::optional<Front> front;
+  std::string key;
+  if (cache_ && !dump) {  // a dump shows every stage, so it runs them
+    key = cache_key({front_identity_, domain, tree_text, describe(args), describe_values(args)});
+    if (std::optional<std::string> entry = cache_->load(key)) {
+      std::optional<std::pair<std::string, std::string>> fields = decode_front(*entry);
+      try {
+        if (!fields) throw std::runtime_error("it is not a specialization entry");
+        psir::Module module = psir::parse(fields->second);
+        psir::verify(module);
+        front = Front{std::move(fields->first), std::move(fields->second), std::move(module)};
+        log(LogLevel::debug, "specializer", domain + " " + key + ": DSIR and PSIR from the specialization cache");
+      } catch (const std::runtime_error& e) {
+        log(LogLevel::warning, "specializer", "specialization cache entry " + key + " is unusable (" + e.what() + "); it is rebuilt");
+      }
+    }
+  }
+  const bool reused = front.has_value();
+  if (!front) {
+    front = run_front(registry_, domain, tree_text, args, dump);
+    if (!key.empty()) {
+      try {
+        cache_->store(key, encode_front(front->dsir, front->psir), front_kind);
+      } catch (const CacheError& e) {  // costs the next process the front half, not this kernel
+        log(LogLevel::warning, "specializer", e.what());
+      }
+    }
+  }
+  const std::string& dsir = front->dsir;
+  const std::string& psir_text = front->psir;
+  const psir::Module& module = front->module;
+  // What the caller's arguments feed: a single kernel's parameters (every
+  // variant takes the same ones), or a program's.
+  const psir::Function signature = module.program ? psir::Function{"program", module.program->params} : module.functions.front();
   const std::string& name = module.program ? domain : signature.name;
   // Before compiling: arguments the kernel cannot take are reported without compiling anything.
   Binding binding(signature, args);
-  psir_text = psir::print(module);
 
   const BackendSelection selection = registry_.select();
   // No backend here is a reason to run the Python function (DESIGN §2), not a failure.
@@ -292,6 +440,7 @@ Specializer::Result Specializer::specialize(const std::string& domain, const std
     }
     try {
       Result result{nullptr, backend->name, dsir, psir_text, binding, {}};
+      result.reused = reused;
       if (module.program) {
         result.kernels = compiler_.compile_program(module, backend->name, domain, &result.stats, dump ? &dump->dir : nullptr);
         result.kernel = result.kernels.front();

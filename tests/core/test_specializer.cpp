@@ -2,6 +2,7 @@
 // (tests/plugins/scale_plugin.cpp): frontend, optimizer, lowering, backend
 // selection and fall-through, the errors each step reports, argument binding
 // on the per-call path, and the process runtime.
+#include "asp/core/platform.hpp"
 #include "asp/core/runtime.hpp"
 #include "asp/core/specializer.hpp"
 
@@ -510,6 +511,184 @@ TEST(BindingPlan, AParameterNoArgumentFeedsIsAnError) {
   EXPECT_THROW(Binding(function_of("x: buffer f32[n], n: i64"), {x.arg}), std::runtime_error);
 }
 
+// ---- the specialization cache ----------------------------------------------------------
+
+// The front half of a specialization (frontend, optimizers, lowering) is kept
+// in the code cache: a new Specializer (a new process) with the same inputs
+// reuses it, and anything it could depend on is part of its key.
+class SpecializationCacheTest : public testing::Test {
+ protected:
+  SpecializationCacheTest() {
+    std::filesystem::copy_file(asp::test::test_plugin("scale_plugin"), plugin_);
+    registry_ = load();
+  }
+  std::unique_ptr<Registry> load(const std::string& extra = "") const {
+    return registry_with(dir_, "plugins:\n  scale:\n    path: " + plugin_.string() + "\n" + extra);
+  }
+  Specializer::Result specialize(Registry& registry, const std::string& tree, const std::vector<asp_arg>& args) const {
+    return Specializer(registry, &cache_, nullptr).specialize("scale", tree, args);
+  }
+  Specializer::Result specialize(const std::string& tree = scale_tree) {
+    return specialize(*registry_, tree, {out_.arg, a_.arg, scalar("c", 2)});
+  }
+  std::vector<CodeCache::Entry> entries() const {
+    std::vector<CodeCache::Entry> found;
+    for (const auto& e : cache_.list()) {
+      if (e.kind == "specialization") found.push_back(e);
+    }
+    return found;
+  }
+  std::filesystem::path entry_file() const {
+    const auto found = entries();
+    EXPECT_EQ(found.size(), 1u);
+    return cache_.dir() / (found.at(0).key + ".bin");
+  }
+  asp::test::TempDir dir_;
+  std::filesystem::path plugin_ = dir_.path() / "libscale_copy.so";
+  CodeCache cache_{dir_.path() / "cache"};
+  std::unique_ptr<Registry> registry_;
+  Array a_{"a", f64, {8, 8}}, out_{"out", f64, {8, 8}};
+};
+
+TEST_F(SpecializationCacheTest, ASecondSpecializationReusesTheFirstsDsirAndPsir) {
+  const auto first = specialize();
+  EXPECT_FALSE(first.reused);
+  ASSERT_EQ(entries().size(), 1u);
+  const auto second = specialize();
+  EXPECT_TRUE(second.reused);
+  EXPECT_EQ(second.dsir, first.dsir);
+  EXPECT_EQ(second.psir, first.psir);
+  EXPECT_EQ(second.kernel->key(), first.kernel->key());
+  ASSERT_EQ(second.kernel->variants().size(), first.kernel->variants().size());
+  for (int k = 0; k < 64; ++k) a_.as<double>()[k] = 0.25 * k - 5;
+  Callable call(second.kernel, second.binding);
+  const asp_arg values[] = {out_.arg, a_.arg, scalar("c", 2)};
+  call(values, 3);
+  for (int k = 0; k < 64; ++k) ASSERT_EQ(out_.as<double>()[k], a_.as<double>()[k] * 2) << k;
+}
+
+TEST_F(SpecializationCacheTest, AnotherTreeIsAMiss) {
+  const auto first = specialize();
+  const auto other = specialize(tree_of(assign(binop(element("a", 11), "Div", name("c", 18)))));
+  EXPECT_FALSE(other.reused);
+  EXPECT_NE(other.psir, first.psir);
+  EXPECT_EQ(entries().size(), 2u);
+}
+
+TEST_F(SpecializationCacheTest, OtherArgumentDescriptionsAreMisses) {
+  specialize();
+  Array a32("a", f32, {8, 8}), out32("out", f32, {8, 8});
+  EXPECT_FALSE(specialize(*registry_, scale_tree, {out32.arg, a32.arg, scalar("c", 2)}).reused);  // dtype
+  Array a_long("a", f64, {8, 9}), out_long("out", f64, {8, 9});
+  EXPECT_FALSE(specialize(*registry_, scale_tree, {out_long.arg, a_long.arg, scalar("c", 2)}).reused);  // shape
+  Array a_strided("a", f64, {8, 8}, {16, 1});
+  EXPECT_FALSE(specialize(*registry_, scale_tree, {out_.arg, a_strided.arg, scalar("c", 2)}).reused);  // strides
+  EXPECT_FALSE(specialize(*registry_, scale_tree, {out_.arg, a_.arg, scalar("c", 3)}).reused);  // a scalar's value
+  EXPECT_TRUE(specialize(*registry_, scale_tree, {out_.arg, a_.arg, scalar("c", 2)}).reused);
+  EXPECT_EQ(entries().size(), 5u);
+}
+
+TEST_F(SpecializationCacheTest, AnotherConfigurationIsAMiss) {
+  specialize();
+  auto registry = load("backends:\n  pthreads:\n    priority: 1\n");
+  EXPECT_FALSE(specialize(*registry, scale_tree, {out_.arg, a_.arg, scalar("c", 2)}).reused);
+  // The log level changes nothing that is built.
+  auto logging = load("log: error\n");
+  EXPECT_TRUE(specialize(*logging, scale_tree, {out_.arg, a_.arg, scalar("c", 2)}).reused);
+}
+
+TEST_F(SpecializationCacheTest, AChangedPluginBinaryIsAMiss) {
+  specialize();
+  registry_.reset();
+  // The same plugin rebuilt: another modification time (and inode, copied anew).
+  std::filesystem::remove(plugin_);
+  std::filesystem::copy_file(asp::test::test_plugin("scale_plugin"), plugin_);
+  std::filesystem::last_write_time(plugin_, std::filesystem::last_write_time(plugin_) + std::chrono::seconds(5));
+  registry_ = load();
+  EXPECT_FALSE(specialize().reused);
+  EXPECT_TRUE(specialize().reused);
+}
+
+TEST_F(SpecializationCacheTest, ATruncatedEntryIsRebuiltNotUsed) {
+  const auto first = specialize();
+  const auto file = entry_file();
+  std::filesystem::resize_file(file, std::filesystem::file_size(file) / 2);
+  const auto again = specialize();
+  EXPECT_FALSE(again.reused);
+  EXPECT_EQ(again.psir, first.psir);
+  EXPECT_TRUE(entries().at(0).problem.empty());  // rewritten whole
+  EXPECT_TRUE(specialize().reused);
+}
+
+TEST_F(SpecializationCacheTest, ACorruptEntryIsRebuiltNotUsed) {
+  const auto first = specialize();
+  const auto file = entry_file();
+  {
+    std::fstream io(file, std::ios::in | std::ios::out | std::ios::binary);
+    io.seekp(30);
+    io.put('#');
+  }
+  EXPECT_FALSE(entries().at(0).problem.empty());
+  const auto again = specialize();
+  EXPECT_FALSE(again.reused);
+  EXPECT_EQ(again.psir, first.psir);
+  EXPECT_TRUE(specialize().reused);
+}
+
+// An entry whose checksum holds but whose content is not what the
+// specializer wrote (another writer of the same key) is rebuilt too.
+TEST_F(SpecializationCacheTest, AnEntryThatDoesNotDecodeIsRebuilt) {
+  const auto first = specialize();
+  const std::string key = entries().at(0).key;
+  for (const std::string& payload : {std::string("not an entry"), std::string("asp-specialization 1\n5\nab"),
+                                    std::string("asp-specialization 1\n3\nabc3\nxyz")}) {
+    cache_.store(key, payload, "specialization");
+    const auto again = specialize();
+    EXPECT_FALSE(again.reused) << payload;
+    EXPECT_EQ(again.psir, first.psir);
+    EXPECT_TRUE(specialize().reused);
+  }
+}
+
+// Several writers of one entry at once (threads here; processes in
+// tests/python/test_warm_start.py): each renames a whole file into place.
+TEST_F(SpecializationCacheTest, ConcurrentSpecializationsOfOneKeyAllSucceed) {
+  // The binary first, so that the threads do not compile: clang's crash
+  // recovery gives a compiling thread a signal stack that AddressSanitizer
+  // cannot unmap when the thread ends (scripts/test --sanitize).
+  specialize();
+  std::filesystem::remove(entry_file());
+  std::vector<std::thread> threads;
+  std::atomic<int> done{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      Array a("a", f64, {8, 8}), out("out", f64, {8, 8});
+      for (int i = 0; i < 5; ++i) {
+        const auto result = specialize(*registry_, scale_tree, {out.arg, a.arg, scalar("c", 2)});
+        if (!result.psir.empty()) ++done;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(done.load(), 20);
+  ASSERT_EQ(entries().size(), 1u);
+  EXPECT_TRUE(entries().at(0).problem.empty());
+  EXPECT_TRUE(specialize().reused);
+}
+
+TEST_F(SpecializationCacheTest, ADumpRunsEveryStage) {
+  specialize();
+  auto dumping = load("dump: " + (dir_.path() / "dump").string() + "\n");
+  EXPECT_FALSE(specialize(*dumping, scale_tree, {out_.arg, a_.arg, scalar("c", 2)}).reused);
+}
+
+TEST(MachineIdentity, NamesTheCpusThisProcessMayUse) {
+  const std::string& id = machine_identity();
+  EXPECT_THAT(id, HasSubstr(" online "));
+  EXPECT_THAT(id, HasSubstr(" allowed "));
+  EXPECT_EQ(&id, &machine_identity());
+}
+
 // ---- the process runtime -------------------------------------------------------------
 
 TEST(Runtime, UsesTheConfiguredCacheAndTuningDatabase) {
@@ -524,10 +703,14 @@ TEST(Runtime, UsesTheConfiguredCacheAndTuningDatabase) {
   Array a("a", f64, {5}), out("out", f64, {5});
   const auto first = runtime.specializer().specialize("scale", scale_tree, {out.arg, a.arg, scalar("c", 3)});
   EXPECT_FALSE(first.stats.cache_hit);
-  EXPECT_EQ(runtime.cache()->list().size(), 1u);
+  EXPECT_FALSE(first.reused);
+  const auto entries = runtime.cache()->list();
+  ASSERT_EQ(entries.size(), 2u);  // the binary of the variant that ran, and the specialization's DSIR and PSIR
+  EXPECT_EQ(std::count_if(entries.begin(), entries.end(), [](const auto& e) { return e.kind == "specialization"; }), 1);
   EXPECT_TRUE(std::filesystem::exists(cache / "tuning.sqlite"));
   const auto second = runtime.specializer().specialize("scale", scale_tree, {out.arg, a.arg, scalar("c", 3)});
   EXPECT_TRUE(second.stats.cache_hit);
+  EXPECT_TRUE(second.reused);
 }
 
 TEST(Runtime, RunsWithoutACacheItCannotUse) {

@@ -258,7 +258,8 @@ class KernelCompiler {
   std::map<std::string, std::shared_ptr<const DeviceRuntime>> devices_;
 };
 
-// The machine as the tuning database tells platforms apart (CPU model, cores, threads).
+// The machine as the tuning database tells platforms apart: the CPU as LLVM
+// names it and machine_identity() (CPUs online and allowed, caches).
 std::string tuning_platform();
 
 // Evaluates a run check (a PSIR bool expression over scalar parameters) for these arguments.

@@ -42,6 +42,15 @@ struct Platform {
 // slow (it initialises OpenCL platforms): the dispatch path uses this.
 const Platform& platform();
 
+// What tells this machine apart, cheaply and without hwloc (whose start
+// alone, loading its plugins, takes milliseconds): the architecture, the CPUs
+// online and those this process may use, and the caches of the first CPU
+// (level, kind, size and which CPUs share each), e.g. "x86_64 online 0-1
+// allowed 0-1 L1 Data 32K 0 | L2 Unified 1024K 0 | ...". Read once per process.
+// The tuning database and the specialization cache key by it: a warm start
+// must not pay for the topology probe it would only use to find its records.
+const std::string& machine_identity();
+
 // The GPUs and coprocessors hwloc sees (OpenCL and CUDA devices among them).
 // Probed once per process on first use; for reports such as `asp info`.
 const std::vector<Device>& devices();

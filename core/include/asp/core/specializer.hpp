@@ -28,6 +28,11 @@ class Specializer {
     KernelCompiler::Stats stats;  // of the compile that succeeded: a code-cache hit, the times
     std::vector<std::shared_ptr<Kernel>> kernels{};  // a program's kernels, in the order of its declarations
     std::optional<psir::Module> program{};           // the program module, when the lowering wrote one
+    // Whether the DSIR and PSIR came from the specialization cache (an
+    // earlier specialization of the same Tree and arguments with the same
+    // plugins, configuration, core and machine) instead of the frontend,
+    // the domain's optimizers and its lowering.
+    bool reused = false;
 
     // What calls it: the kernel, or the program's schedule over its kernels.
     std::unique_ptr<Callable> callable() const {
@@ -56,6 +61,8 @@ class Specializer {
 
  private:
   Registry& registry_;
+  const CodeCache* cache_;
+  const std::string front_identity_;  // what every specialization cache key starts with
   KernelCompiler compiler_;
 };
 
