@@ -166,7 +166,7 @@ TEST(FrontendKitTree, AccessorsReadFieldsAndCallAMissingOneMalformed) {
     kit::parse("asp-ir 1 tree\n(Name id=");
     ADD_FAILURE();
   } catch (const asp::Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("malformed tree: tree text, offset"));
+    EXPECT_THAT(e.what(), HasSubstr("malformed tree: tree text, 2:10: expected a value"));
   }
 }
 
