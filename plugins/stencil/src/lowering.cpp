@@ -63,7 +63,7 @@ class Namer {
   std::set<std::string> used_;
 };
 
-P::ExprPtr and_(const P::ExprPtr& a, const P::ExprPtr& b) { return a ? P::binary("&&", a, b) : b; }
+P::ExprPtr and_(const P::ExprPtr& a, const P::ExprPtr& b) { return a ? P::binary(P::BinaryOp::and_, a, b) : b; }
 P::ExprPtr plus(const P::ExprPtr& a, std::int64_t n) { return n == 0 ? a : P::add(a, P::i64(n)); }
 
 bool nonzero_literal(const ExprPtr& e) {
@@ -116,7 +116,7 @@ class Lowerer {
   P::Module run() {
     function_.body = block(k_.body);
     for (const auto& [axis, needed] : needed_extents_) {
-      function_.requires_ = and_(function_.requires_, P::binary(">=", extent(axis.first, axis.second), P::i64(needed)));
+      function_.requires_ = and_(function_.requires_, P::binary(P::BinaryOp::ge, extent(axis.first, axis.second), P::i64(needed)));
     }
     P::verify(function_);
     P::Module m;
@@ -148,7 +148,7 @@ class Lowerer {
 
   // An index NumPy would wrap when negative; made data-dependent so the generated code checks it.
   P::ExprPtr wrapped(const P::ExprPtr& i, const std::string& grid, std::size_t axis) const {
-    return P::select(P::binary("<", i, P::i64(0)), P::add(i, extent(grid, axis)), i);
+    return P::select(P::binary(P::BinaryOp::lt, i, P::i64(0)), P::add(i, extent(grid, axis)), i);
   }
 
   P::ExprPtr read_at(const Expr& e) const {
@@ -209,9 +209,9 @@ class Lowerer {
           const P::ExprPtr d = P::sub(axis_of(e->points[0], k), axis_of(e->points[1], k));
           sum = sum ? P::add(sum, P::mul(d, d)) : P::mul(d, d);
         }
-        return P::call("sqrt", {P::cast(P::Type::f64, sum)});
+        return P::call(P::Intrinsic::sqrt, {P::cast(P::Type::f64, sum)});
       }
-      case Expr::Kind::unary: return P::unary(e->op == "neg" ? "-" : "!", expr(e->args[0]));
+      case Expr::Kind::unary: return P::unary(e->op == "neg" ? P::UnaryOp::neg : P::UnaryOp::not_, expr(e->args[0]));
       case Expr::Kind::binary: return binary(*e);
       case Expr::Kind::select: return P::select(expr(e->args[0]), expr(e->args[1]), expr(e->args[2]));
       case Expr::Kind::cast: {
@@ -221,7 +221,7 @@ class Lowerer {
       case Expr::Kind::call: {
         std::vector<P::ExprPtr> args;
         for (const ExprPtr& a : e->args) args.push_back(expr(a));
-        return checked(P::call(e->name, std::move(args)));
+        return checked(P::call(*P::parse_intrinsic(e->name), std::move(args)));
       }
     }
     throw std::logic_error("lowering: unknown expression");
@@ -238,10 +238,10 @@ class Lowerer {
     const P::ExprPtr a = expr(e.args[0]), b = expr(rhs);
     const Type t = e.args[0]->type;
     const std::string& op = e.op;
-    if (op == "and") return P::binary("&&", a, b);
-    if (op == "or") return P::binary("||", a, b);
+    if (op == "and") return P::binary(P::BinaryOp::and_, a, b);
+    if (op == "or") return P::binary(P::BinaryOp::or_, a, b);
     if (op == "**") {
-      if (is_floating(t)) return P::call("pow", {a, b});
+      if (is_floating(t)) return P::call(P::Intrinsic::pow, {a, b});
       // An integer to a literal power: exact by multiplication, in any order.
       const std::int64_t n = std::get<std::int64_t>(rhs->value);
       if (n == 0) return P::constant(ptype(t), std::int64_t{1});
@@ -249,16 +249,16 @@ class Lowerer {
       for (std::int64_t k = 1; k < n; ++k) r = P::mul(r, a);
       return r;
     }
-    if (op != "/" && op != "//" && op != "%") return P::binary(op, a, b);
-    const auto divide = [&] { return op == "/" ? P::binary("/", a, b) : P::call(op == "//" ? "floordiv" : "mod", {a, b}); };
+    if (op != "/" && op != "//" && op != "%") return P::binary(*P::parse_binary_op(op), a, b);
+    const auto divide = [&] { return op == "/" ? P::binary(P::BinaryOp::div, a, b) : P::call(op == "//" ? P::Intrinsic::floordiv : P::Intrinsic::mod, {a, b}); };
     // Python's own numbers raise on a zero divisor (the generated code returns ASP_C_ZERO_DIVISION);
     // NumPy's give what IEEE arithmetic gives (floats) or 0 (integers).
     if (is_weak(t) || nonzero_literal(rhs)) return divide();
-    const P::ExprPtr is_zero = P::binary("==", b, P::constant(ptype(t), is_floating(t) ? P::Value(0.0) : P::Value(std::int64_t{0})));
+    const P::ExprPtr is_zero = P::binary(P::BinaryOp::eq, b, P::constant(ptype(t), is_floating(t) ? P::Value(0.0) : P::Value(std::int64_t{0})));
     if (!is_floating(t)) return P::select(is_zero, P::constant(ptype(t), std::int64_t{0}), divide());
     // a / ±0: pow(±0, -1) is ±inf with the zero's sign, and a * ±inf is what IEEE a / ±0 is,
     // to the bits of its nan. NumPy's a % 0 is libm's fmod(a, 0): a's nan, or the default one.
-    const P::ExprPtr inverse = P::call("pow", {b, P::constant(ptype(t), -1.0)});
+    const P::ExprPtr inverse = P::call(P::Intrinsic::pow, {b, P::constant(ptype(t), -1.0)});
     const P::ExprPtr special = op == "%" ? P::mul(P::mul(a, P::constant(ptype(t), 0.0)), inverse) : P::mul(a, inverse);
     return P::select(is_zero, special, divide());
   }
@@ -441,9 +441,9 @@ class Lowerer {
     auto loop = [&](P::ExprPtr lo, P::ExprPtr hi, P::Block b) { return P::make_loop(P::Loop{v, lo, hi, 1, kind, 0, std::move(b)}); };
     if (in_border) return {loop(P::i64(0), n, border(body, k + 1, true, parallel))};
     if (k + 1 == rank) {
-      return {loop(P::i64(0), P::call("min", {d, n}), body), loop(P::call("max", {P::sub(n, d), d}), n, body)};
+      return {loop(P::i64(0), P::call(P::Intrinsic::min, {d, n}), body), loop(P::call(P::Intrinsic::max, {P::sub(n, d), d}), n, body)};
     }
-    const P::ExprPtr edge = P::binary("||", P::binary("<", i, d), P::binary(">=", i, P::sub(n, d)));
+    const P::ExprPtr edge = P::binary(P::BinaryOp::or_, P::binary(P::BinaryOp::lt, i, d), P::binary(P::BinaryOp::ge, i, P::sub(n, d)));
     return {loop(P::i64(0), n, {P::make_if(edge, border(body, k + 1, true, parallel), border(body, k + 1, false, parallel))})};
   }
 
@@ -482,7 +482,7 @@ class Lowerer {
       for (const InteriorNest& nest : interiors_) {
         f = P::run_pass(f, [&](const P::Function& x) { return P::unroll(x, nest.vars.back(), factor, remainder); });
         if (!remainder) {
-          f.requires_ = and_(f.requires_, P::binary("==", P::binary("%", nest.trip, P::i64(factor)), P::i64(0)));
+          f.requires_ = and_(f.requires_, P::binary(P::BinaryOp::eq, P::binary(P::BinaryOp::rem, nest.trip, P::i64(factor)), P::i64(0)));
         }
       }
       m.functions.push_back(std::move(f));
