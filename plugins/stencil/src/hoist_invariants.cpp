@@ -44,19 +44,23 @@ class Hoister {
  private:
   // Computed from literals and kernel-level lets alone: the same at every point.
   bool invariant(const ExprPtr& e) const {
-    switch (e->kind) {
-      case Expr::Kind::literal: return true;
-      case Expr::Kind::local: return lets_.count(e->name) > 0;
-      case Expr::Kind::read:
-      case Expr::Kind::lookup:
-      case Expr::Kind::coord: return false;
-      case Expr::Kind::distance: return e->points[0].base == e->points[1].base;
-      default:
-        for (const ExprPtr& a : e->args) {
-          if (!invariant(a)) return false;
+    struct Invariant : ExprFunction<Invariant, bool> {
+      explicit Invariant(const std::set<std::string>& l) : lets(l) {}
+      bool on_literal(const ExprPtr&) { return true; }
+      bool on_local(const ExprPtr& x) { return lets.count(x->name) > 0; }
+      bool on_read(const ExprPtr&) { return false; }
+      bool on_lookup(const ExprPtr&) { return false; }
+      bool on_coord(const ExprPtr&) { return false; }
+      bool on_distance(const ExprPtr& x) { return x->points[0].base == x->points[1].base; }
+      bool otherwise(const ExprPtr& x) {  // an operator: invariant when its operands are
+        for (const ExprPtr& a : x->args) {
+          if (!visit(a)) return false;
         }
         return true;
-    }
+      }
+      const std::set<std::string>& lets;
+    };
+    return Invariant(lets_).visit(e);
   }
 
   // Python's own division raises on a zero divisor: evaluated before the loop
@@ -127,34 +131,33 @@ class Hoister {
     return raises;
   }
 
-  ExprPtr hoist(const ExprPtr& e) {
-    if (e->kind != Expr::Kind::literal && e->kind != Expr::Kind::local && invariant(e) && !can_raise(e)) {
-      auto [it, fresh] = index_.emplace(print(e), hoisted_.size());
+  // Top down: the largest invariant subexpressions become lets.
+  struct Hoist : ExprMutator<Hoist> {
+    explicit Hoist(Hoister& h) : h(h) {}
+    ExprPtr on_literal(const ExprPtr& e) { return e; }
+    ExprPtr on_local(const ExprPtr& e) { return e; }
+    ExprPtr otherwise(const ExprPtr& e) {
+      if (!h.invariant(e) || h.can_raise(e)) return rebuild(e);
+      auto [it, fresh] = h.index_.emplace(print(e), h.hoisted_.size());
       if (fresh) {
         std::string name;
-        do name = "inv." + std::to_string(counter_++); while (names_.count(name));
-        names_.insert(name);
-        lets_.insert(name);
-        hoisted_.push_back(make_let(name, e));
+        do name = "inv." + std::to_string(h.counter_++); while (h.names_.count(name));
+        h.names_.insert(name);
+        h.lets_.insert(name);
+        h.hoisted_.push_back(make_let(name, e));
       }
-      return local(hoisted_[it->second].name, e->type);
+      return local(h.hoisted_[it->second].name, e->type);
     }
-    if (e->args.empty()) return e;
-    Expr copy = *e;
-    for (ExprPtr& a : copy.args) a = hoist(a);
-    return make(std::move(copy));
-  }
+    Hoister& h;
+  };
 
   Block rewrite(const Block& in) {
-    Block out;
-    for (const Stmt& s : in) {
-      Stmt c = s;
-      if (c.value) c.value = hoist(c.value);
-      c.body = rewrite(s.body);
-      c.orelse = rewrite(s.orelse);
-      out.push_back(std::move(c));
-    }
-    return out;
+    struct Rewrite : StmtMutator<Rewrite> {
+      explicit Rewrite(Hoister& h) : h(h) {}
+      ExprPtr expr(const ExprPtr& e) { return Hoist(h).mutate(e); }
+      Hoister& h;
+    };
+    return Rewrite(*this).block(in);
   }
 
   std::set<std::string> names_, lets_;
