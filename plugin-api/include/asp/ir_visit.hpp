@@ -123,6 +123,26 @@ const Node& deref(const Node& e) {
   return e;
 }
 
+// `e` with each operand replaced by `child(operand)`: `e` itself when no
+// operand changed, else a copy that shares the operands that did not.
+template <class Node, class Child>
+Ptr<Node> with_operands(const Ptr<Node>& e, Child&& child) {
+  std::vector<Ptr<Node>> args;
+  bool changed = false;
+  for (std::size_t i = 0; i < e->args.size(); ++i) {
+    Ptr<Node> a = child(e->args[i]);
+    if (a != e->args[i] && !changed) {
+      changed = true;
+      args.assign(e->args.begin(), e->args.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    if (changed) args.push_back(std::move(a));
+  }
+  if (!changed) return e;
+  Node copy = *e;
+  copy.args = std::move(args);
+  return std::make_shared<const Node>(std::move(copy));
+}
+
 // Visits an expression tree. Default: visit every operand (pre-order).
 template <class Derived, class Node>
 class ExprWalker {
@@ -147,20 +167,7 @@ class ExprMutator {
   Ptr<Node> mutate(const Ptr<Node>& e) { return e ? dispatch(self(), e) : e; }
   Ptr<Node> otherwise(const Ptr<Node>& e) { return rebuild(e); }
   Ptr<Node> rebuild(const Ptr<Node>& e) {
-    std::vector<Ptr<Node>> args;
-    bool changed = false;
-    for (std::size_t i = 0; i < e->args.size(); ++i) {
-      Ptr<Node> a = mutate(e->args[i]);
-      if (a != e->args[i] && !changed) {
-        changed = true;
-        args.assign(e->args.begin(), e->args.begin() + static_cast<std::ptrdiff_t>(i));
-      }
-      if (changed) args.push_back(std::move(a));
-    }
-    if (!changed) return e;
-    Node copy = *e;
-    copy.args = std::move(args);
-    return std::make_shared<const Node>(std::move(copy));
+    return with_operands(e, [&](const Ptr<Node>& a) { return mutate(a); });
   }
 
  private:
@@ -182,21 +189,7 @@ Ptr<Node> rewrite(const Ptr<Node>& e, F&& f) {
   struct Bottom_up {
     F& f;
     Ptr<Node> go(const Ptr<Node>& n) {
-      if (!n) return n;
-      std::vector<Ptr<Node>> args;
-      bool changed = false;
-      for (std::size_t i = 0; i < n->args.size(); ++i) {
-        Ptr<Node> a = go(n->args[i]);
-        if (a != n->args[i] && !changed) {
-          changed = true;
-          args.assign(n->args.begin(), n->args.begin() + static_cast<std::ptrdiff_t>(i));
-        }
-        if (changed) args.push_back(std::move(a));
-      }
-      if (!changed) return f(n);
-      Node copy = *n;
-      copy.args = std::move(args);
-      return f(std::make_shared<const Node>(std::move(copy)));
+      return n ? f(with_operands(n, [&](const Ptr<Node>& a) { return go(a); })) : n;
     }
   };
   return Bottom_up{f}.go(e);
