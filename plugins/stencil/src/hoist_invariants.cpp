@@ -67,37 +67,49 @@ class Hoister {
   // it could raise where Python (whose loop might not run) does not.
   // The value of a float expression of literals and kernel-level lets, where that is
   // plain arithmetic (what decides whether a math call raises, as Python computes it).
-  std::optional<double> value_of(const ExprPtr& e, int depth = 0) const {
-    if (depth > 32) return std::nullopt;
-    switch (e->kind) {
-      case Expr::Kind::literal:
-        if (const auto* d = std::get_if<double>(&e->value)) return *d;
-        if (const auto* i = std::get_if<std::int64_t>(&e->value)) return static_cast<double>(*i);
-        return std::nullopt;
-      case Expr::Kind::local: {
-        auto it = let_values_.find(e->name);
-        return it == let_values_.end() ? std::nullopt : value_of(it->second, depth + 1);
+  std::optional<double> value_of(const ExprPtr& e) const {
+    struct Value : ExprFunction<Value, std::optional<double>> {
+      explicit Value(const std::map<std::string, ExprPtr>& l) : lets(l) {}
+      std::optional<double> operand(const ExprPtr& x) {
+        if (depth > 32) return std::nullopt;  // deeper than 32 levels: unknown (bounds the recursion)
+        ++depth;
+        const std::optional<double> v = visit(x);
+        --depth;
+        return v;
       }
-      case Expr::Kind::unary: {
-        if (e->op != "neg") return std::nullopt;
-        const auto a = value_of(e->args[0], depth + 1);
+      std::optional<double> on_literal(const ExprPtr& x) {
+        if (const auto* d = std::get_if<double>(&x->value)) return *d;
+        if (const auto* i = std::get_if<std::int64_t>(&x->value)) return static_cast<double>(*i);
+        return std::nullopt;
+      }
+      std::optional<double> on_local(const ExprPtr& x) {
+        auto it = lets.find(x->name);
+        return it == lets.end() ? std::nullopt : operand(it->second);
+      }
+      std::optional<double> on_unary(const ExprPtr& x) {
+        if (x->op != "neg") return std::nullopt;
+        const auto a = operand(x->args[0]);
         return a ? std::optional<double>(-*a) : std::nullopt;
       }
-      case Expr::Kind::cast:
-        if (!is_floating(e->type) || e->type == Type::f32) return std::nullopt;
-        return value_of(e->args[0], depth + 1);
-      case Expr::Kind::binary: {
-        if (!is_floating(e->type) || e->type == Type::f32) return std::nullopt;
-        const auto a = value_of(e->args[0], depth + 1), b = value_of(e->args[1], depth + 1);
+      std::optional<double> on_cast(const ExprPtr& x) {
+        if (!is_floating(x->type) || x->type == Type::f32) return std::nullopt;
+        return operand(x->args[0]);
+      }
+      std::optional<double> on_binary(const ExprPtr& x) {
+        if (!is_floating(x->type) || x->type == Type::f32) return std::nullopt;
+        const auto a = operand(x->args[0]), b = operand(x->args[1]);
         if (!a || !b) return std::nullopt;
-        if (e->op == "+") return *a + *b;
-        if (e->op == "-") return *a - *b;
-        if (e->op == "*") return *a * *b;
-        if (e->op == "/" && *b != 0) return *a / *b;
+        if (x->op == "+") return *a + *b;
+        if (x->op == "-") return *a - *b;
+        if (x->op == "*") return *a * *b;
+        if (x->op == "/" && *b != 0) return *a / *b;
         return std::nullopt;
       }
-      default: return std::nullopt;
-    }
+      std::optional<double> otherwise(const ExprPtr&) { return std::nullopt; }
+      const std::map<std::string, ExprPtr>& lets;
+      int depth = 0;
+    };
+    return Value(let_values_).operand(e);
   }
 
   bool can_raise(const ExprPtr& e) const {
