@@ -186,7 +186,7 @@ struct Symbol {
   int gpu_depth = 0;  // how many GPU loops enclose its declaration
 };
 
-class FunctionEmitter {
+class FunctionEmitter : public asp::ir::Exhaustive {
  public:
   FunctionEmitter(const Function& f, const Dialect& dialect, Helpers& helpers, int& outlined_counter)
       : f_(f), dialect_(dialect), helpers_(helpers), outlined_counter_(outlined_counter) {}
@@ -218,18 +218,18 @@ class FunctionEmitter {
   static std::vector<int> python_codes(const Expr& e) {
     if (!e.raises || !may_raise(e)) return {};
     if (e.kind == Expr::Kind::call) {
-      static const std::map<std::string, std::pair<int, int>> ops = {
-          {"sqrt", {ASP_C_MATH_DOMAIN, ASP_C_OP_SQRT}}, {"log", {ASP_C_MATH_DOMAIN, ASP_C_OP_LOG}},
-          {"exp", {ASP_C_MATH_RANGE, ASP_C_OP_EXP}},    {"sin", {ASP_C_MATH_DOMAIN, ASP_C_OP_SIN}},
-          {"cos", {ASP_C_MATH_DOMAIN, ASP_C_OP_COS}},   {"tan", {ASP_C_MATH_DOMAIN, ASP_C_OP_TAN}}};
-      const auto [error, op] = ops.at(e.name);
+      static const std::map<Intrinsic, std::pair<int, int>> ops = {
+          {Intrinsic::sqrt, {ASP_C_MATH_DOMAIN, ASP_C_OP_SQRT}}, {Intrinsic::log, {ASP_C_MATH_DOMAIN, ASP_C_OP_LOG}},
+          {Intrinsic::exp, {ASP_C_MATH_RANGE, ASP_C_OP_EXP}},    {Intrinsic::sin, {ASP_C_MATH_DOMAIN, ASP_C_OP_SIN}},
+          {Intrinsic::cos, {ASP_C_MATH_DOMAIN, ASP_C_OP_COS}},   {Intrinsic::tan, {ASP_C_MATH_DOMAIN, ASP_C_OP_TAN}}};
+      const auto [error, op] = ops.at(e.intrinsic);
       return {ASP_C_PYTHON_ERROR_STATUS(error, op, e.raises)};
     }
     // int(x), or math.floor / math.ceil, whose conversion to int is what raises.
     const Expr& a = *e.args[0];
-    const int op = a.kind == Expr::Kind::call && a.name == "floor" ? ASP_C_OP_FLOOR
-                   : a.kind == Expr::Kind::call && a.name == "ceil" ? ASP_C_OP_CEIL
-                                                                    : ASP_C_OP_INT;
+    const int op = a.kind == Expr::Kind::call && a.intrinsic == Intrinsic::floor ? ASP_C_OP_FLOOR
+                   : a.kind == Expr::Kind::call && a.intrinsic == Intrinsic::ceil ? ASP_C_OP_CEIL
+                                                                                  : ASP_C_OP_INT;
     return {ASP_C_PYTHON_ERROR_STATUS(ASP_C_INT_OF_NAN, op, e.raises), ASP_C_PYTHON_ERROR_STATUS(ASP_C_INT_OF_INF, op, e.raises)};
   }
 
@@ -400,7 +400,7 @@ class FunctionEmitter {
   }
 
   bool guarded(const ExprPtr& index) const {
-    return !is_affine(*index, [&](const std::string& n) { return affine_var(n); });
+    return !is_affine(index, [&](const std::string& n) { return affine_var(n); });
   }
 
   // The element offset of an access. A data-dependent index is checked; `ok`
@@ -421,55 +421,60 @@ class FunctionEmitter {
     return out;
   }
 
-  std::string expr(const ExprPtr& e) {
-    switch (e->kind) {
-      case Expr::Kind::constant: {
-        if (auto* d = std::get_if<double>(&e->value)) return format_double(*d, e->type, dialect_);
-        if (auto* b = std::get_if<bool>(&e->value)) return *b ? "((asp_bool)1)" : "((asp_bool)0)";
-        if (auto* i = std::get_if<std::int64_t>(&e->value)) {
-          // INT64_MIN has no literal of its own in C.
-          if (*i == std::numeric_limits<std::int64_t>::min()) return "((asp_i64)(-9223372036854775807LL - 1))";
-          return "((" + std::string(c_type(e->type)) + ")" + std::to_string(*i) + "LL)";
-        }
-        return "((" + std::string(c_type(e->type)) + ")" + std::to_string(std::get<std::uint64_t>(e->value)) + "ULL)";
-      }
-      case Expr::Kind::var: return cname(e->name);
-      case Expr::Kind::load: return cname(e->name) + "[" + offset(e->name, e->args) + "]";
-      case Expr::Kind::unary: {
-        const std::string a = expr(e->args[0]);
-        const std::string op = e->op;
-        return narrow(e->type) ? "((" + std::string(c_type(e->type)) + ")(" + op + a + "))" : "(" + op + a + ")";
-      }
-      case Expr::Kind::binary: {
-        const Type t = e->args[0]->type;
-        const std::string a = expr(e->args[0]), b = expr(e->args[1]);
-        if ((e->op == "/" || e->op == "%") && !nonzero_constant(e->args[1])) {
-          return helpers_.use(e->op == "/" ? "div" : "rem", t) + "(" + a + ", " + b + ", " + dialect_.status_pointer() + ")";
-        }
-        const std::string text = "(" + a + " " + e->op + " " + b + ")";
-        return narrow(e->type) && !is_comparison(e->op) ? "((" + std::string(c_type(e->type)) + ")" + text + ")" : text;
-      }
-      case Expr::Kind::select:
-        return "(" + expr(e->args[0]) + " ? " + expr(e->args[1]) + " : " + expr(e->args[2]) + ")";
-      case Expr::Kind::cast:
-        if (const std::vector<int> codes = python_codes(*e); !codes.empty()) {
-          return helpers_.use("py_int_" + std::string(type_name(e->type)), e->args[0]->type) + "(" + expr(e->args[0]) +
-                 ", &" + flags_.at(codes[0]) + ")";
-        }
-        return "((" + std::string(c_type(e->type)) + ")(" + expr(e->args[0]) + "))";
-      case Expr::Kind::call: return call(e);
-    }
-    throw std::logic_error("codegen: unknown expression");
-  }
+  std::string expr(const ExprPtr& e) { return dispatch(*this, e); }
 
+ public:
+  // The emitter writes every node kind of PSIR (exhaustive, see <asp/ir_visit.hpp>).
+
+  std::string on_constant(const ExprPtr& e) {
+    if (auto* d = std::get_if<double>(&e->value)) return format_double(*d, e->type, dialect_);
+    if (auto* b = std::get_if<bool>(&e->value)) return *b ? "((asp_bool)1)" : "((asp_bool)0)";
+    if (auto* i = std::get_if<std::int64_t>(&e->value)) {
+      // INT64_MIN has no literal of its own in C.
+      if (*i == std::numeric_limits<std::int64_t>::min()) return "((asp_i64)(-9223372036854775807LL - 1))";
+      return "((" + std::string(c_type(e->type)) + ")" + std::to_string(*i) + "LL)";
+    }
+    return "((" + std::string(c_type(e->type)) + ")" + std::to_string(std::get<std::uint64_t>(e->value)) + "ULL)";
+  }
+  std::string on_var(const ExprPtr& e) { return cname(e->name); }
+  std::string on_load(const ExprPtr& e) { return cname(e->name) + "[" + offset(e->name, e->args) + "]"; }
+  std::string on_unary(const ExprPtr& e) {
+    const std::string a = expr(e->args[0]);
+    const std::string op(c_symbol(e->unary_op));
+    return narrow(e->type) ? "((" + std::string(c_type(e->type)) + ")(" + op + a + "))" : "(" + op + a + ")";
+  }
+  std::string on_binary(const ExprPtr& e) {
+    const Type t = e->args[0]->type;
+    const std::string a = expr(e->args[0]), b = expr(e->args[1]);
+    const BinaryOp op = e->binary_op;
+    if ((op == BinaryOp::div || op == BinaryOp::rem) && !nonzero_constant(e->args[1])) {
+      return helpers_.use(op == BinaryOp::div ? "div" : "rem", t) + "(" + a + ", " + b + ", " + dialect_.status_pointer() + ")";
+    }
+    const std::string text = "(" + a + " " + std::string(spelling(op)) + " " + b + ")";
+    return narrow(e->type) && !is_comparison(op) ? "((" + std::string(c_type(e->type)) + ")" + text + ")" : text;
+  }
+  std::string on_select(const ExprPtr& e) {
+    return "(" + expr(e->args[0]) + " ? " + expr(e->args[1]) + " : " + expr(e->args[2]) + ")";
+  }
+  std::string on_cast(const ExprPtr& e) {
+    if (const std::vector<int> codes = python_codes(*e); !codes.empty()) {
+      return helpers_.use("py_int_" + std::string(type_name(e->type)), e->args[0]->type) + "(" + expr(e->args[0]) +
+             ", &" + flags_.at(codes[0]) + ")";
+    }
+    return "((" + std::string(c_type(e->type)) + ")(" + expr(e->args[0]) + "))";
+  }
+  std::string on_call(const ExprPtr& e) { return call(e); }
+
+ private:
   std::string call(const ExprPtr& e) {
     const Type t = e->args[0]->type;
     std::vector<std::string> args;
     for (const ExprPtr& a : e->args) args.push_back(expr(a));
     const std::string joined = args.size() == 1 ? args[0] : args[0] + ", " + args[1];
-    const std::string& n = e->name;
-    if (n == "min" || n == "max" || n == "abs") return helpers_.use(n, t) + "(" + joined + ")";
-    if (n == "floordiv" || n == "mod") return helpers_.use(n, t) + "(" + joined + ", " + dialect_.status_pointer() + ")";
+    const Intrinsic f = e->intrinsic;
+    const std::string n(spelling(f));
+    if (f == Intrinsic::min || f == Intrinsic::max || f == Intrinsic::abs) return helpers_.use(n, t) + "(" + joined + ")";
+    if (f == Intrinsic::floordiv || f == Intrinsic::mod) return helpers_.use(n, t) + "(" + joined + ", " + dialect_.status_pointer() + ")";
     if (const std::vector<int> codes = python_codes(*e); !codes.empty()) {
       return helpers_.use("py_" + n, t) + "(" + joined + ", &" + flags_.at(codes[0]) + ")";
     }
@@ -477,26 +482,29 @@ class FunctionEmitter {
   }
 
   // Reduction variables declared outside `loop` that its body reduces into, with their operators.
-  std::map<std::string, std::string> reductions(const Loop& loop) const {
-    std::map<std::string, std::string> found;
-    std::set<std::string> inner;
-    std::function<void(const Block&)> walk = [&](const Block& b) {
-      for (const Stmt& s : b) {
-        if (s.kind == Stmt::Kind::let || s.kind == Stmt::Kind::decl) inner.insert(s.name);
-        if (s.kind == Stmt::Kind::reduce && !inner.count(s.name)) found[s.name] = s.op;
-        if (s.loop) walk(s.loop->body);
-        walk(s.then_block);
-        walk(s.else_block);
+  // Exhaustive: a parallel loop whose reduction it missed would race.
+  static std::map<std::string, ReduceOp> reductions(const Loop& loop) {
+    struct Reductions : StmtWalker<Reductions>, asp::ir::Exhaustive {
+      void on_let(const Stmt& s) { inner.insert(s.name); }
+      void on_decl(const Stmt& s) { inner.insert(s.name); }
+      void on_reduce(const Stmt& s) {
+        if (!inner.count(s.name)) found[s.name] = s.reduce_op;
       }
-    };
-    walk(loop.body);
-    return found;
+      void on_loop(const Stmt& s) { descend(s); }
+      void on_if(const Stmt& s) { descend(s); }
+      void on_assign(const Stmt&) {}
+      void on_store(const Stmt&) {}
+      std::map<std::string, ReduceOp> found;
+      std::set<std::string> inner;
+    } walker;
+    walker.block(loop.body);
+    return walker.found;
   }
 
-  std::string identity(const std::string& op, Type t) const {
-    if (op == "+") return is_float(t) ? format_double(0.0, t, dialect_) : "0";
-    if (op == "*") return is_float(t) ? format_double(1.0, t, dialect_) : "1";
-    const bool is_min = op == "min";
+  std::string identity(ReduceOp op, Type t) const {
+    if (op == ReduceOp::add) return is_float(t) ? format_double(0.0, t, dialect_) : "0";
+    if (op == ReduceOp::mul) return is_float(t) ? format_double(1.0, t, dialect_) : "1";
+    const bool is_min = op == ReduceOp::min;
     if (is_float(t)) return format_double(is_min ? INFINITY : -INFINITY, t, dialect_);
     if (is_unsigned(t)) return is_min ? "(" + std::string(c_type(t)) + ")-1" : "0";
     const int bits = t == Type::i8 ? 8 : t == Type::i16 ? 16 : t == Type::i32 ? 32 : 64;
@@ -504,9 +512,10 @@ class FunctionEmitter {
     return is_min ? max : "(-" + max + " - 1)";
   }
 
-  std::string combine(const std::string& op, Type t, const std::string& acc, const std::string& value) {
-    if (op == "min" || op == "max") return helpers_.use(op, t) + "(" + acc + ", " + value + ")";
-    std::string text = "(" + acc + " " + op + " " + value + ")";
+  std::string combine(ReduceOp op, Type t, const std::string& acc, const std::string& value) {
+    const std::string sign(spelling(op));
+    if (op == ReduceOp::min || op == ReduceOp::max) return helpers_.use(sign, t) + "(" + acc + ", " + value + ")";
+    std::string text = "(" + acc + " " + sign + " " + value + ")";
     return narrow(t) ? "((" + std::string(c_type(t)) + ")" + text + ")" : text;
   }
 
@@ -517,52 +526,61 @@ class FunctionEmitter {
   }
 
   void stmt(std::ostringstream& out, const Stmt& s, int depth, int parallel_depth) {
-    const std::string pad(2 * depth, ' ');
-    switch (s.kind) {
-      case Stmt::Kind::loop: loop(out, *s.loop, depth, parallel_depth); return;
-      case Stmt::Kind::let:
-      case Stmt::Kind::decl:
-        out << pad << (s.kind == Stmt::Kind::let ? "const " : "") << c_type(s.type) << " " << cname(s.name) << " = "
-            << expr(s.value) << ";\n";
-        declare(s.name, s.type, Symbol::Kind::local);
-        return;
-      case Stmt::Kind::assign: out << pad << cname(s.name) << " = " << expr(s.value) << ";\n"; return;
-      case Stmt::Kind::reduce: {
-        const Symbol& target = *lookup(s.name);
-        if (dialect_.device() && target.gpu_depth < gpu_depth_) {
-          // Every thread would hold its own partial result, and nothing combines them.
-          throw asp::Error(ASP_ERR_UNSUPPORTED, "function '" + f_.name + "': the reduction into '" + s.name +
-                                                    "' crosses a GPU loop; device code reduces only within a thread");
-        }
-        out << pad << cname(s.name) << " = " << combine(s.op, target.type, cname(s.name), expr(s.value)) << ";\n";
-        return;
-      }
-      case Stmt::Kind::store: {
-        // A data-dependent index is checked before the write: out of bounds, nothing is written.
-        if (std::any_of(s.indices.begin(), s.indices.end(), [&](const ExprPtr& i) { return guarded(i); })) {
-          out << pad << "{\n" << pad << "  int asp_ok = 1;\n"
-              << pad << "  const asp_i64 asp_at = " << offset(s.name, s.indices, "&asp_ok") << ";\n"
-              << pad << "  if (asp_ok) " << cname(s.name) << "[asp_at] = " << expr(s.value) << ";\n"
-              << pad << "}\n";
-        } else if (&s == line_store_) {
-          out << pad << "asp_line[" << cname(line_var_) << " - asp_k0] = " << expr(s.value) << ";\n";
-        } else {
-          out << pad << cname(s.name) << "[" << offset(s.name, s.indices) << "] = " << expr(s.value) << ";\n";
-        }
-        return;
-      }
-      case Stmt::Kind::if_:
-        out << pad << "if (" << expr(s.value) << ") {\n";
-        block(out, s.then_block, depth + 1, parallel_depth);
-        if (!s.else_block.empty()) {
-          out << pad << "} else {\n";
-          block(out, s.else_block, depth + 1, parallel_depth);
-        }
-        out << pad << "}\n";
-        return;
-    }
+    dispatch(*this, s, out, depth, parallel_depth);
   }
 
+ public:
+  // One C statement per PSIR statement, for every kind.
+  void on_loop(const Stmt& s, std::ostringstream& out, int depth, int parallel_depth) {
+    loop(out, *s.loop, depth, parallel_depth);
+  }
+  void on_let(const Stmt& s, std::ostringstream& out, int depth, int) {
+    out << std::string(2 * depth, ' ') << (s.kind == Stmt::Kind::let ? "const " : "") << c_type(s.type) << " "
+        << cname(s.name) << " = " << expr(s.value) << ";\n";
+    declare(s.name, s.type, Symbol::Kind::local);
+  }
+  void on_decl(const Stmt& s, std::ostringstream& out, int depth, int parallel_depth) {
+    on_let(s, out, depth, parallel_depth);
+  }
+  void on_assign(const Stmt& s, std::ostringstream& out, int depth, int) {
+    out << std::string(2 * depth, ' ') << cname(s.name) << " = " << expr(s.value) << ";\n";
+  }
+  void on_reduce(const Stmt& s, std::ostringstream& out, int depth, int) {
+    const Symbol& target = *lookup(s.name);
+    if (dialect_.device() && target.gpu_depth < gpu_depth_) {
+      // Every thread would hold its own partial result, and nothing combines them.
+      throw asp::Error(ASP_ERR_UNSUPPORTED, "function '" + f_.name + "': the reduction into '" + s.name +
+                                                "' crosses a GPU loop; device code reduces only within a thread");
+    }
+    out << std::string(2 * depth, ' ') << cname(s.name) << " = "
+        << combine(s.reduce_op, target.type, cname(s.name), expr(s.value)) << ";\n";
+  }
+  void on_store(const Stmt& s, std::ostringstream& out, int depth, int) {
+    const std::string pad(2 * depth, ' ');
+    // A data-dependent index is checked before the write: out of bounds, nothing is written.
+    if (std::any_of(s.indices.begin(), s.indices.end(), [&](const ExprPtr& i) { return guarded(i); })) {
+      out << pad << "{\n" << pad << "  int asp_ok = 1;\n"
+          << pad << "  const asp_i64 asp_at = " << offset(s.name, s.indices, "&asp_ok") << ";\n"
+          << pad << "  if (asp_ok) " << cname(s.name) << "[asp_at] = " << expr(s.value) << ";\n"
+          << pad << "}\n";
+    } else if (&s == line_store_) {
+      out << pad << "asp_line[" << cname(line_var_) << " - asp_k0] = " << expr(s.value) << ";\n";
+    } else {
+      out << pad << cname(s.name) << "[" << offset(s.name, s.indices) << "] = " << expr(s.value) << ";\n";
+    }
+  }
+  void on_if(const Stmt& s, std::ostringstream& out, int depth, int parallel_depth) {
+    const std::string pad(2 * depth, ' ');
+    out << pad << "if (" << expr(s.value) << ") {\n";
+    block(out, s.then_block, depth + 1, parallel_depth);
+    if (!s.else_block.empty()) {
+      out << pad << "} else {\n";
+      block(out, s.else_block, depth + 1, parallel_depth);
+    }
+    out << pad << "}\n";
+  }
+
+ private:
   // A C expression for the iterations of `l` times those of the loops nested
   // directly inside it whose bounds use no loop variable: an estimate of the
   // work a parallel loop would share out, evaluated before it starts.
@@ -595,7 +613,7 @@ class FunctionEmitter {
 
   std::string reduction_clauses(const Loop& l) const {
     std::string clauses;
-    for (const auto& [name, op] : reductions(l)) clauses += " reduction(" + op + ":" + cname(name) + ")";
+    for (const auto& [name, op] : reductions(l)) clauses += " reduction(" + std::string(spelling(op)) + ":" + cname(name) + ")";
     clauses += flag_clauses(l.body);
     return clauses;
   }
@@ -607,18 +625,13 @@ class FunctionEmitter {
     if (!dialect_.streaming_stores() || l.kind != LoopKind::streaming || l.step != 1 || l.body.empty()) return nullptr;
     const Stmt& last = l.body.back();
     if (last.kind != Stmt::Kind::store || !f_.param(last.name)->strides.empty()) return nullptr;
-    int stores = 0;
-    std::function<void(const Block&)> count = [&](const Block& b) {
-      for (const Stmt& s : b) {
-        stores += s.kind == Stmt::Kind::store;
-        if (s.loop) count(s.loop->body);
-        count(s.then_block);
-        count(s.else_block);
-      }
-    };
-    count(l.body);
+    struct Stores : StmtWalker<Stores> {
+      void on_store(const Stmt&) { ++count; }
+      int count = 0;
+    } stores;
+    stores.block(l.body);
     const ExprPtr& row = last.indices.back();
-    if (stores != 1 || row->kind != Expr::Kind::var || row->name != l.var) return nullptr;
+    if (stores.count != 1 || row->kind != Expr::Kind::var || row->name != l.var) return nullptr;
     scopes_.emplace_back();
     declare(l.var, Type::i64, Symbol::Kind::loop_var);
     const bool plain = std::none_of(last.indices.begin(), last.indices.end(), [&](const ExprPtr& i) { return guarded(i); });
@@ -627,10 +640,15 @@ class FunctionEmitter {
   }
 
   static bool streams(const Block& b) {
-    return std::any_of(b.begin(), b.end(), [](const Stmt& s) {
-      return (s.loop && (s.loop->kind == LoopKind::streaming || streams(s.loop->body))) || streams(s.then_block) ||
-             streams(s.else_block);
-    });
+    struct Streams : StmtWalker<Streams> {
+      void on_loop(const Stmt& s) {
+        found |= s.loop->kind == LoopKind::streaming;
+        descend(s);
+      }
+      bool found = false;
+    } walker;
+    walker.block(b);
+    return walker.found;
   }
 
   // Streaming stores are weakly ordered: each thread fences them before its
@@ -856,24 +874,22 @@ class FunctionEmitter {
   // Uniform bodies split best statically; bodies with branches or inner loops of
   // varying length balance better on demand.
   static const char* schedule(const Loop& l) {
-    bool uneven = false;
-    std::function<void(const Block&)> walk = [&](const Block& b) {
-      for (const Stmt& s : b) {
-        if (s.kind == Stmt::Kind::if_) uneven = true;
-        if (s.loop) {
-          if (s.loop->lower->kind != Expr::Kind::constant || s.loop->upper->kind != Expr::Kind::constant) {
-            bool uses_outer = false;
-            auto check = [&](const Expr& e) { uses_outer |= e.kind == Expr::Kind::var && e.name == l.var; };
-            for_each_expr(s.loop->lower, check);
-            for_each_expr(s.loop->upper, check);
-            uneven |= uses_outer;
-          }
-          walk(s.loop->body);
+    struct Uneven : StmtWalker<Uneven> {
+      explicit Uneven(const std::string& v) : outer(v) {}
+      void on_if(const Stmt&) { uneven = true; }
+      void on_loop(const Stmt& s) {
+        if (s.loop->lower->kind != Expr::Kind::constant || s.loop->upper->kind != Expr::Kind::constant) {
+          auto check = [&](const Expr& e) { uneven |= e.kind == Expr::Kind::var && e.name == outer; };
+          for_each_expr(s.loop->lower, check);
+          for_each_expr(s.loop->upper, check);
         }
+        block(s.loop->body);
       }
-    };
-    walk(l.body);
-    return uneven ? "1 /* ASP_SCHEDULE_DYNAMIC */" : "0 /* ASP_SCHEDULE_STATIC */";
+      const std::string& outer;
+      bool uneven = false;
+    } walker(l.var);
+    walker.block(l.body);
+    return walker.uneven ? "1 /* ASP_SCHEDULE_DYNAMIC */" : "0 /* ASP_SCHEDULE_STATIC */";
   }
 
   const Function& f_;

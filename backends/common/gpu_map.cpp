@@ -5,7 +5,6 @@
 #include <asp/psir_text.hpp>
 #include <asp/psir_verify.hpp>
 
-#include <functional>
 #include <set>
 
 namespace asp::backends {
@@ -60,18 +59,17 @@ struct Mapping {
 std::set<std::string> names_in(const Function& f) {
   std::set<std::string> names;
   for (const Param& p : f.params) names.insert(p.name);
-  std::function<void(const Block&)> walk = [&](const Block& b) {
-    for (const Stmt& s : b) {
-      if (s.kind == Stmt::Kind::let || s.kind == Stmt::Kind::decl) names.insert(s.name);
-      if (s.loop) {
-        names.insert(s.loop->var);
-        walk(s.loop->body);
-      }
-      walk(s.then_block);
-      walk(s.else_block);
+  struct Declared : StmtWalker<Declared> {
+    explicit Declared(std::set<std::string>& n) : names(n) {}
+    void on_let(const Stmt& s) { names.insert(s.name); }
+    void on_decl(const Stmt& s) { names.insert(s.name); }
+    void on_loop(const Stmt& s) {
+      names.insert(s.loop->var);
+      descend(s);
     }
+    std::set<std::string>& names;
   };
-  walk(f.body);
+  Declared(names).block(f.body);
   return names;
 }
 
@@ -102,15 +100,15 @@ Stmt map_nest(const Nest& nest, const std::array<std::int64_t, 3>& shape, std::s
     const std::string b = fresh(names, l.var + "_block"), t = fresh(names, l.var + "_thread");
     // ceil((U - L) / span) blocks: the core reads the grid from this loop's trip count.
     const ExprPtr width = is_zero(l.lower) ? l.upper : sub(l.upper, l.lower);
-    blocks.push_back({b, i64(0), binary("/", add(width, i64(span - 1)), i64(span)), 1, LoopKind::gpu_block, dim, {}});
+    blocks.push_back({b, i64(0), binary(BinaryOp::div, add(width, i64(span - 1)), i64(span)), 1, LoopKind::gpu_block, dim, {}});
     threads.push_back({t, i64(0), i64(extent), 1, LoopKind::gpu_thread, dim, {}});
     // The original variable is substituted, not bound by a let: an index built
     // from it stays affine, so the code generators need not guard it.
     ExprPtr v = times(add(times(var(b, Type::i64), extent), var(t, Type::i64)), l.step);
     if (!is_zero(l.lower)) v = add(l.lower, v);
     body = substitute(body, l.var, v);
-    const ExprPtr below = binary("<", v, l.upper);
-    in_range = in_range ? binary("&&", in_range, below) : below;
+    const ExprPtr below = binary(BinaryOp::lt, v, l.upper);
+    in_range = in_range ? binary(BinaryOp::and_, in_range, below) : below;
   }
   Block nested = {make_if(in_range, std::move(body))};
   for (std::size_t m = depth; m-- > 0;) {

@@ -77,17 +77,11 @@ std::vector<bool> written_params(const std::vector<psir::Function>& functions) {
   std::vector<bool> written;
   for (const psir::Function& f : functions) {
     written.resize(std::max(written.size(), f.params.size()));
-    std::function<void(const psir::Block&)> walk = [&](const psir::Block& block) {
-      for (const psir::Stmt& s : block) {
-        if (s.kind == psir::Stmt::Kind::store) {
-          for (std::size_t i = 0; i < f.params.size(); ++i) written[i] = written[i] || f.params[i].name == s.name;
-        }
-        if (s.loop) walk(s.loop->body);
-        walk(s.then_block);
-        walk(s.else_block);
-      }
-    };
-    walk(f.body);
+    // psir::stored_buffers handles every statement kind (exhaustive): a kind
+    // it missed would leave a device's results uncopied.
+    for (const std::string& name : psir::stored_buffers(f.body)) {
+      for (std::size_t i = 0; i < f.params.size(); ++i) written[i] = written[i] || f.params[i].name == name;
+    }
   }
   return written;
 }
@@ -103,25 +97,35 @@ DeviceCode::DeviceCode(std::shared_ptr<const DeviceRuntime> device, asp_device_m
     for (const psir::Function& part : psir::device_launches(f)) {
       Launch& launch = launches.emplace_back();
       launch.name = part.name;
-      std::function<void(const psir::Block&)> walk = [&](const psir::Block& block) {
-        for (const psir::Stmt& s : block) {
-          if (s.loop && (s.loop->kind == psir::LoopKind::gpu_block || s.loop->kind == psir::LoopKind::gpu_thread)) {
-            const psir::Loop& l = *s.loop;
+      // The launch grid comes from the gpu loops: exhaustive, so that a
+      // statement kind holding one cannot hide it.
+      struct GpuLoops : psir::StmtWalker<GpuLoops>, asp::ir::Exhaustive {
+        GpuLoops(DeviceCode& code, const psir::Function& f, Launch& launch) : code(code), f(f), launch(launch) {}
+        void on_loop(const psir::Stmt& s) {
+          const psir::Loop& l = *s.loop;
+          if (l.kind == psir::LoopKind::gpu_block || l.kind == psir::LoopKind::gpu_thread) {
             for (const psir::ExprPtr& bound : {l.lower, l.upper}) {
               if (const std::string why = psir::gpu_bound_problem(f, bound); !why.empty()) {
-                unload_on_failure();
+                code.unload_on_failure();
                 throw std::runtime_error("kernel " + f.name + ": the bounds of gpu loop '" + l.var + "' " + why +
                                          ", so no launch grid can be computed");
               }
             }
             launch.loops.push_back({l.kind == psir::LoopKind::gpu_block, l.dim, l.lower, l.upper, l.step});
           }
-          if (s.loop) walk(s.loop->body);
-          walk(s.then_block);
-          walk(s.else_block);
+          descend(s);
         }
+        void on_if(const psir::Stmt& s) { descend(s); }
+        void on_let(const psir::Stmt&) {}
+        void on_decl(const psir::Stmt&) {}
+        void on_assign(const psir::Stmt&) {}
+        void on_reduce(const psir::Stmt&) {}
+        void on_store(const psir::Stmt&) {}
+        DeviceCode& code;
+        const psir::Function& f;
+        Launch& launch;
       };
-      walk(part.body);
+      GpuLoops(*this, f, launch).block(part.body);
     }
   }
 }

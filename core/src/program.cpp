@@ -57,37 +57,34 @@ ProgramRunner::ProgramRunner(const psir::Program& program, std::vector<std::shar
       if (!p.strides.empty()) throw std::runtime_error("kernel " + kernel_names[k] + ": a program kernel takes compact buffers only");
     }
   }
-  // What a call may write: each buffer a launch passes where its kernel writes.
-  std::function<void(const psir::Schedule&)> walk = [&](const psir::Schedule& body) {
-    for (const psir::HostStmt& s : body) {
-      switch (s.kind) {
-        case psir::HostStmt::Kind::launch: {
-          const Kernel& kernel = *kernels_.at(kernel_index_.at(s.name));
-          for (std::size_t i = 0; i < s.args.size(); ++i) {
-            if (!kernel.writes(i)) continue;
-            for (std::size_t p = 0; p < program_.params.size(); ++p) written_[p] = written_[p] || program_.params[p].name == s.args[i];
-          }
-          break;
-        }
-        case psir::HostStmt::Kind::comm:  // a communication statement may write every buffer it names
-          for (const std::string& a : s.args) {
-            for (std::size_t p = 0; p < program_.params.size(); ++p) written_[p] = written_[p] || program_.params[p].name == a;
-          }
-          break;
-        case psir::HostStmt::Kind::loop:
-        case psir::HostStmt::Kind::if_:
-          walk(s.body);
-          walk(s.else_body);
-          break;
-        case psir::HostStmt::Kind::let:
-        case psir::HostStmt::Kind::decl:
-        case psir::HostStmt::Kind::assign:
-        case psir::HostStmt::Kind::break_:
-          break;
+  // What a call may write: each buffer a launch passes where its kernel
+  // writes. Exhaustive: a statement kind this walker missed would leave
+  // results on a device uncopied.
+  struct Written : psir::HostWalker<Written>, asp::ir::Exhaustive {
+    explicit Written(ProgramRunner& r) : runner(r) {}
+    void mark(const std::string& name) {
+      for (std::size_t p = 0; p < runner.program_.params.size(); ++p) {
+        runner.written_[p] = runner.written_[p] || runner.program_.params[p].name == name;
       }
     }
+    void on_launch(const psir::HostStmt& s) {
+      const Kernel& kernel = *runner.kernels_.at(runner.kernel_index_.at(s.name));
+      for (std::size_t i = 0; i < s.args.size(); ++i) {
+        if (kernel.writes(i)) mark(s.args[i]);
+      }
+    }
+    void on_comm(const psir::HostStmt& s) {  // a communication statement may write every buffer it names
+      for (const std::string& a : s.args) mark(a);
+    }
+    void on_loop(const psir::HostStmt& s) { descend(s); }
+    void on_if(const psir::HostStmt& s) { descend(s); }
+    void on_let(const psir::HostStmt&) {}
+    void on_decl(const psir::HostStmt&) {}
+    void on_assign(const psir::HostStmt&) {}
+    void on_break(const psir::HostStmt&) {}
+    ProgramRunner& runner;
   };
-  walk(program_.schedule);
+  Written(*this).block(program_.schedule);
 }
 
 namespace {
@@ -140,7 +137,7 @@ std::string ProgramRunner::tuning_signature(const Binding::Frame& frame) const {
 
 // The state of one call: the program's buffers (parameters and temporaries)
 // on the host and, on a device backend, on the device; the host variables.
-class ProgramRunner::Execution : public ValueScope {
+class ProgramRunner::Execution : public ValueScope, public asp::ir::Exhaustive {
  public:
   Execution(const ProgramRunner& runner, const Binding& binding, const Binding::Frame& frame, const asp_arg* values,
             Kernel::Slot* const* slots, const DeviceFrame* device)
@@ -249,46 +246,43 @@ class ProgramRunner::Execution : public ValueScope {
     variables_.resize(scope);
   }
 
-  void run_stmt(const psir::HostStmt& s) {
-    switch (s.kind) {
-      case psir::HostStmt::Kind::launch: launch(s); return;
-      case psir::HostStmt::Kind::comm: comm(s); return;
-      case psir::HostStmt::Kind::let:
-      case psir::HostStmt::Kind::decl: variables_.emplace_back(s.name, evaluate(*s.value, *this)); return;
-      case psir::HostStmt::Kind::assign: {
-        const psir::Value v = evaluate(*s.value, *this);
-        for (auto it = variables_.rbegin(); it != variables_.rend(); ++it) {
-          if (it->first == s.name) {
-            it->second = v;
-            return;
-          }
-        }
-        throw std::runtime_error("program: assignment to undefined '" + s.name + "'");
-      }
-      case psir::HostStmt::Kind::loop: {
-        const std::int64_t lower = std::get<std::int64_t>(evaluate(*s.value, *this));
-        const std::int64_t upper = std::get<std::int64_t>(evaluate(*s.upper, *this));
-        for (std::int64_t i = lower; i < upper; ++i) {
-          variables_.emplace_back(s.name, i);
-          const std::size_t mark = variables_.size();
-          try {
-            run_block(s.body);
-          } catch (const Break&) {
-            variables_.resize(mark - 1);
-            return;
-          }
-          variables_.resize(mark - 1);
-        }
-        return;
-      }
-      case psir::HostStmt::Kind::if_:
-        run_block(std::get<bool>(evaluate(*s.value, *this)) ? s.body : s.else_body);
-        return;
-      case psir::HostStmt::Kind::break_: throw Break{};
-    }
-    throw std::logic_error("program: unknown schedule statement");
-  }
+  void run_stmt(const psir::HostStmt& s) { dispatch(*this, s); }
 
+ public:
+  // The interpreter of the schedule: every kind of host statement.
+  void on_launch(const psir::HostStmt& s) { launch(s); }
+  void on_comm(const psir::HostStmt& s) { comm(s); }
+  void on_let(const psir::HostStmt& s) { variables_.emplace_back(s.name, evaluate(*s.value, *this)); }
+  void on_decl(const psir::HostStmt& s) { on_let(s); }
+  void on_assign(const psir::HostStmt& s) {
+    const psir::Value v = evaluate(*s.value, *this);
+    for (auto it = variables_.rbegin(); it != variables_.rend(); ++it) {
+      if (it->first == s.name) {
+        it->second = v;
+        return;
+      }
+    }
+    throw std::runtime_error("program: assignment to undefined '" + s.name + "'");
+  }
+  void on_loop(const psir::HostStmt& s) {
+    const std::int64_t lower = std::get<std::int64_t>(evaluate(*s.value, *this));
+    const std::int64_t upper = std::get<std::int64_t>(evaluate(*s.upper, *this));
+    for (std::int64_t i = lower; i < upper; ++i) {
+      variables_.emplace_back(s.name, i);
+      const std::size_t mark = variables_.size();
+      try {
+        run_block(s.body);
+      } catch (const Break&) {
+        variables_.resize(mark - 1);
+        return;
+      }
+      variables_.resize(mark - 1);
+    }
+  }
+  void on_if(const psir::HostStmt& s) { run_block(std::get<bool>(evaluate(*s.value, *this)) ? s.body : s.else_body); }
+  void on_break(const psir::HostStmt&) { throw Break{}; }
+
+ private:
   void launch(const psir::HostStmt& s) {
     const std::size_t k = runner_.kernel_index_.at(s.name);
     Kernel& kernel = *runner_.kernels_[k];

@@ -16,6 +16,9 @@ namespace {
 using psir::Expr;
 using psir::Type;
 using Num = psir::Value;
+using psir::BinaryOp;
+using psir::Intrinsic;
+using psir::UnaryOp;
 
 template <class T>
 T read(const void* p) {
@@ -59,39 +62,40 @@ Num as_type(Type t, const Num& n) {
 [[noreturn]] void zero_division() { throw std::runtime_error("integer division by zero on the host"); }
 
 template <class T>
-Num arithmetic(const std::string& op, T a, T b) {
-  if (op == "==") return a == b;
-  if (op == "!=") return a != b;
-  if (op == "<") return a < b;
-  if (op == "<=") return a <= b;
-  if (op == ">") return a > b;
-  if (op == ">=") return a >= b;
+Num arithmetic(BinaryOp op, T a, T b) {
+  using O = BinaryOp;
+  if (op == O::eq) return a == b;
+  if (op == O::ne) return a != b;
+  if (op == O::lt) return a < b;
+  if (op == O::le) return a <= b;
+  if (op == O::gt) return a > b;
+  if (op == O::ge) return a >= b;
   if constexpr (std::is_integral_v<T>) {
     using U = std::make_unsigned_t<T>;  // + - * wrap, as in the generated C for the narrow types
-    if (op == "+") return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
-    if (op == "-") return static_cast<T>(static_cast<U>(a) - static_cast<U>(b));
-    if (op == "*") return static_cast<T>(static_cast<U>(a) * static_cast<U>(b));
-    if (op == "/" || op == "%") {
+    if (op == O::add) return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
+    if (op == O::sub) return static_cast<T>(static_cast<U>(a) - static_cast<U>(b));
+    if (op == O::mul) return static_cast<T>(static_cast<U>(a) * static_cast<U>(b));
+    if (op == O::div || op == O::rem) {
       if (b == 0) zero_division();
       if constexpr (std::is_signed_v<T>) {
-        if (a == std::numeric_limits<T>::min() && b == -1) return op == "/" ? a : T{0};
+        if (a == std::numeric_limits<T>::min() && b == -1) return op == O::div ? a : T{0};
       }
-      return op == "/" ? static_cast<T>(a / b) : static_cast<T>(a % b);
+      return op == O::div ? static_cast<T>(a / b) : static_cast<T>(a % b);
     }
-    if (op == "&") return static_cast<T>(a & b);
-    if (op == "|") return static_cast<T>(a | b);
-    if (op == "^") return static_cast<T>(a ^ b);
-    if (op == "<<" || op == ">>") {
+    if (op == O::bit_and) return static_cast<T>(a & b);
+    if (op == O::bit_or) return static_cast<T>(a | b);
+    if (op == O::bit_xor) return static_cast<T>(a ^ b);
+    if (op == O::shl || op == O::shr) {
       if (b < 0 || b >= 64) throw std::runtime_error("shift by " + std::to_string(b) + " on the host");
-      return op == "<<" ? static_cast<T>(static_cast<U>(a) << b) : static_cast<T>(a >> b);
+      return op == O::shl ? static_cast<T>(static_cast<U>(a) << b) : static_cast<T>(a >> b);
     }
   } else {
-    if (op == "+") return a + b;
-    if (op == "-") return a - b;
-    if (op == "*") return a * b;
-    if (op == "/") return a / b;
+    if (op == O::add) return a + b;
+    if (op == O::sub) return a - b;
+    if (op == O::mul) return a * b;
+    if (op == O::div) return a / b;
   }
-  throw std::runtime_error("operator " + op + " is not evaluated on the host");
+  throw std::runtime_error("operator " + std::string(psir::spelling(op)) + " is not evaluated on the host");
 }
 
 // Python's flooring division and modulo (the PSIR intrinsics floordiv and mod).
@@ -116,53 +120,56 @@ Num floor_div_mod(bool div, T a, T b) {
   }
 }
 
-double float_intrinsic(const std::string& name, double a, double b, bool single) {
+double float_intrinsic(Intrinsic name, double a, double b, bool single) {
   auto f = [single](double v) { return single ? static_cast<double>(static_cast<float>(v)) : v; };
-  if (name == "sqrt") return f(single ? std::sqrt(static_cast<float>(a)) : std::sqrt(a));
-  if (name == "exp") return f(single ? std::exp(static_cast<float>(a)) : std::exp(a));
-  if (name == "log") return f(single ? std::log(static_cast<float>(a)) : std::log(a));
-  if (name == "sin") return f(single ? std::sin(static_cast<float>(a)) : std::sin(a));
-  if (name == "cos") return f(single ? std::cos(static_cast<float>(a)) : std::cos(a));
-  if (name == "tan") return f(single ? std::tan(static_cast<float>(a)) : std::tan(a));
-  if (name == "floor") return std::floor(a);
-  if (name == "ceil") return std::ceil(a);
-  if (name == "pow") return f(single ? std::pow(static_cast<float>(a), static_cast<float>(b)) : std::pow(a, b));
-  if (name == "fmod") return f(single ? std::fmod(static_cast<float>(a), static_cast<float>(b)) : std::fmod(a, b));
-  throw std::runtime_error("intrinsic " + name + " is not evaluated on the host");
+  switch (name) {
+    case Intrinsic::sqrt: return f(single ? std::sqrt(static_cast<float>(a)) : std::sqrt(a));
+    case Intrinsic::exp: return f(single ? std::exp(static_cast<float>(a)) : std::exp(a));
+    case Intrinsic::log: return f(single ? std::log(static_cast<float>(a)) : std::log(a));
+    case Intrinsic::sin: return f(single ? std::sin(static_cast<float>(a)) : std::sin(a));
+    case Intrinsic::cos: return f(single ? std::cos(static_cast<float>(a)) : std::cos(a));
+    case Intrinsic::tan: return f(single ? std::tan(static_cast<float>(a)) : std::tan(a));
+    case Intrinsic::floor: return std::floor(a);
+    case Intrinsic::ceil: return std::ceil(a);
+    case Intrinsic::pow: return f(single ? std::pow(static_cast<float>(a), static_cast<float>(b)) : std::pow(a, b));
+    case Intrinsic::fmod: return f(single ? std::fmod(static_cast<float>(a), static_cast<float>(b)) : std::fmod(a, b));
+    default: break;
+  }
+  throw std::runtime_error("intrinsic " + std::string(psir::spelling(name)) + " is not evaluated on the host");
 }
 
-class Evaluator {
+class Evaluator : public asp::ir::Exhaustive {
  public:
   explicit Evaluator(const ValueScope& scope) : scope_(scope) {}
 
-  Num eval(const Expr& e) const {
-    switch (e.kind) {
-      case Expr::Kind::constant: return e.value;
-      case Expr::Kind::var: return scope_.variable(e.name);
-      case Expr::Kind::load: {
-        std::vector<std::int64_t> indices;
-        for (const psir::ExprPtr& i : e.args) indices.push_back(as_signed(eval(*i)));
-        return scope_.element(e.name, indices);
-      }
-      case Expr::Kind::unary: {
-        const Num a = eval(*e.args[0]);
-        if (e.op == "!") return !std::get<bool>(a);
-        if (e.op == "~") return as_type(e.type, std::visit([](auto v) { return Num{static_cast<std::uint64_t>(~static_cast<std::uint64_t>(v))}; }, a));
-        if (const auto* d = std::get_if<double>(&a)) return -*d;
-        return as_type(e.type, Num{std::uint64_t{0} - static_cast<std::uint64_t>(as_signed(a))});
-      }
-      case Expr::Kind::binary: {
-        if (e.op == "&&") return std::get<bool>(eval(*e.args[0])) && std::get<bool>(eval(*e.args[1]));
-        if (e.op == "||") return std::get<bool>(eval(*e.args[0])) || std::get<bool>(eval(*e.args[1]));
-        const Type t = e.args[0]->type;
-        return typed(t, e.type, eval(*e.args[0]), eval(*e.args[1]), [&](auto a, auto b) { return arithmetic(e.op, a, b); });
-      }
-      case Expr::Kind::select: return std::get<bool>(eval(*e.args[0])) ? eval(*e.args[1]) : eval(*e.args[2]);
-      case Expr::Kind::cast: return as_type(e.type, eval(*e.args[0]));
-      case Expr::Kind::call: return call(e);
-    }
-    throw std::logic_error("unknown expression kind");
+  Num eval(const Expr& e) const { return dispatch(*this, e); }
+
+  // Every kind of expression (exhaustive, see <asp/ir_visit.hpp>).
+  Num on_constant(const Expr& e) const { return e.value; }
+  Num on_var(const Expr& e) const { return scope_.variable(e.name); }
+  Num on_load(const Expr& e) const {
+    std::vector<std::int64_t> indices;
+    for (const psir::ExprPtr& i : e.args) indices.push_back(as_signed(eval(*i)));
+    return scope_.element(e.name, indices);
   }
+  Num on_unary(const Expr& e) const {
+    const Num a = eval(*e.args[0]);
+    if (e.unary_op == UnaryOp::not_) return !std::get<bool>(a);
+    if (e.unary_op == UnaryOp::bitnot) {
+      return as_type(e.type, std::visit([](auto v) { return Num{static_cast<std::uint64_t>(~static_cast<std::uint64_t>(v))}; }, a));
+    }
+    if (const auto* d = std::get_if<double>(&a)) return -*d;
+    return as_type(e.type, Num{std::uint64_t{0} - static_cast<std::uint64_t>(as_signed(a))});
+  }
+  Num on_binary(const Expr& e) const {
+    if (e.binary_op == BinaryOp::and_) return std::get<bool>(eval(*e.args[0])) && std::get<bool>(eval(*e.args[1]));
+    if (e.binary_op == BinaryOp::or_) return std::get<bool>(eval(*e.args[0])) || std::get<bool>(eval(*e.args[1]));
+    const Type t = e.args[0]->type;
+    return typed(t, e.type, eval(*e.args[0]), eval(*e.args[1]), [&](auto a, auto b) { return arithmetic(e.binary_op, a, b); });
+  }
+  Num on_select(const Expr& e) const { return std::get<bool>(eval(*e.args[0])) ? eval(*e.args[1]) : eval(*e.args[2]); }
+  Num on_cast(const Expr& e) const { return as_type(e.type, eval(*e.args[0])); }
+  Num on_call(const Expr& e) const { return call(e); }
 
  private:
   // Applies `op` to two operands of PSIR type `t` in its C type, and gives the result the type `result`.
@@ -187,22 +194,24 @@ class Evaluator {
   Num call(const Expr& e) const {
     const Num a = eval(*e.args[0]);
     const Type t = e.type;
-    if (e.name == "abs") {
+    const Intrinsic f = e.intrinsic;
+    if (f == Intrinsic::abs) {
       if (psir::is_float(t)) return std::fabs(as_double(a));
       if (psir::is_unsigned(t)) return a;
       return as_type(t, Num{as_signed(a) < 0 ? std::uint64_t{0} - static_cast<std::uint64_t>(as_signed(a))
                                               : static_cast<std::uint64_t>(as_signed(a))});
     }
     const Num b = e.args.size() > 1 ? eval(*e.args[1]) : Num{};
-    if (e.name == "min" || e.name == "max") {
-      const bool b_first = std::get<bool>(typed(t, Type::boolean, b, a, [&](auto x, auto y) { return arithmetic("<", x, y); }));
-      return (e.name == "min") == b_first ? b : a;
+    if (f == Intrinsic::min || f == Intrinsic::max) {
+      const bool b_first =
+          std::get<bool>(typed(t, Type::boolean, b, a, [&](auto x, auto y) { return arithmetic(BinaryOp::lt, x, y); }));
+      return (f == Intrinsic::min) == b_first ? b : a;
     }
-    if (e.name == "floordiv" || e.name == "mod") {
-      const bool div = e.name == "floordiv";
+    if (f == Intrinsic::floordiv || f == Intrinsic::mod) {
+      const bool div = f == Intrinsic::floordiv;
       return typed(t, t, a, b, [&](auto x, auto y) { return floor_div_mod(div, x, y); });
     }
-    return float_intrinsic(e.name, as_double(a), e.args.size() > 1 ? as_double(b) : 0, t == Type::f32);
+    return float_intrinsic(f, as_double(a), e.args.size() > 1 ? as_double(b) : 0, t == Type::f32);
   }
 
   const ValueScope& scope_;

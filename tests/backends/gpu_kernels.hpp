@@ -49,7 +49,7 @@ inline Function row_sums(const std::string& name = "row_sums") {
   f.name = name;
   f.params = {buffer_param("x", Type::f64, {"n", "m"}), buffer_param("out", Type::f64, {"n"}), scalar_param("n", Type::i64),
               scalar_param("m", Type::i64)};
-  Loop j{"j", i64(0), n("m"), 1, LoopKind::serial, 0, {make_reduce("acc", "+", at2("x", "i", "j"))}};
+  Loop j{"j", i64(0), n("m"), 1, LoopKind::serial, 0, {make_reduce("acc", ReduceOp::add, at2("x", "i", "j"))}};
   Loop i{"i", i64(0), n("n"), 1, LoopKind::parallel, 0,
          {make_decl("acc", f64(0.0)), make_loop(j), make_store("out", {n("i")}, var("acc", Type::f64))}};
   f.body = {make_loop(i)};
@@ -100,7 +100,7 @@ inline Function quotients(const std::string& name = "quotients") {
   f.params = {buffer_param("a", Type::i64, {"n"}), buffer_param("b", Type::i64, {"n"}), buffer_param("q", Type::i64, {"n"}),
               scalar_param("n", Type::i64)};
   Loop i{"i", i64(0), n("n"), 1, LoopKind::parallel, 0,
-         {make_store("q", {n("i")}, binary("/", load("a", Type::i64, {n("i")}), load("b", Type::i64, {n("i")})))}};
+         {make_store("q", {n("i")}, binary(BinaryOp::div, load("a", Type::i64, {n("i")}), load("b", Type::i64, {n("i")})))}};
   f.body = {make_loop(i)};
   return f;
 }
@@ -113,7 +113,7 @@ inline Function negate_if(const std::string& name = "negate_if") {
               scalar_param("n", Type::i64)};
   const ExprPtr x = load("x", Type::f64, {n("i")});
   Loop i{"i", i64(0), n("n"), 1, LoopKind::parallel, 0,
-         {make_store("out", {n("i")}, select(var("flip", Type::boolean), unary("-", x), x))}};
+         {make_store("out", {n("i")}, select(var("flip", Type::boolean), unary(UnaryOp::neg, x), x))}};
   f.body = {make_loop(i)};
   return f;
 }
@@ -138,9 +138,9 @@ inline Function every_intrinsic(const std::string& name = "every_intrinsic") {
   for (Type t : all_types) {
     if (t == Type::boolean) continue;
     const ExprPtr a = cast(t, mul(x, f64(100.0))), b = cast(t, add(x, f64(3.0)));
-    for (const Intrinsic& intrinsic : intrinsics) {
+    for (const IntrinsicInfo& intrinsic : intrinsics) {
       if (intrinsic.float_only && !is_float(t)) continue;
-      sum = add(sum, cast(Type::f64, call(std::string(intrinsic.name), intrinsic.arity == 1 ? std::vector{a} : std::vector{a, b})));
+      sum = add(sum, cast(Type::f64, call(intrinsic.id, intrinsic.arity == 1 ? std::vector{a} : std::vector{a, b})));
     }
   }
   f.body = {make_loop({"i", i64(0), n("n"), 1, LoopKind::parallel, 0, {make_store("out", {n("i")}, sum)}})};
@@ -160,10 +160,10 @@ inline std::int64_t evaluate_bound(const ExprPtr& e, const Scalars& scalars) {
     case Expr::Kind::var: return static_cast<std::int64_t>(scalars.at(e->name));
     case Expr::Kind::binary: {
       const std::int64_t a = evaluate_bound(e->args[0], scalars), b = evaluate_bound(e->args[1], scalars);
-      if (e->op == "+") return a + b;
-      if (e->op == "-") return a - b;
-      if (e->op == "*") return a * b;
-      if (e->op == "/") return a / b;
+      if (e->binary_op == BinaryOp::add) return a + b;
+      if (e->binary_op == BinaryOp::sub) return a - b;
+      if (e->binary_op == BinaryOp::mul) return a * b;
+      if (e->binary_op == BinaryOp::div) return a / b;
       break;
     }
     default: break;

@@ -96,7 +96,7 @@ TEST(GpuMap, TheInnermostLoopIsDimensionXAndTheGridCoversTheNest) {
 
 TEST(GpuMap, OneDimensionalKernelsKeepTheirResultsAndRunChecks) {
   Function f = asp::test::gather("g");
-  f.requires_ = binary(">", n("m"), i64(0));
+  f.requires_ = binary(BinaryOp::gt, n("m"), i64(0));
   const Module mapped = map_to_gpu(Module{{f}});
   EXPECT_THAT(names(mapped), ElementsAre("g_b64x1x1", "g_b256x1x1"));
   for (const Function& g : mapped.functions) EXPECT_EQ(print(g.requires_), print(f.requires_));
@@ -216,11 +216,11 @@ TEST(GpuMap, WhatCannotMapSaysWhy) {
   serial.body[0].loop->kind = LoopKind::serial;
   EXPECT_THAT(gpu_map_problem(serial), HasSubstr("loop 'i' is serial"));
   Function let_bound = asp::test::gather();
-  let_bound.body.insert(let_bound.body.begin(), make_let("half", binary("/", n("n"), i64(2))));
+  let_bound.body.insert(let_bound.body.begin(), make_let("half", binary(BinaryOp::div, n("n"), i64(2))));
   let_bound.body[1].loop->upper = var("half", Type::i64);
   EXPECT_THAT(gpu_map_problem(let_bound), HasSubstr("use 'half', which is not an integer scalar parameter"));
   Function lets_first = asp::test::gather();
-  lets_first.body.insert(lets_first.body.begin(), make_let("half", binary("/", n("n"), i64(2))));
+  lets_first.body.insert(lets_first.body.begin(), make_let("half", binary(BinaryOp::div, n("n"), i64(2))));
   EXPECT_EQ(gpu_map_problem(lets_first), "");
 }
 
@@ -231,7 +231,7 @@ TEST(GpuMap, ShallowerVariantsGiveWayToADeeperOneThatAlwaysRuns) {
   EXPECT_THAT(names(map_to_gpu(Module{{shallow, deep, single}})), ElementsAre("deep_b32x4x2", "deep_b64x4x1", "deep_b256x1x1"));
   // When the deepest has a run check, a call it refuses still needs the others.
   Function checked = deep;
-  checked.requires_ = binary("==", binary("%", n("n2"), i64(2)), i64(0));
+  checked.requires_ = binary(BinaryOp::eq, binary(BinaryOp::rem, n("n2"), i64(2)), i64(0));
   EXPECT_THAT(names(map_to_gpu(Module{{shallow, checked, single}})),
               ElementsAre("shallow_b64x1x1", "shallow_b256x1x1", "deep_b32x4x2", "deep_b64x4x1", "deep_b256x1x1", "sum_reduction"));
 }

@@ -189,7 +189,7 @@ TEST_P(CBackends, RunChecksKeepVariantsFromArgumentsTheyCannotHandle) {
   const auto plain = asp::test::laplacian3d("plain");
   // Unrolled by 4 without a remainder: only right when the k loop's trip count (n2 - 2) is a multiple of 4.
   auto unrolled = asp::psir::unroll(asp::test::laplacian3d("unrolled4"), "k", 4, false);
-  unrolled.requires_ = asp::psir::binary("==", asp::psir::binary("%", asp::psir::sub(asp::test::n("n2"), asp::psir::i64(2)), asp::psir::i64(4)),
+  unrolled.requires_ = asp::psir::binary(asp::psir::BinaryOp::eq, asp::psir::binary(asp::psir::BinaryOp::rem, asp::psir::sub(asp::test::n("n2"), asp::psir::i64(2)), asp::psir::i64(4)),
                                         asp::psir::i64(0));
   auto kernel = compile({plain, unrolled});
   ASSERT_EQ(kernel->variants().size(), 2u);
@@ -344,7 +344,7 @@ TEST(KernelCompiler, NoVariantRunnableIsAnError) {
   auto registry = registry_with(dir, "orc");
   KernelCompiler compiler(*registry, nullptr, nullptr);
   auto f = asp::test::laplacian3d();
-  f.requires_ = asp::psir::binary(">", asp::test::n("n0"), asp::psir::i64(1000));
+  f.requires_ = asp::psir::binary(asp::psir::BinaryOp::gt, asp::test::n("n0"), asp::psir::i64(1000));
   auto kernel = compiler.compile(text_of({f}), "openmp");
   std::int64_t n = 4;
   std::vector<double> in(64), out(64);

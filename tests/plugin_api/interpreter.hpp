@@ -61,21 +61,25 @@ class Interpreter {
         return std::get<bool>(e->value);
       case K::var: return env_.at(e->name);
       case K::load: return buffers_.at(e->name).at(offset(e->name, e->args));
-      case K::unary: return e->op == "-" ? -arg(0) : (e->op == "!" ? !arg(0) : ~static_cast<std::int64_t>(arg(0)));
+      case K::unary:
+        return e->unary_op == psir::UnaryOp::neg    ? -arg(0)
+               : e->unary_op == psir::UnaryOp::not_ ? !arg(0)
+                                                    : ~static_cast<std::int64_t>(arg(0));
       case K::select: return arg(0) ? arg(1) : arg(2);
       case K::cast: return round_to(e->type, arg(0));
       case K::call: {
-        if (e->name == "sqrt") return round_to(e->type, std::sqrt(arg(0)));
-        if (e->name == "min") return std::min(arg(0), arg(1));
-        if (e->name == "max") return std::max(arg(0), arg(1));
-        if (e->name == "pow") return round_to(e->type, std::pow(arg(0), arg(1)));
-        if (e->name == "abs") return std::fabs(arg(0));
-        if (e->name == "floordiv") return std::floor(arg(0) / arg(1));
-        throw std::logic_error("interpreter: intrinsic " + e->name);
+        const std::string name(psir::spelling(e->intrinsic));
+        if (name == "sqrt") return round_to(e->type, std::sqrt(arg(0)));
+        if (name == "min") return std::min(arg(0), arg(1));
+        if (name == "max") return std::max(arg(0), arg(1));
+        if (name == "pow") return round_to(e->type, std::pow(arg(0), arg(1)));
+        if (name == "abs") return std::fabs(arg(0));
+        if (name == "floordiv") return std::floor(arg(0) / arg(1));
+        throw std::logic_error("interpreter: intrinsic " + name);
       }
       case K::binary: {
         const double a = arg(0), b = arg(1);
-        const std::string& op = e->op;
+        const std::string op(psir::spelling(e->binary_op));
         const psir::Type t = e->args[0]->type;
         if (op == "+") return round_to(t, a + b);
         if (op == "-") return round_to(t, a - b);
@@ -122,7 +126,11 @@ class Interpreter {
       case K::assign: env_[s.name] = eval(s.value); return;
       case K::reduce: {
         const double v = eval(s.value), acc = env_.at(s.name);
-        env_[s.name] = s.op == "+" ? acc + v : s.op == "*" ? acc * v : s.op == "min" ? std::min(acc, v) : std::max(acc, v);
+        using R = psir::ReduceOp;
+        env_[s.name] = s.reduce_op == R::add   ? acc + v
+                       : s.reduce_op == R::mul ? acc * v
+                       : s.reduce_op == R::min ? std::min(acc, v)
+                                               : std::max(acc, v);
         return;
       }
       case K::store: {

@@ -50,7 +50,7 @@ inline Function sum_reduction(const std::string& name = "sum_reduction") {
   Function f;
   f.name = name;
   f.params = {buffer_param("x", Type::f64, {"n"}), buffer_param("out", Type::f64, {1}), scalar_param("n", Type::i64)};
-  Loop i{"i", i64(0), n("n"), 1, LoopKind::parallel, 0, {make_reduce("acc", "+", load("x", Type::f64, {n("i")}))}};
+  Loop i{"i", i64(0), n("n"), 1, LoopKind::parallel, 0, {make_reduce("acc", ReduceOp::add, load("x", Type::f64, {n("i")}))}};
   f.body = {make_decl("acc", f64(0.0)), make_loop(i), make_store("out", {i64(0)}, var("acc", Type::f64))};
   return f;
 }
@@ -75,21 +75,21 @@ inline Function every_node(const std::string& name = "every_node") {
   f.name = name;
   f.params = {buffer_param("a", Type::f64, {"n", 4}, {"s", 1}), buffer_param("b", Type::u8, {8}), scalar_param("n", Type::i64),
               scalar_param("s", Type::i64), scalar_param("x", Type::f32)};
-  f.requires_ = binary("==", binary("%", n("n"), i64(4)), i64(0));
+  f.requires_ = binary(BinaryOp::eq, binary(BinaryOp::rem, n("n"), i64(4)), i64(0));
   ExprPtr a_ij = load("a", Type::f64, {n("i"), n("j")});
   Block inner = {
-      make_let("c", select(binary("<", a_ij, f64(0.5)), unary("-", a_ij), call("sqrt", {a_ij}))),
+      make_let("c", select(binary(BinaryOp::lt, a_ij, f64(0.5)), unary(UnaryOp::neg, a_ij), call(Intrinsic::sqrt, {a_ij}))),
       make_let("d", add(var("c", Type::f64), cast(Type::f64, var("x", Type::f32)))),
-      make_decl("e", call("max", {var("d", Type::f64), f64(-1.25e-300)})),
-      make_assign("e", call("pow", {var("e", Type::f64), f64(2.0)})),
-      make_if(binary("&&", unary("!", boolean(false)), binary(">=", var("e", Type::f64), f64(1.0 / 3.0))),
+      make_decl("e", call(Intrinsic::max, {var("d", Type::f64), f64(-1.25e-300)})),
+      make_assign("e", call(Intrinsic::pow, {var("e", Type::f64), f64(2.0)})),
+      make_if(binary(BinaryOp::and_, unary(UnaryOp::not_, boolean(false)), binary(BinaryOp::ge, var("e", Type::f64), f64(1.0 / 3.0))),
               {make_store("a", {n("i"), n("j")}, var("e", Type::f64))},
-              {make_store("b", {binary("%", n("j"), i64(8))}, cast(Type::u8, constant(Type::u64, std::uint64_t{255})))}),
-      make_reduce("total", "max", var("e", Type::f64)),
-      make_let("bits", binary("^", unary("~", constant(Type::i32, std::int64_t{-7})), constant(Type::i32, std::int64_t{3}))),
-      make_let("f", call("floordiv", {constant(Type::i16, std::int64_t{-7}), constant(Type::i16, std::int64_t{2})})),
-      make_let("g", binary("<<", constant(Type::i8, std::int64_t{1}), constant(Type::i8, std::int64_t{3}))),
-      make_let("h", call("abs", {constant(Type::u32, std::uint64_t{1})})),
+              {make_store("b", {binary(BinaryOp::rem, n("j"), i64(8))}, cast(Type::u8, constant(Type::u64, std::uint64_t{255})))}),
+      make_reduce("total", ReduceOp::max, var("e", Type::f64)),
+      make_let("bits", binary(BinaryOp::bit_xor, unary(UnaryOp::bitnot, constant(Type::i32, std::int64_t{-7})), constant(Type::i32, std::int64_t{3}))),
+      make_let("f", call(Intrinsic::floordiv, {constant(Type::i16, std::int64_t{-7}), constant(Type::i16, std::int64_t{2})})),
+      make_let("g", binary(BinaryOp::shl, constant(Type::i8, std::int64_t{1}), constant(Type::i8, std::int64_t{3}))),
+      make_let("h", call(Intrinsic::abs, {constant(Type::u32, std::uint64_t{1})})),
       make_let("inf_", f64(-std::numeric_limits<double>::infinity())),
       make_let("tiny", f32(1.17549435e-38f)),
       make_let("big", constant(Type::u16, std::uint64_t{65535})),

@@ -74,7 +74,7 @@ TEST(PsirText, ConstantsKeepEveryBit) {
 TEST(PsirText, SeveralFunctionsAndRunChecks) {
   Function a = asp::test::laplacian3d("plain");
   Function b = asp::test::laplacian3d("checked");
-  b.requires_ = binary("==", binary("%", var("n2", Type::i64), i64(4)), i64(0));
+  b.requires_ = binary(BinaryOp::eq, binary(BinaryOp::rem, var("n2", Type::i64), i64(4)), i64(0));
   const std::string text = print(module_of({a, b}));
   EXPECT_THAT(text, HasSubstr("n2: i64) requires ((n2 % 4:i64) == 0:i64) {"));
   const Module back = parse(text);
@@ -145,7 +145,7 @@ TEST(PsirVerify, RejectsMalformedIrWithAMessage) {
       {"parameter name 'for' is reserved", [](Function& f) { f.params[2].name = "for"; }},
       {"the run check must be a bool expression", [](Function& f) { f.requires_ = i64(1); }},
       {"the run check may use scalar parameters only",
-       [](Function& f) { f.requires_ = binary("<", load("in", Type::f64, {i64(0), i64(0), i64(0)}), f64(1)); }},
+       [](Function& f) { f.requires_ = binary(BinaryOp::lt, load("in", Type::f64, {i64(0), i64(0), i64(0)}), f64(1)); }},
       {"names a GPU dimension but is parallel", [](Function& f) { f.body[0].loop->dim = 1; }},
       {"gpu_block loop 'j' is nested in another gpu_block loop of dimension 1",
        [](Function& f) {
@@ -158,7 +158,7 @@ TEST(PsirVerify, RejectsMalformedIrWithAMessage) {
          f.body[0].loop->body[0].loop->upper = var("i", Type::i64);
        }},
       {"intrinsic 'sqrt' needs a floating-point operand",
-       [](Function& f) { f.body[0].loop->body.insert(f.body[0].loop->body.begin(), make_let("r", call("sqrt", {i64(4)}))); }},
+       [](Function& f) { f.body[0].loop->body.insert(f.body[0].loop->body.begin(), make_let("r", call(Intrinsic::sqrt, {i64(4)}))); }},
       {"assignment to 'k', which is not a var",
        [](Function& f) { f.body[0].loop->body[0].loop->body[0].loop->body.push_back(make_assign("k", i64(0))); }},
   };
@@ -281,8 +281,8 @@ TEST(PsirPasses, ConstantFoldingIsExact) {
       make_store("o", {add(i64(1), i64(0))}, mul(f64(3.0), f64(1.0 / 3.0))),
       make_store("o", {i64(2)}, add(cast(Type::f64, var("n", Type::i64)), f64(0.0))),  // x + 0.0 must stay
       make_store("p", {i64(0)}, add(f32(0.1f), f32(0.2f))),
-      make_store("q", {mul(i64(1), var("n", Type::i64))}, binary("/", i64(7), i64(0))),  // division by zero stays
-      make_if(binary(">", i64(2), i64(1)), {make_store("o", {i64(3)}, f64(1))}, {make_store("o", {i64(3)}, f64(2))}),
+      make_store("q", {mul(i64(1), var("n", Type::i64))}, binary(BinaryOp::div, i64(7), i64(0))),  // division by zero stays
+      make_if(binary(BinaryOp::gt, i64(2), i64(1)), {make_store("o", {i64(3)}, f64(1))}, {make_store("o", {i64(3)}, f64(2))}),
       make_loop(Loop{"z", i64(5), i64(5), 1, LoopKind::serial, 0, {make_store("o", {i64(3)}, f64(9))}}),
   };
   const Function g = run_pass(f, fold_constants);

@@ -235,7 +235,7 @@ class ScaleLowering : public asp::Lowering {
           f = psir::load(table, type, {psir::cast(psir::Type::i64, psir::load(idx, it, {psir::var("i0", psir::Type::i64)}))});
           tables.push_back("m_" + table);
         }
-        value = word == "first" ? f : psir::binary(word == "mul" ? "*" : "/", value, f);
+        value = word == "first" ? f : psir::binary(word == "mul" ? psir::BinaryOp::mul : psir::BinaryOp::div, value, f);
       }
     }
     std::vector<psir::Param> params = buffers;

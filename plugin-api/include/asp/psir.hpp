@@ -17,10 +17,15 @@
 // invariants every pass must keep.
 #pragma once
 
+#include <asp/ir_visit.hpp>
+
+#include <algorithm>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -83,6 +88,77 @@ inline bool is_integer(Type t) { return is_signed(t) || is_unsigned(t); }
 struct Expr;
 using ExprPtr = std::shared_ptr<const Expr>;
 
+// Unary operators; the text form names them (neg(x)), C writes the sign.
+enum class UnaryOp { neg, not_, bitnot };
+inline constexpr ir::Spelling<UnaryOp> unary_ops[] = {
+    {UnaryOp::neg, "neg", "-"}, {UnaryOp::not_, "not", "!"}, {UnaryOp::bitnot, "bitnot", "~"}};
+inline std::string_view spelling(UnaryOp op) { return ir::spell(unary_ops, op); }
+inline std::string_view c_symbol(UnaryOp op) { return ir::symbol(unary_ops, op); }
+inline std::optional<UnaryOp> parse_unary_op(std::string_view text) { return ir::parse(unary_ops, text); }
+
+// Binary operators, C semantics on operands of one type (integer "/" and "%"
+// truncate; the intrinsics floordiv and mod give Python's flooring
+// semantics). The text form and C spell them alike.
+enum class BinaryOp { add, sub, mul, div, rem, eq, ne, lt, le, gt, ge, and_, or_, bit_and, bit_or, bit_xor, shl, shr };
+inline constexpr ir::Spelling<BinaryOp> binary_ops[] = {
+    {BinaryOp::add, "+"},      {BinaryOp::sub, "-"},     {BinaryOp::mul, "*"},     {BinaryOp::div, "/"},
+    {BinaryOp::rem, "%"},      {BinaryOp::eq, "=="},     {BinaryOp::ne, "!="},     {BinaryOp::lt, "<"},
+    {BinaryOp::le, "<="},      {BinaryOp::gt, ">"},      {BinaryOp::ge, ">="},     {BinaryOp::and_, "&&"},
+    {BinaryOp::or_, "||"},     {BinaryOp::bit_and, "&"}, {BinaryOp::bit_or, "|"},  {BinaryOp::bit_xor, "^"},
+    {BinaryOp::shl, "<<"},     {BinaryOp::shr, ">>"}};
+inline std::string_view spelling(BinaryOp op) { return ir::spell(binary_ops, op); }
+inline std::optional<BinaryOp> parse_binary_op(std::string_view text) { return ir::parse(binary_ops, text); }
+inline bool is_comparison(BinaryOp op) {
+  return op == BinaryOp::eq || op == BinaryOp::ne || op == BinaryOp::lt || op == BinaryOp::le || op == BinaryOp::gt ||
+         op == BinaryOp::ge;
+}
+inline bool is_logical(BinaryOp op) { return op == BinaryOp::and_ || op == BinaryOp::or_; }
+// The operators defined on integers only.
+inline bool is_bitwise(BinaryOp op) {
+  return op == BinaryOp::rem || op == BinaryOp::bit_and || op == BinaryOp::bit_or || op == BinaryOp::bit_xor ||
+         op == BinaryOp::shl || op == BinaryOp::shr;
+}
+
+// Intrinsics and their arity. Float-only ones take and return one float type;
+// abs, min, max, floordiv and mod work on any numeric type.
+enum class Intrinsic { sqrt, exp, log, sin, cos, tan, floor, ceil, pow, fmod, abs, min, max, floordiv, mod };
+struct IntrinsicInfo {
+  Intrinsic id;
+  std::string_view name;
+  int arity;
+  bool float_only;
+};
+inline constexpr IntrinsicInfo intrinsics[] = {
+    {Intrinsic::sqrt, "sqrt", 1, true},  {Intrinsic::exp, "exp", 1, true},       {Intrinsic::log, "log", 1, true},
+    {Intrinsic::sin, "sin", 1, true},    {Intrinsic::cos, "cos", 1, true},       {Intrinsic::tan, "tan", 1, true},
+    {Intrinsic::floor, "floor", 1, true}, {Intrinsic::ceil, "ceil", 1, true},    {Intrinsic::pow, "pow", 2, true},
+    {Intrinsic::fmod, "fmod", 2, true},  {Intrinsic::abs, "abs", 1, false},      {Intrinsic::min, "min", 2, false},
+    {Intrinsic::max, "max", 2, false},   {Intrinsic::floordiv, "floordiv", 2, false}, {Intrinsic::mod, "mod", 2, false}};
+inline const IntrinsicInfo* find_intrinsic(std::string_view name) {
+  for (const IntrinsicInfo& i : intrinsics) {
+    if (i.name == name) return &i;
+  }
+  return nullptr;
+}
+inline const IntrinsicInfo& info(Intrinsic f) {
+  for (const IntrinsicInfo& i : intrinsics) {
+    if (i.id == f) return i;
+  }
+  throw std::logic_error("PSIR: unknown intrinsic " + std::to_string(static_cast<int>(f)));
+}
+inline std::string_view spelling(Intrinsic f) { return info(f).name; }
+inline std::optional<Intrinsic> parse_intrinsic(std::string_view name) {
+  const IntrinsicInfo* i = find_intrinsic(name);
+  return i ? std::optional<Intrinsic>(i->id) : std::nullopt;
+}
+
+// Reductions (`name op= value`); the text form spells them + * min max.
+enum class ReduceOp { add, mul, min, max };
+inline constexpr ir::Spelling<ReduceOp> reduce_ops[] = {
+    {ReduceOp::add, "+"}, {ReduceOp::mul, "*"}, {ReduceOp::min, "min"}, {ReduceOp::max, "max"}};
+inline std::string_view spelling(ReduceOp op) { return ir::spell(reduce_ops, op); }
+inline std::optional<ReduceOp> parse_reduce_op(std::string_view text) { return ir::parse(reduce_ops, text); }
+
 // A constant's value: integers of either signedness, floating point, or bool.
 using Value = std::variant<std::int64_t, std::uint64_t, double, bool>;
 
@@ -91,8 +167,10 @@ struct Expr {
   Kind kind;
   Type type;
   Value value{std::int64_t{0}};  // constant
-  std::string name{};            // var: the variable; load: the buffer; call: the intrinsic
-  std::string op{};              // unary: "-" "!" "~"; binary: see binary_ops
+  std::string name{};            // var: the variable; load: the buffer
+  UnaryOp unary_op = UnaryOp::neg;     // unary
+  BinaryOp binary_op = BinaryOp::add;  // binary
+  Intrinsic intrinsic = Intrinsic::sqrt;  // call
   std::vector<ExprPtr> args{};   // operands, load indices, select (cond, then, else), call arguments
   // A call of sqrt exp log sin cos tan, or a cast of a float to an integer
   // type, that stands for a Python operation which raises where it fails
@@ -102,33 +180,6 @@ struct Expr {
   // 0: computes as C does (nan, inf), nothing reported. Text form: `sqrt(x)@12`.
   std::uint32_t raises = 0;
 };
-
-// Binary operators, C semantics on operands of one type (integer "/" and "%"
-// truncate; the intrinsics floordiv and mod give Python's flooring semantics).
-inline constexpr std::string_view binary_ops[] = {"+",  "-",  "*", "/",  "%",  "==", "!=", "<", "<=",
-                                                  ">",  ">=", "&&", "||", "&", "|",  "^",  "<<", ">>"};
-inline bool is_comparison(std::string_view op) {
-  return op == "==" || op == "!=" || op == "<" || op == "<=" || op == ">" || op == ">=";
-}
-inline bool is_logical(std::string_view op) { return op == "&&" || op == "||"; }
-
-// Intrinsics and their arity. Float-only ones take and return one float type;
-// abs, min, max, floordiv and mod work on any numeric type.
-struct Intrinsic {
-  std::string_view name;
-  int arity;
-  bool float_only;
-};
-inline constexpr Intrinsic intrinsics[] = {
-    {"sqrt", 1, true}, {"exp", 1, true},  {"log", 1, true},   {"sin", 1, true},      {"cos", 1, true},
-    {"tan", 1, true},  {"floor", 1, true}, {"ceil", 1, true}, {"pow", 2, true},      {"fmod", 2, true},
-    {"abs", 1, false}, {"min", 2, false}, {"max", 2, false},  {"floordiv", 2, false}, {"mod", 2, false}};
-inline const Intrinsic* find_intrinsic(std::string_view name) {
-  for (const Intrinsic& i : intrinsics) {
-    if (i.name == name) return &i;
-  }
-  return nullptr;
-}
 
 // ---- builders --------------------------------------------------------------
 
@@ -157,23 +208,23 @@ inline ExprPtr load(std::string buffer, Type type, std::vector<ExprPtr> indices)
   return make(std::move(e));
 }
 
-inline ExprPtr unary(std::string op, ExprPtr a) {
-  Expr e{Expr::Kind::unary, op == "!" ? Type::boolean : a->type};
-  e.op = std::move(op);
+inline ExprPtr unary(UnaryOp op, ExprPtr a) {
+  Expr e{Expr::Kind::unary, op == UnaryOp::not_ ? Type::boolean : a->type};
+  e.unary_op = op;
   e.args = {std::move(a)};
   return make(std::move(e));
 }
 
-inline ExprPtr binary(std::string op, ExprPtr a, ExprPtr b) {
+inline ExprPtr binary(BinaryOp op, ExprPtr a, ExprPtr b) {
   const Type type = is_comparison(op) || is_logical(op) ? Type::boolean : a->type;
   Expr e{Expr::Kind::binary, type};
-  e.op = std::move(op);
+  e.binary_op = op;
   e.args = {std::move(a), std::move(b)};
   return make(std::move(e));
 }
-inline ExprPtr add(ExprPtr a, ExprPtr b) { return binary("+", std::move(a), std::move(b)); }
-inline ExprPtr sub(ExprPtr a, ExprPtr b) { return binary("-", std::move(a), std::move(b)); }
-inline ExprPtr mul(ExprPtr a, ExprPtr b) { return binary("*", std::move(a), std::move(b)); }
+inline ExprPtr add(ExprPtr a, ExprPtr b) { return binary(BinaryOp::add, std::move(a), std::move(b)); }
+inline ExprPtr sub(ExprPtr a, ExprPtr b) { return binary(BinaryOp::sub, std::move(a), std::move(b)); }
+inline ExprPtr mul(ExprPtr a, ExprPtr b) { return binary(BinaryOp::mul, std::move(a), std::move(b)); }
 
 inline ExprPtr select(ExprPtr cond, ExprPtr a, ExprPtr b) {
   Expr e{Expr::Kind::select, a->type};
@@ -187,9 +238,9 @@ inline ExprPtr cast(Type to, ExprPtr a) {
   return make(std::move(e));
 }
 
-inline ExprPtr call(std::string intrinsic, std::vector<ExprPtr> args) {
+inline ExprPtr call(Intrinsic intrinsic, std::vector<ExprPtr> args) {
   Expr e{Expr::Kind::call, args.empty() ? Type::f64 : args.front()->type};
-  e.name = std::move(intrinsic);
+  e.intrinsic = intrinsic;
   e.args = std::move(args);
   return make(std::move(e));
 }
@@ -205,7 +256,11 @@ inline ExprPtr raising(const ExprPtr& e, std::uint32_t line) {
 // calls of math functions, and float-to-integer casts.
 inline bool may_raise(const Expr& e) {
   if (e.kind == Expr::Kind::call) {
-    return e.name == "sqrt" || e.name == "exp" || e.name == "log" || e.name == "sin" || e.name == "cos" || e.name == "tan";
+    switch (e.intrinsic) {
+      case Intrinsic::sqrt: case Intrinsic::exp: case Intrinsic::log: case Intrinsic::sin: case Intrinsic::cos:
+      case Intrinsic::tan: return true;
+      default: return false;
+    }
   }
   return e.kind == Expr::Kind::cast && is_integer(e.type) && !e.args.empty() && is_float(e.args[0]->type);
 }
@@ -257,14 +312,14 @@ struct Stmt {
     let,     // let name: type = value            (immutable)
     decl,    // var name: type = value            (mutable local)
     assign,  // name = value                      (to a decl)
-    reduce,  // name op= value                    (to a decl; op is + * min max; parallel loops combine)
+    reduce,  // name op= value                    (to a decl; parallel loops combine)
     store,   // store buffer[indices] = value
     if_      // if cond { then } else { otherwise }
   };
   Kind kind;
   std::string name{};              // let, decl, assign, reduce: the variable; store: the buffer
   Type type = Type::f64;           // let, decl
-  std::string op{};                // reduce
+  ReduceOp reduce_op = ReduceOp::add;  // reduce
   ExprPtr value{};                 // let, decl, assign, reduce, store; if_: the condition
   std::vector<ExprPtr> indices{};  // store
   std::shared_ptr<Loop> loop{};    // loop (shared_ptr keeps Stmt copyable and cheap to move)
@@ -294,10 +349,10 @@ inline Stmt make_assign(std::string name, ExprPtr value) {
   s.value = std::move(value);
   return s;
 }
-inline Stmt make_reduce(std::string name, std::string op, ExprPtr value) {
+inline Stmt make_reduce(std::string name, ReduceOp op, ExprPtr value) {
   Stmt s{Stmt::Kind::reduce};
   s.name = std::move(name);
-  s.op = std::move(op);
+  s.reduce_op = op;
   s.value = std::move(value);
   return s;
 }
@@ -436,27 +491,194 @@ struct Module {
   bool is_version_1() const { return !program && kernels.empty(); }
 };
 
-// Walks every expression in `block` (pre-order), nested blocks included.
-template <class Visit>
-void for_each_expr(const ExprPtr& e, Visit& visit) {
-  if (!e) return;
-  visit(*e);
-  for (const ExprPtr& a : e->args) for_each_expr(a, visit);
+// ---- the IR toolkit (<asp/ir_visit.hpp>) for PSIR -------------------------------
+//
+// The one place each PSIR kind list is spelled out: a new kind added to an
+// enum below fails to compile in every exhaustive visitor, and reaches the
+// default of every other one.
+
+// Expressions dispatch by their shared pointer (what walkers and mutators
+// hold) or by reference (an interpreter that has only the node).
+template <class V, class E>
+  requires std::same_as<E, ExprPtr> || std::same_as<E, Expr>
+decltype(auto) dispatch(V& v, const E& e) {
+  const Expr& node = ir::deref(e);
+  switch (node.kind) {
+    case Expr::Kind::constant: return ASP_IR_ON(v, on_constant, e);
+    case Expr::Kind::var: return ASP_IR_ON(v, on_var, e);
+    case Expr::Kind::load: return ASP_IR_ON(v, on_load, e);
+    case Expr::Kind::unary: return ASP_IR_ON(v, on_unary, e);
+    case Expr::Kind::binary: return ASP_IR_ON(v, on_binary, e);
+    case Expr::Kind::select: return ASP_IR_ON(v, on_select, e);
+    case Expr::Kind::cast: return ASP_IR_ON(v, on_cast, e);
+    case Expr::Kind::call: return ASP_IR_ON(v, on_call, e);
+  }
+  ir::unknown_kind("PSIR expression", static_cast<int>(node.kind));
 }
 
+template <class V, class... Extra>
+decltype(auto) dispatch(V& v, const Stmt& s, Extra&... extra) {
+  switch (s.kind) {
+    case Stmt::Kind::loop: return ASP_IR_ON(v, on_loop, s, extra...);
+    case Stmt::Kind::let: return ASP_IR_ON(v, on_let, s, extra...);
+    case Stmt::Kind::decl: return ASP_IR_ON(v, on_decl, s, extra...);
+    case Stmt::Kind::assign: return ASP_IR_ON(v, on_assign, s, extra...);
+    case Stmt::Kind::reduce: return ASP_IR_ON(v, on_reduce, s, extra...);
+    case Stmt::Kind::store: return ASP_IR_ON(v, on_store, s, extra...);
+    case Stmt::Kind::if_: return ASP_IR_ON(v, on_if, s, extra...);
+  }
+  ir::unknown_kind("PSIR statement", static_cast<int>(s.kind));
+}
+
+template <class V, class... Extra>
+decltype(auto) dispatch(V& v, const HostStmt& s, Extra&... extra) {
+  switch (s.kind) {
+    case HostStmt::Kind::launch: return ASP_IR_ON(v, on_launch, s, extra...);
+    case HostStmt::Kind::let: return ASP_IR_ON(v, on_let, s, extra...);
+    case HostStmt::Kind::decl: return ASP_IR_ON(v, on_decl, s, extra...);
+    case HostStmt::Kind::assign: return ASP_IR_ON(v, on_assign, s, extra...);
+    case HostStmt::Kind::loop: return ASP_IR_ON(v, on_loop, s, extra...);
+    case HostStmt::Kind::if_: return ASP_IR_ON(v, on_if, s, extra...);
+    case HostStmt::Kind::break_: return ASP_IR_ON(v, on_break, s, extra...);
+    case HostStmt::Kind::comm: return ASP_IR_ON(v, on_comm, s, extra...);
+  }
+  ir::unknown_kind("host schedule statement", static_cast<int>(s.kind));
+}
+
+// What a statement holds, in the order its text form writes it.
+template <class OnExpr, class OnBlock>
+void children(const Stmt& s, OnExpr&& on_expr, OnBlock&& on_block) {
+  if (s.value) on_expr(s.value);
+  for (const ExprPtr& i : s.indices) on_expr(i);
+  if (s.loop) {
+    on_expr(s.loop->lower);
+    on_expr(s.loop->upper);
+    on_block(s.loop->body);
+  }
+  if (s.kind == Stmt::Kind::if_) {
+    on_block(s.then_block);
+    on_block(s.else_block);
+  }
+}
+
+template <class OnExpr, class OnBlock>
+void children(const HostStmt& s, OnExpr&& on_expr, OnBlock&& on_block) {
+  if (s.value) on_expr(s.value);
+  if (s.upper) on_expr(s.upper);
+  if (s.kind == HostStmt::Kind::loop || s.kind == HostStmt::Kind::if_) {
+    on_block(s.body);
+    on_block(s.else_body);
+  }
+}
+
+// Whether two statements are the same node for a mutator's sharing: the same
+// fields, the same expression nodes and loop, the same nested statements.
+inline bool same(const Block& a, const Block& b);
+inline bool same(const Stmt& a, const Stmt& b) {
+  return a.kind == b.kind && a.name == b.name && a.type == b.type && a.reduce_op == b.reduce_op && a.value == b.value &&
+         a.indices == b.indices && a.loop == b.loop && same(a.then_block, b.then_block) && same(a.else_block, b.else_block);
+}
+inline bool same(const Block& a, const Block& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (!same(a[i], b[i])) return false;
+  }
+  return true;
+}
+
+template <class OnExpr, class OnBlock>
+Stmt rebuild_children(const Stmt& s, OnExpr&& on_expr, OnBlock&& on_block) {
+  Stmt c = s;
+  if (s.value) c.value = on_expr(s.value);
+  for (ExprPtr& i : c.indices) i = on_expr(i);
+  if (s.loop) {
+    ExprPtr lower = on_expr(s.loop->lower), upper = on_expr(s.loop->upper);
+    Block body = on_block(s.loop->body);
+    if (lower != s.loop->lower || upper != s.loop->upper || !same(body, s.loop->body)) {
+      Loop l = *s.loop;
+      l.lower = std::move(lower);
+      l.upper = std::move(upper);
+      l.body = std::move(body);
+      c.loop = std::make_shared<Loop>(std::move(l));
+    }
+  }
+  if (s.kind == Stmt::Kind::if_) {
+    c.then_block = on_block(s.then_block);
+    c.else_block = on_block(s.else_block);
+  }
+  return c;
+}
+
+template <class OnExpr, class OnBlock>
+HostStmt rebuild_children(const HostStmt& s, OnExpr&& on_expr, OnBlock&& on_block) {
+  HostStmt c = s;
+  if (s.value) c.value = on_expr(s.value);
+  if (s.upper) c.upper = on_expr(s.upper);
+  if (s.kind == HostStmt::Kind::loop || s.kind == HostStmt::Kind::if_) {
+    c.body = on_block(s.body);
+    c.else_body = on_block(s.else_body);
+  }
+  return c;
+}
+
+// The visitor bases (see <asp/ir_visit.hpp>): handlers on_constant, on_var,
+// on_load, on_unary, on_binary, on_select, on_cast, on_call (expressions);
+// on_loop, on_let, on_decl, on_assign, on_reduce, on_store, on_if (kernel
+// statements); on_launch, on_let, on_decl, on_assign, on_loop, on_if,
+// on_break, on_comm (host schedule statements).
+template <class D>
+using ExprWalker = ir::ExprWalker<D, Expr>;
+template <class D>
+using ExprMutator = ir::ExprMutator<D, Expr>;
+template <class D, class R>
+using ExprFunction = ir::ExprFunction<D, Expr, R>;
+template <class D>
+using StmtWalker = ir::StmtWalker<D, Stmt>;
+template <class D>
+using StmtMutator = ir::StmtMutator<D, Stmt>;
+template <class D>
+using HostWalker = ir::StmtWalker<D, HostStmt>;
+template <class D>
+using HostMutator = ir::StmtMutator<D, HostStmt>;
+
+// Walks every expression node of `e` (pre-order).
+template <class Visit>
+void for_each_expr(const ExprPtr& e, Visit& visit) {
+  ir::walk(e, visit);
+}
+
+// Walks every expression node of `block` (pre-order), nested blocks included.
 template <class Visit>
 void for_each_expr(const Block& block, Visit& visit) {
-  for (const Stmt& s : block) {
-    for_each_expr(s.value, visit);
-    for (const ExprPtr& i : s.indices) for_each_expr(i, visit);
-    if (s.loop) {
-      for_each_expr(s.loop->lower, visit);
-      for_each_expr(s.loop->upper, visit);
-      for_each_expr(s.loop->body, visit);
-    }
-    for_each_expr(s.then_block, visit);
-    for_each_expr(s.else_block, visit);
+  struct Walker : StmtWalker<Walker> {
+    explicit Walker(Visit& v) : visit(v) {}
+    void expr(const ExprPtr& e) { ir::walk(e, visit); }
+    Visit& visit;
+  };
+  Walker(visit).block(block);
+}
+
+// The buffers `block` stores into, in the order of their first store. It
+// handles every statement kind explicitly (exhaustive): what a kernel may
+// write decides what a device copies back, so a new kind must be taught here
+// or nothing compiles.
+struct StoredBuffers : StmtWalker<StoredBuffers>, public asp::ir::Exhaustive {
+  void on_store(const Stmt& s) {
+    if (std::find(buffers.begin(), buffers.end(), s.name) == buffers.end()) buffers.push_back(s.name);
   }
+  void on_loop(const Stmt& s) { descend(s); }
+  void on_if(const Stmt& s) { descend(s); }
+  void on_let(const Stmt&) {}
+  void on_decl(const Stmt&) {}
+  void on_assign(const Stmt&) {}
+  void on_reduce(const Stmt&) {}
+  std::vector<std::string> buffers;
+};
+
+inline std::vector<std::string> stored_buffers(const Block& block) {
+  StoredBuffers stores;
+  stores.block(block);
+  return std::move(stores.buffers);
 }
 
 // An index is affine when it is built from constants, the variables for which
@@ -465,20 +687,26 @@ void for_each_expr(const Block& block, Visit& visit) {
 // division) makes the access indirect; code generators guard indirect
 // accesses against out-of-bounds values.
 template <class AffineVar>
-bool is_affine(const Expr& e, const AffineVar& affine_var) {
-  switch (e.kind) {
-    case Expr::Kind::constant: return true;
-    case Expr::Kind::var: return affine_var(e.name);
-    case Expr::Kind::unary: return e.op == "-" && is_affine(*e.args[0], affine_var);
-    case Expr::Kind::binary:
-      if (e.op == "+" || e.op == "-") return is_affine(*e.args[0], affine_var) && is_affine(*e.args[1], affine_var);
-      if (e.op == "*") {
-        return (e.args[0]->kind == Expr::Kind::constant && is_affine(*e.args[1], affine_var)) ||
-               (e.args[1]->kind == Expr::Kind::constant && is_affine(*e.args[0], affine_var));
+bool is_affine(const ExprPtr& e, const AffineVar& affine_var) {
+  struct Affine : ExprFunction<Affine, bool> {
+    explicit Affine(const AffineVar& a) : affine_var(a) {}
+    bool on_constant(const ExprPtr&) { return true; }
+    bool on_var(const ExprPtr& x) { return affine_var(x->name); }
+    bool on_unary(const ExprPtr& x) { return x->unary_op == UnaryOp::neg && this->visit(x->args[0]); }
+    bool on_binary(const ExprPtr& x) {
+      const ExprPtr &a = x->args[0], &b = x->args[1];
+      switch (x->binary_op) {
+        case BinaryOp::add:
+        case BinaryOp::sub: return this->visit(a) && this->visit(b);
+        case BinaryOp::mul:
+          return (a->kind == Expr::Kind::constant && this->visit(b)) || (b->kind == Expr::Kind::constant && this->visit(a));
+        default: return false;
       }
-      return false;
-    default: return false;
-  }
+    }
+    bool otherwise(const ExprPtr&) { return false; }
+    const AffineVar& affine_var;
+  };
+  return Affine(affine_var).visit(e);
 }
 
 }  // namespace asp::psir

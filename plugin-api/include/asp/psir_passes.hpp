@@ -37,42 +37,20 @@ Function run_pass(const Function& f, Pass&& pass) {
 
 // ---- rewriting helpers -----------------------------------------------------------
 
-// Rebuilds an expression bottom-up; `rewrite` sees each node after its operands were rewritten.
+// Rebuilds an expression bottom-up; `rewrite` sees each node after its operands
+// were rewritten. Unchanged subtrees are shared.
 inline ExprPtr rewrite_expr(const ExprPtr& e, const std::function<ExprPtr(ExprPtr)>& rewrite) {
-  if (!e) return e;
-  bool changed = false;
-  std::vector<ExprPtr> args;
-  args.reserve(e->args.size());
-  for (const ExprPtr& a : e->args) {
-    args.push_back(rewrite_expr(a, rewrite));
-    changed |= args.back() != a;
-  }
-  if (!changed) return rewrite(e);
-  Expr copy = *e;
-  copy.args = std::move(args);
-  return rewrite(make(std::move(copy)));
+  return ir::rewrite(e, [&](const ExprPtr& x) { return rewrite(x); });
 }
 
 // Applies `rewrite` to every expression of a block, nested blocks included.
 inline Block rewrite_block(const Block& block, const std::function<ExprPtr(ExprPtr)>& rewrite) {
-  Block out;
-  out.reserve(block.size());
-  for (const Stmt& s : block) {
-    Stmt c = s;
-    c.value = rewrite_expr(s.value, rewrite);
-    for (ExprPtr& i : c.indices) i = rewrite_expr(i, rewrite);
-    if (s.loop) {
-      Loop l = *s.loop;
-      l.lower = rewrite_expr(l.lower, rewrite);
-      l.upper = rewrite_expr(l.upper, rewrite);
-      l.body = rewrite_block(l.body, rewrite);
-      c.loop = std::make_shared<Loop>(std::move(l));
-    }
-    c.then_block = rewrite_block(s.then_block, rewrite);
-    c.else_block = rewrite_block(s.else_block, rewrite);
-    out.push_back(std::move(c));
-  }
-  return out;
+  struct Rewriter : StmtMutator<Rewriter> {
+    explicit Rewriter(const std::function<ExprPtr(ExprPtr)>& r) : rewrite(r) {}
+    ExprPtr expr(const ExprPtr& e) { return rewrite_expr(e, rewrite); }
+    const std::function<ExprPtr(ExprPtr)>& rewrite;
+  };
+  return Rewriter(rewrite).block(block);
 }
 
 // Replaces variable `name` by `with` everywhere in `block`.
@@ -85,29 +63,31 @@ inline Block substitute(const Block& block, const std::string& name, const ExprP
 namespace pass_detail {
 
 template <class T>
-std::optional<Value> fold_arith(const std::string& op, T a, T b) {
+std::optional<Value> fold_arith(BinaryOp op, T a, T b) {
   if constexpr (std::is_floating_point_v<T>) {
-    if (op == "+") return Value(static_cast<double>(static_cast<T>(a + b)));
-    if (op == "-") return Value(static_cast<double>(static_cast<T>(a - b)));
-    if (op == "*") return Value(static_cast<double>(static_cast<T>(a * b)));
-    if (op == "/") return Value(static_cast<double>(static_cast<T>(a / b)));
+    if (op == BinaryOp::add) return Value(static_cast<double>(static_cast<T>(a + b)));
+    if (op == BinaryOp::sub) return Value(static_cast<double>(static_cast<T>(a - b)));
+    if (op == BinaryOp::mul) return Value(static_cast<double>(static_cast<T>(a * b)));
+    if (op == BinaryOp::div) return Value(static_cast<double>(static_cast<T>(a / b)));
   } else {
     using U = std::make_unsigned_t<T>;  // wrap instead of signed overflow
-    if (op == "+") return Value(static_cast<T>(static_cast<U>(a) + static_cast<U>(b)));
-    if (op == "-") return Value(static_cast<T>(static_cast<U>(a) - static_cast<U>(b)));
-    if (op == "*") return Value(static_cast<T>(static_cast<U>(a) * static_cast<U>(b)));
+    if (op == BinaryOp::add) return Value(static_cast<T>(static_cast<U>(a) + static_cast<U>(b)));
+    if (op == BinaryOp::sub) return Value(static_cast<T>(static_cast<U>(a) - static_cast<U>(b)));
+    if (op == BinaryOp::mul) return Value(static_cast<T>(static_cast<U>(a) * static_cast<U>(b)));
     const bool overflow = std::is_signed_v<T> && a == std::numeric_limits<T>::min() && b == T(-1);
-    if ((op == "/" || op == "%") && (b == 0 || overflow)) return std::nullopt;  // left for run time
-    if (op == "/") return Value(static_cast<T>(a / b));
-    if (op == "%") return Value(static_cast<T>(a % b));
+    if ((op == BinaryOp::div || op == BinaryOp::rem) && (b == 0 || overflow)) return std::nullopt;  // left for run time
+    if (op == BinaryOp::div) return Value(static_cast<T>(a / b));
+    if (op == BinaryOp::rem) return Value(static_cast<T>(a % b));
   }
-  if (op == "==") return Value(a == b);
-  if (op == "!=") return Value(a != b);
-  if (op == "<") return Value(a < b);
-  if (op == "<=") return Value(a <= b);
-  if (op == ">") return Value(a > b);
-  if (op == ">=") return Value(a >= b);
-  return std::nullopt;
+  switch (op) {
+    case BinaryOp::eq: return Value(a == b);
+    case BinaryOp::ne: return Value(a != b);
+    case BinaryOp::lt: return Value(a < b);
+    case BinaryOp::le: return Value(a <= b);
+    case BinaryOp::gt: return Value(a > b);
+    case BinaryOp::ge: return Value(a >= b);
+    default: return std::nullopt;
+  }
 }
 
 // Folds a binary operator on two constants of one 64-bit integer, f64 or f32 type.
@@ -117,15 +97,15 @@ inline ExprPtr fold_binary(const ExprPtr& e) {
   if (a.kind != Expr::Kind::constant || b.kind != Expr::Kind::constant) return e;
   std::optional<Value> v;
   switch (a.type) {
-    case Type::f64: v = fold_arith<double>(e->op, std::get<double>(a.value), std::get<double>(b.value)); break;
+    case Type::f64: v = fold_arith<double>(e->binary_op, std::get<double>(a.value), std::get<double>(b.value)); break;
     case Type::f32:
-      v = fold_arith<float>(e->op, static_cast<float>(std::get<double>(a.value)), static_cast<float>(std::get<double>(b.value)));
+      v = fold_arith<float>(e->binary_op, static_cast<float>(std::get<double>(a.value)), static_cast<float>(std::get<double>(b.value)));
       break;
-    case Type::i64: v = fold_arith<std::int64_t>(e->op, std::get<std::int64_t>(a.value), std::get<std::int64_t>(b.value)); break;
-    case Type::u64: v = fold_arith<std::uint64_t>(e->op, std::get<std::uint64_t>(a.value), std::get<std::uint64_t>(b.value)); break;
+    case Type::i64: v = fold_arith<std::int64_t>(e->binary_op, std::get<std::int64_t>(a.value), std::get<std::int64_t>(b.value)); break;
+    case Type::u64: v = fold_arith<std::uint64_t>(e->binary_op, std::get<std::uint64_t>(a.value), std::get<std::uint64_t>(b.value)); break;
     case Type::boolean:
-      if (e->op == "&&") v = Value(std::get<bool>(a.value) && std::get<bool>(b.value));
-      if (e->op == "||") v = Value(std::get<bool>(a.value) || std::get<bool>(b.value));
+      if (e->binary_op == BinaryOp::and_) v = Value(std::get<bool>(a.value) && std::get<bool>(b.value));
+      if (e->binary_op == BinaryOp::or_) v = Value(std::get<bool>(a.value) || std::get<bool>(b.value));
       break;
     default: break;  // narrower integers promote in C; leave them to the compiler
   }
@@ -140,86 +120,85 @@ inline bool is_const(const ExprPtr& e, std::int64_t n) {
 inline ExprPtr simplify_i64(const ExprPtr& e) {
   if (e->kind != Expr::Kind::binary || e->type != Type::i64) return e;
   const ExprPtr &a = e->args[0], &b = e->args[1];
-  if (e->op == "+" && is_const(b, 0)) return a;
-  if (e->op == "+" && is_const(a, 0)) return b;
-  if (e->op == "-" && is_const(b, 0)) return a;
-  if (e->op == "*" && is_const(b, 1)) return a;
-  if (e->op == "*" && is_const(a, 1)) return b;
+  const BinaryOp op = e->binary_op;
+  if (op == BinaryOp::add && is_const(b, 0)) return a;
+  if (op == BinaryOp::add && is_const(a, 0)) return b;
+  if (op == BinaryOp::sub && is_const(b, 0)) return a;
+  if (op == BinaryOp::mul && is_const(b, 1)) return a;
+  if (op == BinaryOp::mul && is_const(a, 1)) return b;
   return e;
 }
 
-inline ExprPtr fold_node(ExprPtr e) {
-  switch (e->kind) {
-    case Expr::Kind::binary: return simplify_i64(fold_binary(e));
-    case Expr::Kind::unary: {
-      const Expr& a = *e->args[0];
-      if (a.kind != Expr::Kind::constant) return e;
-      if (e->op == "!") return boolean(!std::get<bool>(a.value));
-      if (e->op == "-" && is_float(a.type)) return constant(a.type, -std::get<double>(a.value));
-      if (e->op == "-" && a.type == Type::i64) {
-        return i64(static_cast<std::int64_t>(0 - static_cast<std::uint64_t>(std::get<std::int64_t>(a.value))));
-      }
-      return e;
+// Folds each node after its operands were folded.
+struct Folder : ExprMutator<Folder> {
+  ExprPtr on_binary(const ExprPtr& e) { return simplify_i64(fold_binary(rebuild(e))); }
+  ExprPtr on_unary(const ExprPtr& original) {
+    const ExprPtr e = rebuild(original);
+    const Expr& a = *e->args[0];
+    if (a.kind != Expr::Kind::constant) return e;
+    if (e->unary_op == UnaryOp::not_) return boolean(!std::get<bool>(a.value));
+    if (e->unary_op == UnaryOp::neg && is_float(a.type)) return constant(a.type, -std::get<double>(a.value));
+    if (e->unary_op == UnaryOp::neg && a.type == Type::i64) {
+      return i64(static_cast<std::int64_t>(0 - static_cast<std::uint64_t>(std::get<std::int64_t>(a.value))));
     }
-    case Expr::Kind::select:
-      if (e->args[0]->kind == Expr::Kind::constant) return std::get<bool>(e->args[0]->value) ? e->args[1] : e->args[2];
-      return e;
-    case Expr::Kind::cast: {
-      const Expr& a = *e->args[0];
-      if (a.kind != Expr::Kind::constant) return e;
-      if (e->type == a.type) return e->args[0];
-      if (e->type == Type::f64 && a.type == Type::i64) return f64(static_cast<double>(std::get<std::int64_t>(a.value)));
-      if (e->type == Type::f64 && a.type == Type::f32) return f64(std::get<double>(a.value));
-      if (e->type == Type::f32 && a.type == Type::f64) return f32(static_cast<float>(std::get<double>(a.value)));
-      return e;  // float -> int can be undefined out of range: leave it to run time
-    }
-    default: return e;
+    return e;
   }
-}
+  ExprPtr on_select(const ExprPtr& original) {
+    const ExprPtr e = rebuild(original);
+    if (e->args[0]->kind == Expr::Kind::constant) return std::get<bool>(e->args[0]->value) ? e->args[1] : e->args[2];
+    return e;
+  }
+  ExprPtr on_cast(const ExprPtr& original) {
+    const ExprPtr e = rebuild(original);
+    const Expr& a = *e->args[0];
+    if (a.kind != Expr::Kind::constant) return e;
+    if (e->type == a.type) return e->args[0];
+    if (e->type == Type::f64 && a.type == Type::i64) return f64(static_cast<double>(std::get<std::int64_t>(a.value)));
+    if (e->type == Type::f64 && a.type == Type::f32) return f64(std::get<double>(a.value));
+    if (e->type == Type::f32 && a.type == Type::f64) return f32(static_cast<float>(std::get<double>(a.value)));
+    return e;  // float -> int can be undefined out of range: leave it to run time
+  }
+};
 
-inline Block fold_block(const Block& block) {
-  Block folded = rewrite_block(block, fold_node);
-  Block out;
-  for (Stmt& s : folded) {
-    if (s.kind == Stmt::Kind::if_ && s.value->kind == Expr::Kind::constant) {
-      // A branch decided at compile time. Its statements join this block unless
-      // it declares locals, whose names could then clash with later ones here.
-      Block taken = fold_block(std::get<bool>(s.value->value) ? s.then_block : s.else_block);
-      const bool declares = std::any_of(taken.begin(), taken.end(), [](const Stmt& t) {
-        return t.kind == Stmt::Kind::let || t.kind == Stmt::Kind::decl;
-      });
-      if (declares) {
-        out.push_back(make_if(boolean(true), std::move(taken)));
-      } else {
-        for (Stmt& t : taken) out.push_back(std::move(t));
-      }
-      continue;
+// Folds every expression, drops loops that run zero times and splices the
+// taken branch of an if decided at compile time.
+struct BlockFolder : StmtMutator<BlockFolder> {
+  ExprPtr expr(const ExprPtr& e) { return Folder().mutate(e); }
+  void on_if(const Stmt& original, Block& out) {
+    Stmt s = rebuild(original);
+    if (s.value->kind != Expr::Kind::constant) {
+      out.push_back(std::move(s));
+      return;
     }
-    if (s.kind == Stmt::Kind::loop && s.loop->lower->kind == Expr::Kind::constant &&
-        s.loop->upper->kind == Expr::Kind::constant &&
-        std::get<std::int64_t>(s.loop->lower->value) >= std::get<std::int64_t>(s.loop->upper->value)) {
-      continue;  // runs zero times
+    // A branch decided at compile time. Its statements join this block unless
+    // it declares locals, whose names could then clash with later ones here.
+    Block taken = std::get<bool>(s.value->value) ? std::move(s.then_block) : std::move(s.else_block);
+    const bool declares = std::any_of(taken.begin(), taken.end(), [](const Stmt& t) {
+      return t.kind == Stmt::Kind::let || t.kind == Stmt::Kind::decl;
+    });
+    if (declares) {
+      out.push_back(make_if(boolean(true), std::move(taken)));
+    } else {
+      for (Stmt& t : taken) out.push_back(std::move(t));
     }
-    if (s.kind == Stmt::Kind::if_) {
-      s.then_block = fold_block(s.then_block);
-      s.else_block = fold_block(s.else_block);
-    }
-    if (s.kind == Stmt::Kind::loop) {
-      Loop l = *s.loop;
-      l.body = fold_block(l.body);
-      s.loop = std::make_shared<Loop>(std::move(l));
+  }
+  void on_loop(const Stmt& original, Block& out) {
+    Stmt s = rebuild(original);
+    const Loop& l = *s.loop;
+    if (l.lower->kind == Expr::Kind::constant && l.upper->kind == Expr::Kind::constant &&
+        std::get<std::int64_t>(l.lower->value) >= std::get<std::int64_t>(l.upper->value)) {
+      return;  // runs zero times
     }
     out.push_back(std::move(s));
   }
-  return out;
-}
+};
 
 }  // namespace pass_detail
 
 inline Function fold_constants(const Function& f) {
   Function out = f;
-  out.body = pass_detail::fold_block(f.body);
-  if (f.requires_) out.requires_ = rewrite_expr(f.requires_, pass_detail::fold_node);
+  out.body = pass_detail::BlockFolder().block(f.body);
+  if (f.requires_) out.requires_ = pass_detail::Folder().mutate(f.requires_);
   return out;
 }
 
@@ -227,77 +206,69 @@ inline Function fold_constants(const Function& f) {
 
 namespace pass_detail {
 
-// Finds the loop whose variable is `var` and replaces it by what `transform` returns.
-inline Block replace_loop(const Block& block, const std::string& loop_var,
-                          const std::function<Block(const Loop&)>& transform, bool& found) {
-  Block out;
-  for (const Stmt& s : block) {
-    if (s.kind == Stmt::Kind::loop && s.loop->var == loop_var && !found) {
-      found = true;
-      for (Stmt& r : transform(*s.loop)) out.push_back(std::move(r));
-      continue;
+// Replaces the first loop whose variable is `loop_var` by what `transform` returns.
+struct LoopReplacer : StmtMutator<LoopReplacer> {
+  LoopReplacer(const std::string& v, const std::function<Block(const Loop&)>& t) : loop_var(v), transform(t) {}
+  void on_loop(const Stmt& s, Block& out) {
+    if (s.loop->var != loop_var || found) {
+      out.push_back(rebuild(s));
+      return;
     }
-    Stmt c = s;
-    if (s.loop) {
-      Loop l = *s.loop;
-      l.body = replace_loop(l.body, loop_var, transform, found);
-      c.loop = std::make_shared<Loop>(std::move(l));
-    }
-    c.then_block = replace_loop(s.then_block, loop_var, transform, found);
-    c.else_block = replace_loop(s.else_block, loop_var, transform, found);
-    out.push_back(std::move(c));
+    found = true;
+    for (Stmt& r : transform(*s.loop)) out.push_back(std::move(r));
   }
-  return out;
-}
+  const std::string& loop_var;
+  const std::function<Block(const Loop&)>& transform;
+  bool found = false;
+};
 
 inline Function transform_loop(const Function& f, const std::string& loop_var,
                                const std::function<Block(const Loop&)>& transform) {
-  bool found = false;
+  LoopReplacer replacer(loop_var, transform);
   Function out = f;
-  out.body = replace_loop(f.body, loop_var, transform, found);
-  if (!found) throw PassError("function '" + f.name + "' has no loop over '" + loop_var + "'");
+  out.body = replacer.block(f.body);
+  if (!replacer.found) throw PassError("function '" + f.name + "' has no loop over '" + loop_var + "'");
   return out;
 }
 
 // Renames every let, var and loop variable declared in `block` by appending `suffix`.
 inline Block rename_locals(const Block& block, const std::string& suffix) {
-  std::map<std::string, std::string> renamed;
-  std::function<void(const Block&)> collect = [&](const Block& b) {
-    for (const Stmt& s : b) {
-      if (s.kind == Stmt::Kind::let || s.kind == Stmt::Kind::decl) renamed[s.name] = s.name + suffix;
-      if (s.loop) {
-        renamed[s.loop->var] = s.loop->var + suffix;
-        collect(s.loop->body);
-      }
-      collect(s.then_block);
-      collect(s.else_block);
+  struct Collect : StmtWalker<Collect> {
+    void on_let(const Stmt& s) { add(s.name); }
+    void on_decl(const Stmt& s) { add(s.name); }
+    void on_loop(const Stmt& s) {
+      add(s.loop->var);
+      descend(s);
     }
-  };
-  collect(block);
-  if (renamed.empty()) return block;
-  std::function<Block(const Block&)> apply = [&](const Block& b) {
-    Block out = rewrite_block(b, [&](ExprPtr e) {
-      if (e->kind != Expr::Kind::var) return e;
-      auto it = renamed.find(e->name);
-      return it == renamed.end() ? e : var(it->second, e->type);
-    });
-    std::function<void(Block&)> names = [&](Block& bb) {
-      for (Stmt& s : bb) {
-        if (auto it = renamed.find(s.name); it != renamed.end() && s.kind != Stmt::Kind::store) s.name = it->second;
-        if (s.loop) {
-          Loop l = *s.loop;
-          l.var = renamed.at(l.var);
-          names(l.body);
-          s.loop = std::make_shared<Loop>(std::move(l));
-        }
-        names(s.then_block);
-        names(s.else_block);
+    void add(const std::string& name) { renamed[name] = name + suffix; }
+    explicit Collect(const std::string& sfx) : suffix(sfx) {}
+    const std::string& suffix;
+    std::map<std::string, std::string> renamed;
+  } collect(suffix);
+  collect.block(block);
+  if (collect.renamed.empty()) return block;
+  struct Rename : StmtMutator<Rename> {
+    explicit Rename(const std::map<std::string, std::string>& r) : renamed(r) {}
+    ExprPtr expr(const ExprPtr& e) {
+      return rewrite_expr(e, [&](ExprPtr x) {
+        if (x->kind != Expr::Kind::var) return x;
+        auto it = renamed.find(x->name);
+        return it == renamed.end() ? x : var(it->second, x->type);
+      });
+    }
+    void otherwise(const Stmt& original, Block& out) {
+      Stmt s = rebuild(original);
+      if (auto it = renamed.find(s.name); it != renamed.end() && s.kind != Stmt::Kind::store) s.name = it->second;
+      if (s.loop) {
+        Loop l = *s.loop;
+        l.var = renamed.at(l.var);
+        s.loop = std::make_shared<Loop>(std::move(l));
       }
-    };
-    names(out);
-    return out;
+      out.push_back(std::move(s));
+    }
+    const std::map<std::string, std::string>& renamed;
   };
-  return apply(block);
+  return Rename(collect.renamed).block(block);
 }
 
 inline ExprPtr plus(const ExprPtr& a, std::int64_t n) { return n == 0 ? a : add(a, i64(n)); }
@@ -330,7 +301,7 @@ inline Function unroll(const Function& f, const std::string& loop_var, int facto
       // Start where the main loop stopped: lower + ((upper - lower) / span) * span.
       Loop rest = l;
       rest.kind = LoopKind::serial;
-      rest.lower = add(l.lower, mul(binary("/", sub(l.upper, l.lower), i64(span)), i64(span)));
+      rest.lower = add(l.lower, mul(binary(BinaryOp::div, sub(l.upper, l.lower), i64(span)), i64(span)));
       out.push_back(make_loop(rest));
     }
     return out;
@@ -348,7 +319,7 @@ inline Function strip_mine(const Function& f, const std::string& loop_var, std::
     Loop inner = l;
     inner.kind = l.kind == LoopKind::parallel ? LoopKind::serial : l.kind;
     inner.lower = var(outer.var, Type::i64);
-    inner.upper = call("min", {l.upper, add(var(outer.var, Type::i64), i64(outer.step))});
+    inner.upper = call(Intrinsic::min, {l.upper, add(var(outer.var, Type::i64), i64(outer.step))});
     outer.body = {make_loop(inner)};
     return Block{make_loop(outer)};
   });

@@ -42,12 +42,6 @@ class ParseError : public std::runtime_error {
 
 namespace text_detail {
 
-inline const char* unary_name(const std::string& op) {
-  if (op == "-") return "neg";
-  if (op == "!") return "not";
-  return "bitnot";
-}
-
 inline std::string format_constant(const Expr& e) {
   return ir::format_number(e.value, e.type == Type::f32 ? ir::FloatWidth::f32 : ir::FloatWidth::f64) + ":" + type_name(e.type);
 }
@@ -80,13 +74,15 @@ inline std::string print(const ExprPtr& e) {
   switch (e->kind) {
     case Expr::Kind::constant: return format_constant(*e);
     case Expr::Kind::var: return e->name;
-    case Expr::Kind::unary: return std::string(unary_name(e->op)) + "(" + print(e->args[0]) + ")";
-    case Expr::Kind::binary: return "(" + print(e->args[0]) + " " + e->op + " " + print(e->args[1]) + ")";
+    case Expr::Kind::unary: return std::string(spelling(e->unary_op)) + "(" + print(e->args[0]) + ")";
+    case Expr::Kind::binary: return "(" + print(e->args[0]) + " " + std::string(spelling(e->binary_op)) + " " + print(e->args[1]) + ")";
     case Expr::Kind::cast: return std::string(type_name(e->type)) + "(" + print(e->args[0]) + ")";
     case Expr::Kind::load:
     case Expr::Kind::select:
     case Expr::Kind::call: {
-      std::string out = e->kind == Expr::Kind::load ? e->name + "[" : (e->kind == Expr::Kind::select ? "select(" : e->name + "(");
+      std::string out = e->kind == Expr::Kind::load     ? e->name + "["
+                        : e->kind == Expr::Kind::select ? "select("
+                                                        : std::string(spelling(e->intrinsic)) + "(";
       return out + join_exprs(e->args) + (e->kind == Expr::Kind::load ? "]" : ")");
     }
   }
@@ -114,7 +110,7 @@ inline void print_stmt(std::ostringstream& out, const Stmt& s, int depth) {
           << print(s.value) << "\n";
       break;
     case Stmt::Kind::assign: out << pad << s.name << " = " << print(s.value) << "\n"; break;
-    case Stmt::Kind::reduce: out << pad << s.name << " " << s.op << "= " << print(s.value) << "\n"; break;
+    case Stmt::Kind::reduce: out << pad << s.name << " " << spelling(s.reduce_op) << "= " << print(s.value) << "\n"; break;
     case Stmt::Kind::store: {
       out << pad << "store " << s.name << "[" << text_detail::join_exprs(s.indices) << "] = " << print(s.value) << "\n";
       break;
@@ -500,16 +496,16 @@ class Parser : ir::TokenCursor {
       next();
       return make_assign(name, expr());
     }
-    std::string op;
+    std::optional<ReduceOp> op;
     if (is("+=") || is("*=")) {
-      op = next().text.substr(0, 1);
+      op = parse_reduce_op(next().text.substr(0, 1));
     } else if ((is("min") || is("max")) && peek(1).text == "=") {
-      op = next().text;
+      op = parse_reduce_op(next().text);
       next();
     } else {
       fail("expected '=', '+=', '*=', 'min=' or 'max=' after '" + name + "'", peek());
     }
-    return make_reduce(name, op, expr());
+    return make_reduce(name, *op, expr());
   }
 
   Stmt loop() {
@@ -583,11 +579,11 @@ class Parser : ir::TokenCursor {
     if (t.text == "(") {
       ExprPtr a = expr();
       const Token op = next();
-      const bool known = std::any_of(std::begin(binary_ops), std::end(binary_ops), [&](std::string_view b) { return b == op.text; });
+      const std::optional<BinaryOp> known = parse_binary_op(op.text);
       if (!known) fail("expected a binary operator, found " + describe(op), op);
       ExprPtr b = expr();
       expect(")");
-      return binary(op.text, std::move(a), std::move(b));
+      return binary(*known, std::move(a), std::move(b));
     }
     if (t.kind != Token::Kind::ident) fail("expected an expression, found " + describe(t), t);
     if (is("[")) {
@@ -597,9 +593,9 @@ class Parser : ir::TokenCursor {
     }
     if (is("(")) {
       std::vector<ExprPtr> args = list("(", ")");
-      if (t.text == "neg" || t.text == "not" || t.text == "bitnot") {
+      if (const std::optional<UnaryOp> op = parse_unary_op(t.text)) {
         if (args.size() != 1) fail(t.text + " takes one operand", t);
-        return unary(t.text == "neg" ? "-" : (t.text == "not" ? "!" : "~"), args[0]);
+        return unary(*op, args[0]);
       }
       if (t.text == "select") {
         if (args.size() != 3) fail("select takes three operands", t);
@@ -610,8 +606,9 @@ class Parser : ir::TokenCursor {
         if (args.size() != 1) fail("a cast takes one operand", t);
         result = cast(*to, args[0]);
       } else {
-        if (!find_intrinsic(t.text)) fail("unknown function '" + t.text + "'", t);
-        result = call(t.text, std::move(args));
+        const std::optional<Intrinsic> f = parse_intrinsic(t.text);
+        if (!f) fail("unknown function '" + t.text + "'", t);
+        result = call(*f, std::move(args));
       }
       if (is("@")) {
         // The source line of a Python operation that may raise (Expr::raises).

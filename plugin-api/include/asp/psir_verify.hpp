@@ -88,15 +88,21 @@ inline std::vector<std::size_t> parts(const Function& f, std::size_t lets) {
 
 // Whether `block` reads local `name` or assigns or reduces into it, at any depth.
 inline bool uses(const Block& block, const std::string& name) {
-  bool found = false;
-  auto read = [&](const Expr& e) { found |= e.kind == Expr::Kind::var && e.name == name; };
-  for_each_expr(block, read);
-  for (const Stmt& s : block) {
-    if (found) break;
-    found = ((s.kind == Stmt::Kind::assign || s.kind == Stmt::Kind::reduce) && s.name == name) ||
-            (s.loop && uses(s.loop->body, name)) || uses(s.then_block, name) || uses(s.else_block, name);
-  }
-  return found;
+  struct Uses : StmtWalker<Uses> {
+    explicit Uses(const std::string& n) : name(n) {}
+    void expr(const ExprPtr& e) {
+      ir::walk(e, [&](const Expr& x) { found |= x.kind == Expr::Kind::var && x.name == name; });
+    }
+    void on_assign(const Stmt& s) {
+      found |= s.name == name;
+      descend(s);
+    }
+    void on_reduce(const Stmt& s) { on_assign(s); }
+    const std::string& name;
+    bool found = false;
+  } walker(name);
+  walker.block(block);
+  return walker.found;
 }
 
 }  // namespace launch_detail
@@ -173,7 +179,7 @@ struct Symbol {
   int parallel_depth;  // how many parallel loops enclose its declaration
 };
 
-class Verifier {
+class Verifier : public asp::ir::Exhaustive {
  public:
   explicit Verifier(const Function& f, std::string what = "function") : f_(f), what_(std::move(what)) {}
 
@@ -243,84 +249,106 @@ class Verifier {
 
   Type type_of(const ExprPtr& e) const {
     if (!e) fail("an expression is missing");
-    switch (e->kind) {
-      case Expr::Kind::constant: {
-        const bool ok = is_float(e->type)      ? std::holds_alternative<double>(e->value)
-                        : is_signed(e->type)   ? std::holds_alternative<std::int64_t>(e->value)
-                        : is_unsigned(e->type) ? std::holds_alternative<std::uint64_t>(e->value)
-                                               : std::holds_alternative<bool>(e->value);
-        if (!ok) fail(std::string("a constant of type ") + type_name(e->type) + " holds a value of another kind");
-        return e->type;
-      }
-      case Expr::Kind::var: {
-        const Symbol* s = lookup(e->name);
-        if (!s) fail("variable '" + e->name + "' is not defined here");
-        if (s->type != e->type) fail("variable '" + e->name + "' is used with the wrong type");
-        return e->type;
-      }
-      case Expr::Kind::load: indices_ok(e->name, e->args, e->type, "load from"); return e->type;
-      case Expr::Kind::unary: {
-        const Type a = type_of(e->args.at(0));
-        if (e->op == "-" && (a == Type::boolean)) fail("neg of a bool");
-        if (e->op == "!" && a != Type::boolean) fail("not of a non-bool");
-        if (e->op == "~" && !is_integer(a)) fail("bitnot of a non-integer");
-        if (e->op != "-" && e->op != "!" && e->op != "~") fail("unknown unary operator '" + e->op + "'");
-        if (e->type != a) fail("unary '" + e->op + "' has the wrong result type");
-        return a;
-      }
-      case Expr::Kind::binary: {
-        if (e->args.size() != 2) fail("binary '" + e->op + "' needs two operands");
-        const Type a = type_of(e->args[0]), b = type_of(e->args[1]);
-        if (a != b) {
-          fail("operands of '" + e->op + "' differ in type (" + type_name(a) + " and " + type_name(b) + "); cast one");
-        }
-        const std::string& op = e->op;
-        Type result = a;
-        if (is_comparison(op)) {
-          result = Type::boolean;
-        } else if (is_logical(op)) {
-          if (a != Type::boolean) fail("operands of '" + op + "' must be bool");
-        } else if (op == "%" || op == "&" || op == "|" || op == "^" || op == "<<" || op == ">>") {
-          if (!is_integer(a)) fail("operator '" + op + "' needs integer operands");
-        } else if (op == "+" || op == "-" || op == "*" || op == "/") {
-          if (a == Type::boolean) fail("arithmetic '" + op + "' on bool");
-        } else {
-          fail("unknown binary operator '" + op + "'");
-        }
-        if (e->type != result) fail("binary '" + op + "' has the wrong result type");
-        return result;
-      }
-      case Expr::Kind::select: {
-        if (e->args.size() != 3) fail("select needs three operands");
-        if (type_of(e->args[0]) != Type::boolean) fail("select's condition must be bool");
-        const Type a = type_of(e->args[1]), b = type_of(e->args[2]);
-        if (a != b || e->type != a) fail("select's arms must have one type");
-        return a;
-      }
-      case Expr::Kind::cast:
-        if (e->args.size() != 1) fail("a cast takes one operand");
-        if (e->raises && !may_raise(*e)) fail("only a cast of a float to an integer type may raise (@line)");
-        type_of(e->args[0]);
-        return e->type;
-      case Expr::Kind::call: {
-        const Intrinsic* in = find_intrinsic(e->name);
-        if (!in) fail("unknown intrinsic '" + e->name + "'");
-        if (e->raises && !may_raise(*e)) fail("intrinsic '" + e->name + "' never raises (@line)");
-        if (static_cast<int>(e->args.size()) != in->arity) {
-          fail("intrinsic '" + e->name + "' takes " + std::to_string(in->arity) + " operand(s)");
-        }
-        const Type a = type_of(e->args[0]);
-        for (const ExprPtr& arg : e->args) {
-          if (type_of(arg) != a) fail("operands of '" + e->name + "' differ in type");
-        }
-        if (in->float_only && !is_float(a)) fail("intrinsic '" + e->name + "' needs a floating-point operand");
-        if (a == Type::boolean) fail("intrinsic '" + e->name + "' of a bool");
-        if (e->type != a) fail("intrinsic '" + e->name + "' has the wrong result type");
-        return a;
-      }
-    }
-    fail("unknown expression kind");
+    return TypeOf{*this}.visit(e);
   }
+
+  // The type checker of expressions: every kind, none by default.
+  struct TypeOf : ExprFunction<TypeOf, Type>, asp::ir::Exhaustive {
+    explicit TypeOf(const Verifier& v) : v(v) {}
+    const Verifier& v;
+
+    Type on_constant(const ExprPtr& e) {
+      const bool ok = is_float(e->type)      ? std::holds_alternative<double>(e->value)
+                      : is_signed(e->type)   ? std::holds_alternative<std::int64_t>(e->value)
+                      : is_unsigned(e->type) ? std::holds_alternative<std::uint64_t>(e->value)
+                                             : std::holds_alternative<bool>(e->value);
+      if (!ok) v.fail(std::string("a constant of type ") + type_name(e->type) + " holds a value of another kind");
+      return e->type;
+    }
+    Type on_var(const ExprPtr& e) {
+      const Symbol* s = v.lookup(e->name);
+      if (!s) v.fail("variable '" + e->name + "' is not defined here");
+      if (s->type != e->type) v.fail("variable '" + e->name + "' is used with the wrong type");
+      return e->type;
+    }
+    Type on_load(const ExprPtr& e) {
+      v.indices_ok(e->name, e->args, e->type, "load from");
+      return e->type;
+    }
+    Type on_unary(const ExprPtr& e) {
+      const Type a = v.type_of(e->args.at(0));
+      const std::string op(spelling(e->unary_op));
+      switch (e->unary_op) {
+        case UnaryOp::neg:
+          if (a == Type::boolean) v.fail("neg of a bool");
+          break;
+        case UnaryOp::not_:
+          if (a != Type::boolean) v.fail("not of a non-bool");
+          break;
+        case UnaryOp::bitnot:
+          if (!is_integer(a)) v.fail("bitnot of a non-integer");
+          break;
+        default: v.fail("unknown unary operator " + std::to_string(static_cast<int>(e->unary_op)));
+      }
+      if (e->type != a) v.fail("unary '" + op + "' has the wrong result type");
+      return a;
+    }
+    Type on_binary(const ExprPtr& e) {
+      const std::string op(spelling(e->binary_op));
+      if (e->args.size() != 2) v.fail("binary '" + op + "' needs two operands");
+      const Type a = v.type_of(e->args[0]), b = v.type_of(e->args[1]);
+      if (a != b) {
+        v.fail("operands of '" + op + "' differ in type (" + type_name(a) + " and " + type_name(b) + "); cast one");
+      }
+      Type result = a;
+      if (!parse_binary_op(op)) {
+        v.fail("unknown binary operator " + std::to_string(static_cast<int>(e->binary_op)));
+      } else if (is_comparison(e->binary_op)) {
+        result = Type::boolean;
+      } else if (is_logical(e->binary_op)) {
+        if (a != Type::boolean) v.fail("operands of '" + op + "' must be bool");
+      } else if (is_bitwise(e->binary_op)) {
+        if (!is_integer(a)) v.fail("operator '" + op + "' needs integer operands");
+      } else if (a == Type::boolean) {
+        v.fail("arithmetic '" + op + "' on bool");
+      }
+      if (e->type != result) v.fail("binary '" + op + "' has the wrong result type");
+      return result;
+    }
+    Type on_select(const ExprPtr& e) {
+      if (e->args.size() != 3) v.fail("select needs three operands");
+      if (v.type_of(e->args[0]) != Type::boolean) v.fail("select's condition must be bool");
+      const Type a = v.type_of(e->args[1]), b = v.type_of(e->args[2]);
+      if (a != b || e->type != a) v.fail("select's arms must have one type");
+      return a;
+    }
+    Type on_cast(const ExprPtr& e) {
+      if (e->args.size() != 1) v.fail("a cast takes one operand");
+      if (e->raises && !may_raise(*e)) v.fail("only a cast of a float to an integer type may raise (@line)");
+      v.type_of(e->args[0]);
+      return e->type;
+    }
+    Type on_call(const ExprPtr& e) {
+      const IntrinsicInfo* in = nullptr;
+      for (const IntrinsicInfo& i : intrinsics) {
+        if (i.id == e->intrinsic) in = &i;
+      }
+      if (!in) v.fail("unknown intrinsic " + std::to_string(static_cast<int>(e->intrinsic)));
+      const std::string name(in->name);
+      if (e->raises && !may_raise(*e)) v.fail("intrinsic '" + name + "' never raises (@line)");
+      if (static_cast<int>(e->args.size()) != in->arity) {
+        v.fail("intrinsic '" + name + "' takes " + std::to_string(in->arity) + " operand(s)");
+      }
+      const Type a = v.type_of(e->args[0]);
+      for (const ExprPtr& arg : e->args) {
+        if (v.type_of(arg) != a) v.fail("operands of '" + name + "' differ in type");
+      }
+      if (in->float_only && !is_float(a)) v.fail("intrinsic '" + name + "' needs a floating-point operand");
+      if (a == Type::boolean) v.fail("intrinsic '" + name + "' of a bool");
+      if (e->type != a) v.fail("intrinsic '" + name + "' has the wrong result type");
+      return a;
+    }
+  };
 
   void indices_ok(const std::string& buffer, const std::vector<ExprPtr>& indices, Type element, const char* what) const {
     auto it = buffers_.find(buffer);
@@ -357,60 +385,60 @@ class Verifier {
     scopes_.pop_back();
   }
 
-  void stmt(const Stmt& s) {
-    switch (s.kind) {
-      case Stmt::Kind::loop: {
-        if (!s.loop) fail("a loop statement without its loop");
-        const Loop& l = *s.loop;
-        if (type_of(l.lower) != Type::i64 || type_of(l.upper) != Type::i64) {
-          fail("bounds of loop '" + l.var + "' must be i64");
-        }
-        if (l.step <= 0) fail("loop '" + l.var + "' must step by a positive constant");
-        const bool gpu = l.kind == LoopKind::gpu_block || l.kind == LoopKind::gpu_thread;
-        if (gpu && (l.dim < 0 || l.dim > 2)) fail("GPU loop '" + l.var + "' must name dimension 0, 1 or 2");
-        if (!gpu && l.dim != 0) fail("loop '" + l.var + "' names a GPU dimension but is " + loop_kind_name(l.kind));
-        const int gpu_slot = gpu ? (l.kind == LoopKind::gpu_block ? 0 : 3) + l.dim : -1;
-        if (gpu) gpu_loop_ok(l, gpu_slot);
-        const bool parallel = l.kind == LoopKind::parallel || gpu;
-        parallel_depth_ += parallel;
-        if (gpu) gpu_enclosing_[gpu_slot] = true;
-        scopes_.emplace_back();
-        declare(l.var, {Type::i64, false, parallel_depth_}, "loop variable");
-        block(l.body);
-        scopes_.pop_back();
-        if (gpu) gpu_enclosing_[gpu_slot] = false;
-        parallel_depth_ -= parallel;
-        return;
-      }
-      case Stmt::Kind::let:
-      case Stmt::Kind::decl:
-        if (type_of(s.value) != s.type) fail("'" + s.name + "' is declared " + type_name(s.type) + " but given a " + type_name(s.value->type));
-        declare(s.name, {s.type, s.kind == Stmt::Kind::decl, parallel_depth_}, s.kind == Stmt::Kind::let ? "let" : "var");
-        return;
-      case Stmt::Kind::assign:
-      case Stmt::Kind::reduce: {
-        const Symbol* target = lookup(s.name);
-        if (!target) fail("assignment to undefined '" + s.name + "'");
-        if (!target->mutable_) fail("assignment to '" + s.name + "', which is not a var");
-        if (type_of(s.value) != target->type) fail("assignment of the wrong type to '" + s.name + "'");
-        if (s.kind == Stmt::Kind::assign && target->parallel_depth < parallel_depth_) {
-          fail("'" + s.name + "' is assigned inside a parallel loop but declared outside it (a race); use a reduction");
-        }
-        if (s.kind == Stmt::Kind::reduce) {
-          if (s.op != "+" && s.op != "*" && s.op != "min" && s.op != "max") fail("unknown reduction '" + s.op + "'");
-          if (target->type == Type::boolean) fail("reduction of a bool");
-        }
-        return;
-      }
-      case Stmt::Kind::store: indices_ok(s.name, s.indices, type_of(s.value), "store to"); return;
-      case Stmt::Kind::if_:
-        if (type_of(s.value) != Type::boolean) fail("an if condition must be bool");
-        block(s.then_block);
-        block(s.else_block);
-        return;
+  void stmt(const Stmt& s) { dispatch(*this, s); }
+
+ public:
+  // The statement checks: every kind, none by default.
+
+  void on_loop(const Stmt& s) {
+    if (!s.loop) fail("a loop statement without its loop");
+    const Loop& l = *s.loop;
+    if (type_of(l.lower) != Type::i64 || type_of(l.upper) != Type::i64) {
+      fail("bounds of loop '" + l.var + "' must be i64");
+    }
+    if (l.step <= 0) fail("loop '" + l.var + "' must step by a positive constant");
+    const bool gpu = l.kind == LoopKind::gpu_block || l.kind == LoopKind::gpu_thread;
+    if (gpu && (l.dim < 0 || l.dim > 2)) fail("GPU loop '" + l.var + "' must name dimension 0, 1 or 2");
+    if (!gpu && l.dim != 0) fail("loop '" + l.var + "' names a GPU dimension but is " + loop_kind_name(l.kind));
+    const int gpu_slot = gpu ? (l.kind == LoopKind::gpu_block ? 0 : 3) + l.dim : -1;
+    if (gpu) gpu_loop_ok(l, gpu_slot);
+    const bool parallel = l.kind == LoopKind::parallel || gpu;
+    parallel_depth_ += parallel;
+    if (gpu) gpu_enclosing_[gpu_slot] = true;
+    scopes_.emplace_back();
+    declare(l.var, {Type::i64, false, parallel_depth_}, "loop variable");
+    block(l.body);
+    scopes_.pop_back();
+    if (gpu) gpu_enclosing_[gpu_slot] = false;
+    parallel_depth_ -= parallel;
+  }
+  void on_let(const Stmt& s) {
+    if (type_of(s.value) != s.type) fail("'" + s.name + "' is declared " + type_name(s.type) + " but given a " + type_name(s.value->type));
+    declare(s.name, {s.type, s.kind == Stmt::Kind::decl, parallel_depth_}, s.kind == Stmt::Kind::let ? "let" : "var");
+  }
+  void on_decl(const Stmt& s) { on_let(s); }
+  void on_assign(const Stmt& s) {
+    const Symbol* target = lookup(s.name);
+    if (!target) fail("assignment to undefined '" + s.name + "'");
+    if (!target->mutable_) fail("assignment to '" + s.name + "', which is not a var");
+    if (type_of(s.value) != target->type) fail("assignment of the wrong type to '" + s.name + "'");
+    if (s.kind == Stmt::Kind::assign && target->parallel_depth < parallel_depth_) {
+      fail("'" + s.name + "' is assigned inside a parallel loop but declared outside it (a race); use a reduction");
     }
   }
+  void on_reduce(const Stmt& s) {
+    on_assign(s);
+    if (!parse_reduce_op(spelling(s.reduce_op))) fail("unknown reduction " + std::to_string(static_cast<int>(s.reduce_op)));
+    if (lookup(s.name)->type == Type::boolean) fail("reduction of a bool");
+  }
+  void on_store(const Stmt& s) { indices_ok(s.name, s.indices, type_of(s.value), "store to"); }
+  void on_if(const Stmt& s) {
+    if (type_of(s.value) != Type::boolean) fail("an if condition must be bool");
+    block(s.then_block);
+    block(s.else_block);
+  }
 
+ protected:
   const Function& f_;
   std::string what_;
   std::vector<std::map<std::string, Symbol>> scopes_;
@@ -450,89 +478,77 @@ class ScheduleVerifier : public Verifier {
     if (keywords.count(name)) fail("host variable name '" + name + "' is reserved");
   }
 
-  void host_stmt(const HostStmt& s) {
-    switch (s.kind) {
-      case HostStmt::Kind::launch: {
-        const KernelDecl* k = m_.kernel(s.name);
-        if (!k) fail("launch of undeclared kernel '" + s.name + "'");
-        if (s.args.size() != k->params.size()) {
-          fail("launch " + s.name + " passes " + std::to_string(s.args.size()) + " argument(s); the kernel takes " +
-               std::to_string(k->params.size()));
-        }
-        for (std::size_t i = 0; i < s.args.size(); ++i) {
-          const Param& want = k->params[i];
-          const std::string where = "launch " + s.name + ", argument " + std::to_string(i + 1) + " ('" + want.name + "'): ";
-          if (want.kind == Param::Kind::buffer) {
-            auto it = buffers_.find(s.args[i]);
-            if (it == buffers_.end()) fail(where + "'" + s.args[i] + "' is not a buffer of the program");
-            if (it->second->type != want.type || it->second->shape.size() != want.shape.size()) {
-              fail(where + "'" + s.args[i] + "' is a " + type_name(it->second->type) + " buffer of " +
-                   std::to_string(it->second->shape.size()) + " dimension(s); the kernel takes " + type_name(want.type) +
-                   " of " + std::to_string(want.shape.size()));
-            }
-          } else {
-            const Symbol* v = lookup(s.args[i]);
-            if (!v) fail(where + "'" + s.args[i] + "' is not a scalar in scope");
-            if (v->type != want.type) {
-              fail(where + "'" + s.args[i] + "' is " + type_name(v->type) + "; the kernel takes " + type_name(want.type));
-            }
-          }
-        }
-        return;
-      }
-      case HostStmt::Kind::comm:
-        for (const std::string& a : s.args) {
-          if (!buffers_.count(a) && !lookup(a)) fail("comm " + s.name + " names '" + a + "', which is not in scope");
-        }
-        return;
-      case HostStmt::Kind::let:
-      case HostStmt::Kind::decl:
-        host_name_ok(s.name);
-        if (type_of(s.value) != s.type) fail("'" + s.name + "' is declared " + type_name(s.type) + " but given another type");
-        declare(s.name, {s.type, s.kind == HostStmt::Kind::decl, 0}, s.kind == HostStmt::Kind::let ? "let" : "var");
-        return;
-      case HostStmt::Kind::assign: {
-        const Symbol* target = lookup(s.name);
-        if (!target) fail("assignment to undefined '" + s.name + "'");
-        if (!target->mutable_) fail("assignment to '" + s.name + "', which is not a var");
-        if (type_of(s.value) != target->type) fail("assignment of the wrong type to '" + s.name + "'");
-        return;
-      }
-      case HostStmt::Kind::loop:
-        host_name_ok(s.name);
-        if (type_of(s.value) != Type::i64 || type_of(s.upper) != Type::i64) fail("bounds of loop '" + s.name + "' must be i64");
-        scopes_.emplace_back();
-        declare(s.name, {Type::i64, false, 0}, "loop variable");
-        ++loops_;
-        host_block(s.body);
-        --loops_;
-        scopes_.pop_back();
-        return;
-      case HostStmt::Kind::if_:
-        if (type_of(s.value) != Type::boolean) fail("an if condition must be bool");
-        host_block(s.body);
-        host_block(s.else_body);
-        return;
-      case HostStmt::Kind::break_:
-        if (loops_ == 0) fail("break outside a loop");
-        return;
+  void host_stmt(const HostStmt& s) { dispatch(*this, s); }
+
+ public:
+  // The schedule checks: every kind of host statement, none by default.
+  void on_launch(const HostStmt& s) {
+    const KernelDecl* k = m_.kernel(s.name);
+    if (!k) fail("launch of undeclared kernel '" + s.name + "'");
+    if (s.args.size() != k->params.size()) {
+      fail("launch " + s.name + " passes " + std::to_string(s.args.size()) + " argument(s); the kernel takes " +
+           std::to_string(k->params.size()));
     }
-    fail("unknown schedule statement");
+    for (std::size_t i = 0; i < s.args.size(); ++i) {
+      const Param& want = k->params[i];
+      const std::string where = "launch " + s.name + ", argument " + std::to_string(i + 1) + " ('" + want.name + "'): ";
+      if (want.kind == Param::Kind::buffer) {
+        auto it = buffers_.find(s.args[i]);
+        if (it == buffers_.end()) fail(where + "'" + s.args[i] + "' is not a buffer of the program");
+        if (it->second->type != want.type || it->second->shape.size() != want.shape.size()) {
+          fail(where + "'" + s.args[i] + "' is a " + type_name(it->second->type) + " buffer of " +
+               std::to_string(it->second->shape.size()) + " dimension(s); the kernel takes " + type_name(want.type) +
+               " of " + std::to_string(want.shape.size()));
+        }
+      } else {
+        const Symbol* v = lookup(s.args[i]);
+        if (!v) fail(where + "'" + s.args[i] + "' is not a scalar in scope");
+        if (v->type != want.type) {
+          fail(where + "'" + s.args[i] + "' is " + type_name(v->type) + "; the kernel takes " + type_name(want.type));
+        }
+      }
+    }
+  }
+  void on_comm(const HostStmt& s) {
+    for (const std::string& a : s.args) {
+      if (!buffers_.count(a) && !lookup(a)) fail("comm " + s.name + " names '" + a + "', which is not in scope");
+    }
+  }
+  void on_let(const HostStmt& s) {
+    host_name_ok(s.name);
+    if (type_of(s.value) != s.type) fail("'" + s.name + "' is declared " + type_name(s.type) + " but given another type");
+    declare(s.name, {s.type, s.kind == HostStmt::Kind::decl, 0}, s.kind == HostStmt::Kind::let ? "let" : "var");
+  }
+  void on_decl(const HostStmt& s) { on_let(s); }
+  void on_assign(const HostStmt& s) {
+    const Symbol* target = lookup(s.name);
+    if (!target) fail("assignment to undefined '" + s.name + "'");
+    if (!target->mutable_) fail("assignment to '" + s.name + "', which is not a var");
+    if (type_of(s.value) != target->type) fail("assignment of the wrong type to '" + s.name + "'");
+  }
+  void on_loop(const HostStmt& s) {
+    host_name_ok(s.name);
+    if (type_of(s.value) != Type::i64 || type_of(s.upper) != Type::i64) fail("bounds of loop '" + s.name + "' must be i64");
+    scopes_.emplace_back();
+    declare(s.name, {Type::i64, false, 0}, "loop variable");
+    ++loops_;
+    host_block(s.body);
+    --loops_;
+    scopes_.pop_back();
+  }
+  void on_if(const HostStmt& s) {
+    if (type_of(s.value) != Type::boolean) fail("an if condition must be bool");
+    host_block(s.body);
+    host_block(s.else_body);
+  }
+  void on_break(const HostStmt&) {
+    if (loops_ == 0) fail("break outside a loop");
   }
 
+ private:
   const Module& m_;
   int loops_ = 0;
 };
-
-// The buffers a block stores into.
-inline void stored_buffers(const Block& block, std::set<std::string>& out) {
-  for (const Stmt& s : block) {
-    if (s.kind == Stmt::Kind::store) out.insert(s.name);
-    if (s.loop) stored_buffers(s.loop->body, out);
-    stored_buffers(s.then_block, out);
-    stored_buffers(s.else_block, out);
-  }
-}
 
 inline bool same_param(const Param& a, const Param& b) {
   return a.kind == b.kind && a.name == b.name && a.type == b.type && a.shape == b.shape && a.strides == b.strides;
@@ -570,9 +586,7 @@ inline void verify(const Module& m) {
     if (f.params.size() != k->params.size() || !std::equal(f.params.begin(), f.params.end(), k->params.begin(), same_param)) {
       throw VerifyError("function '" + f.name + "' has other parameters than its kernel '" + k->name + "'");
     }
-    std::set<std::string> stored;
-    stored_buffers(f.body, stored);
-    for (const std::string& b : stored) {
+    for (const std::string& b : stored_buffers(f.body)) {
       if (std::find(k->writes.begin(), k->writes.end(), b) == k->writes.end()) {
         throw VerifyError("function '" + f.name + "' stores into '" + b + "', which kernel '" + k->name + "' does not declare in writes(...)");
       }

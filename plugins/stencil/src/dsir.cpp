@@ -183,49 +183,56 @@ const Grid* Kernel::grid(std::string_view name) const {
 }
 
 ExprPtr rewrite_expr(const ExprPtr& e, const std::function<ExprPtr(ExprPtr)>& rewrite) {
-  if (!e) return e;
-  bool changed = false;
-  std::vector<ExprPtr> args;
-  args.reserve(e->args.size());
-  for (const ExprPtr& a : e->args) {
-    args.push_back(rewrite_expr(a, rewrite));
-    changed |= args.back() != a;
-  }
-  if (!changed) return rewrite(e);
-  Expr copy = *e;
-  copy.args = std::move(args);
-  return rewrite(make(std::move(copy)));
+  return ir::rewrite(e, [&](const ExprPtr& x) { return rewrite(x); });
 }
 
 Block rewrite_block(const Block& block, const std::function<ExprPtr(ExprPtr)>& rewrite) {
-  Block out;
-  out.reserve(block.size());
-  for (const Stmt& s : block) {
-    Stmt c = s;
-    c.value = rewrite_expr(s.value, rewrite);
-    c.body = rewrite_block(s.body, rewrite);
-    c.orelse = rewrite_block(s.orelse, rewrite);
-    out.push_back(std::move(c));
-  }
-  return out;
+  struct Rewriter : StmtMutator<Rewriter> {
+    explicit Rewriter(const std::function<ExprPtr(ExprPtr)>& r) : rewrite(r) {}
+    ExprPtr expr(const ExprPtr& e) { return rewrite_expr(e, rewrite); }
+    const std::function<ExprPtr(ExprPtr)>& rewrite;
+  };
+  return Rewriter(rewrite).block(block);
 }
 
-void for_each_expr(const ExprPtr& e, const std::function<void(const Expr&)>& visit) {
-  if (!e) return;
-  visit(*e);
-  for (const ExprPtr& a : e->args) for_each_expr(a, visit);
-}
+void for_each_expr(const ExprPtr& e, const std::function<void(const Expr&)>& visit) { ir::walk(e, visit); }
 
 void for_each_stmt(const Block& block, const std::function<void(const Stmt&)>& visit) {
-  for (const Stmt& s : block) {
-    visit(s);
-    for_each_stmt(s.body, visit);
-    for_each_stmt(s.orelse, visit);
-  }
+  struct Walker : StmtWalker<Walker> {
+    explicit Walker(const std::function<void(const Stmt&)>& v) : visit(v) {}
+    void otherwise(const Stmt& s) {
+      visit(s);
+      descend(s);
+    }
+    const std::function<void(const Stmt&)>& visit;
+  };
+  Walker(visit).block(block);
 }
 
 void for_each_expr(const Block& block, const std::function<void(const Expr&)>& visit) {
-  for_each_stmt(block, [&](const Stmt& s) { for_each_expr(s.value, visit); });
+  struct Walker : StmtWalker<Walker> {
+    explicit Walker(const std::function<void(const Expr&)>& v) : visit(v) {}
+    void expr(const ExprPtr& e) { ir::walk(e, visit); }
+    const std::function<void(const Expr&)>& visit;
+  };
+  Walker(visit).block(block);
+}
+
+std::vector<std::string> stored_grids(const Block& block) {
+  struct Stores : StmtWalker<Stores>, ir::Exhaustive {
+    void on_store(const Stmt& s) {
+      if (std::find(grids.begin(), grids.end(), s.name) == grids.end()) grids.push_back(s.name);
+    }
+    void on_if(const Stmt& s) { descend(s); }
+    void on_points(const Stmt& s) { descend(s); }
+    void on_neighbors(const Stmt& s) { descend(s); }
+    void on_let(const Stmt&) {}
+    void on_var(const Stmt&) {}
+    void on_assign(const Stmt&) {}
+    std::vector<std::string> grids;
+  } stores;
+  stores.block(block);
+  return std::move(stores.grids);
 }
 
 namespace {
@@ -243,15 +250,18 @@ Block substitute_point(const Block& block, const std::string& var, const Point& 
     for (Point& p : copy.points) p = replace(p, var, with);
     return copy.points == e->points ? e : make(std::move(copy));
   });
-  std::function<void(Block&)> points = [&](Block& b) {
-    for (Stmt& s : b) {
-      if (s.kind == Stmt::Kind::store || s.kind == Stmt::Kind::neighbors) s.point = replace(s.point, var, with);
-      points(s.body);
-      points(s.orelse);
+  // The statements that name a point: stores and neighbour loops (their centre).
+  struct Points : StmtMutator<Points> {
+    Points(const std::string& v, const Point& w) : var(v), with(w) {}
+    void on_store(const Stmt& s, Block& out) {
+      out.push_back(rebuild(s));
+      out.back().point = replace(s.point, var, with);
     }
+    void on_neighbors(const Stmt& s, Block& out) { on_store(s, out); }
+    const std::string& var;
+    const Point& with;
   };
-  points(out);
-  return out;
+  return Points(var, with).block(out);
 }
 
 }  // namespace asp::stencil

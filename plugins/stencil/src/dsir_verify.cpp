@@ -11,7 +11,7 @@ namespace asp::stencil {
 
 namespace {
 
-class Verifier {
+class Verifier : public asp::ir::Exhaustive {
  public:
   explicit Verifier(const Kernel& k) : k_(k) {}
 
@@ -77,105 +77,111 @@ class Verifier {
 
   Type expr(const ExprPtr& e) const {
     if (!e) fail("an expression is missing");
-    switch (e->kind) {
-      case Expr::Kind::literal: {
-        const bool ok = is_floating(e->type)   ? std::holds_alternative<double>(e->value)
-                        : is_integral(e->type) ? std::holds_alternative<std::int64_t>(e->value)
-                                               : std::holds_alternative<bool>(e->value);
-        if (!ok) fail(std::string("a literal of type ") + type_name(e->type) + " holds a value of another kind");
-        return e->type;
-      }
-      case Expr::Kind::local: {
-        const Local* l = lookup(e->name);
-        if (!l) fail("local '" + e->name + "' is not declared here");
-        if (l->type != e->type) fail("local '" + e->name + "' is used with the wrong type");
-        return e->type;
-      }
-      case Expr::Kind::read: {
-        const Grid& g = grid(e->name);
-        if (e->type != g.dtype) fail("read of '" + e->name + "' with the wrong type");
-        if (point(e->points.at(0)) != g.shape.size()) fail("'" + print(e) + "' reads at a point of another rank");
-        return e->type;
-      }
-      case Expr::Kind::lookup: {
-        const Grid& g = grid(e->name);
-        if (e->type != g.dtype) fail("lookup in '" + e->name + "' with the wrong type");
-        if (e->args.size() != g.shape.size()) fail("'" + print(e) + "' needs one index per axis of '" + g.name + "'");
-        for (const ExprPtr& i : e->args) {
-          if (expr(i) != Type::int_) fail("the indices of '" + print(e) + "' must be int");
-        }
-        return e->type;
-      }
-      case Expr::Kind::coord:
-        if (e->axis < 0 || static_cast<std::size_t>(e->axis) >= point(e->points.at(0))) fail("'" + print(e) + "' has no such axis");
-        if (e->type != Type::int_) fail("a coordinate is an int");
-        return e->type;
-      case Expr::Kind::distance:
-        if (e->points.size() != 2 || point(e->points[0]) != point(e->points[1])) {
-          fail("'" + print(e) + "' needs two points of one rank");
-        }
-        if (e->type != Type::float_) fail("a distance is a float");
-        return e->type;
-      case Expr::Kind::unary: {
-        const Type a = expr(e->args.at(0));
-        if (e->op == "neg" && (!is_numeric(a) || e->type != a)) fail("'" + print(e) + "' negates a non-number");
-        if (e->op == "not" && (a != Type::bool_ || e->type != Type::bool_)) fail("'" + print(e) + "' needs a bool");
-        if (e->op != "neg" && e->op != "not") fail("unknown unary operator '" + e->op + "'");
-        return e->type;
-      }
-      case Expr::Kind::binary: {
-        if (e->args.size() != 2) fail("a binary operator takes two operands");
-        const Type a = expr(e->args[0]), b = expr(e->args[1]);
-        same(e, a, b);
-        const std::string& op = e->op;
-        if (op == "and" || op == "or") {
-          if (a != Type::bool_) fail("'" + print(e) + "' needs bool operands");
-        } else if (is_comparison(op)) {
-          if (a == Type::bool_ && op != "==" && op != "!=") fail("'" + print(e) + "' orders bools");
-        } else {
-          if (!is_numeric(a)) fail("'" + print(e) + "' does arithmetic on bools");
-          if (op == "/" && !is_floating(a)) fail("'" + print(e) + "' divides integers; the frontend converts them first");
-          if (op == "**" && is_integral(a)) {
-            const Expr& n = *e->args[1];
-            if (n.kind != Expr::Kind::literal || std::get<std::int64_t>(n.value) < 0) {
-              fail("'" + print(e) + "' raises an integer to a power that is not a literal >= 0");
-            }
-          }
-          bool known = false;
-          for (std::string_view o : binary_ops) known |= op == o;
-          if (!known) fail("unknown binary operator '" + op + "'");
-        }
-        const Type result = is_comparison(op) || op == "and" || op == "or" ? Type::bool_ : a;
-        if (e->type != result) fail("'" + print(e) + "' has the wrong result type");
-        return result;
-      }
-      case Expr::Kind::select: {
-        if (e->args.size() != 3) fail("select takes three operands");
-        if (expr(e->args[0]) != Type::bool_) fail("the condition of '" + print(e) + "' must be bool");
-        const Type a = expr(e->args[1]), b = expr(e->args[2]);
-        same(e, a, b);
-        if (e->type != a) fail("'" + print(e) + "' has the wrong result type");
-        return a;
-      }
-      case Expr::Kind::cast:
-        if (e->args.size() != 1) fail("a cast takes one operand");
-        expr(e->args[0]);
-        if (e->type == Type::bool_) fail("'" + print(e) + "' converts to bool; compare with zero instead");
-        return e->type;
-      case Expr::Kind::call: {
-        if (!is_call_name(e->name)) fail("unknown function '" + e->name + "'");
-        const std::size_t arity = e->name == "min" || e->name == "max" ? 2 : 1;
-        if (e->args.size() != arity) fail("'" + e->name + "' takes " + std::to_string(arity) + " operand(s)");
-        const Type a = expr(e->args[0]);
-        for (const ExprPtr& arg : e->args) same(e, a, expr(arg));
-        if (!is_numeric(a)) fail("'" + print(e) + "' of a bool");
-        if (is_float_call(e->name) && !is_floating(a)) fail("'" + print(e) + "' needs a floating-point operand");
-        if (e->type != a) fail("'" + print(e) + "' has the wrong result type");
-        return a;
-      }
-    }
-    fail("unknown expression kind");
+    return dispatch(*this, e);
   }
+
+ public:
+  // The type checker: every expression kind, none by default (an exhaustive visitor).
+  Type on_literal(const ExprPtr& e) const {
+    const bool ok = is_floating(e->type)   ? std::holds_alternative<double>(e->value)
+                    : is_integral(e->type) ? std::holds_alternative<std::int64_t>(e->value)
+                                           : std::holds_alternative<bool>(e->value);
+    if (!ok) fail(std::string("a literal of type ") + type_name(e->type) + " holds a value of another kind");
+    return e->type;
+  }
+  Type on_local(const ExprPtr& e) const {
+    const Local* l = lookup(e->name);
+    if (!l) fail("local '" + e->name + "' is not declared here");
+    if (l->type != e->type) fail("local '" + e->name + "' is used with the wrong type");
+    return e->type;
+  }
+  Type on_read(const ExprPtr& e) const {
+    const Grid& g = grid(e->name);
+    if (e->type != g.dtype) fail("read of '" + e->name + "' with the wrong type");
+    if (point(e->points.at(0)) != g.shape.size()) fail("'" + print(e) + "' reads at a point of another rank");
+    return e->type;
+  }
+  Type on_lookup(const ExprPtr& e) const {
+    const Grid& g = grid(e->name);
+    if (e->type != g.dtype) fail("lookup in '" + e->name + "' with the wrong type");
+    if (e->args.size() != g.shape.size()) fail("'" + print(e) + "' needs one index per axis of '" + g.name + "'");
+    for (const ExprPtr& i : e->args) {
+      if (expr(i) != Type::int_) fail("the indices of '" + print(e) + "' must be int");
+    }
+    return e->type;
+  }
+  Type on_coord(const ExprPtr& e) const {
+    if (e->axis < 0 || static_cast<std::size_t>(e->axis) >= point(e->points.at(0))) fail("'" + print(e) + "' has no such axis");
+    if (e->type != Type::int_) fail("a coordinate is an int");
+    return e->type;
+  }
+  Type on_distance(const ExprPtr& e) const {
+    if (e->points.size() != 2 || point(e->points[0]) != point(e->points[1])) {
+      fail("'" + print(e) + "' needs two points of one rank");
+    }
+    if (e->type != Type::float_) fail("a distance is a float");
+    return e->type;
+  }
+  Type on_unary(const ExprPtr& e) const {
+    const Type a = expr(e->args.at(0));
+    if (e->op == "neg" && (!is_numeric(a) || e->type != a)) fail("'" + print(e) + "' negates a non-number");
+    if (e->op == "not" && (a != Type::bool_ || e->type != Type::bool_)) fail("'" + print(e) + "' needs a bool");
+    if (e->op != "neg" && e->op != "not") fail("unknown unary operator '" + e->op + "'");
+    return e->type;
+  }
+  Type on_binary(const ExprPtr& e) const {
+    if (e->args.size() != 2) fail("a binary operator takes two operands");
+    const Type a = expr(e->args[0]), b = expr(e->args[1]);
+    same(e, a, b);
+    const std::string& op = e->op;
+    if (op == "and" || op == "or") {
+      if (a != Type::bool_) fail("'" + print(e) + "' needs bool operands");
+    } else if (is_comparison(op)) {
+      if (a == Type::bool_ && op != "==" && op != "!=") fail("'" + print(e) + "' orders bools");
+    } else {
+      if (!is_numeric(a)) fail("'" + print(e) + "' does arithmetic on bools");
+      if (op == "/" && !is_floating(a)) fail("'" + print(e) + "' divides integers; the frontend converts them first");
+      if (op == "**" && is_integral(a)) {
+        const Expr& n = *e->args[1];
+        if (n.kind != Expr::Kind::literal || std::get<std::int64_t>(n.value) < 0) {
+          fail("'" + print(e) + "' raises an integer to a power that is not a literal >= 0");
+        }
+      }
+      bool known = false;
+      for (std::string_view o : binary_ops) known |= op == o;
+      if (!known) fail("unknown binary operator '" + op + "'");
+    }
+    const Type result = is_comparison(op) || op == "and" || op == "or" ? Type::bool_ : a;
+    if (e->type != result) fail("'" + print(e) + "' has the wrong result type");
+    return result;
+  }
+  Type on_select(const ExprPtr& e) const {
+    if (e->args.size() != 3) fail("select takes three operands");
+    if (expr(e->args[0]) != Type::bool_) fail("the condition of '" + print(e) + "' must be bool");
+    const Type a = expr(e->args[1]), b = expr(e->args[2]);
+    same(e, a, b);
+    if (e->type != a) fail("'" + print(e) + "' has the wrong result type");
+    return a;
+  }
+  Type on_cast(const ExprPtr& e) const {
+    if (e->args.size() != 1) fail("a cast takes one operand");
+    expr(e->args[0]);
+    if (e->type == Type::bool_) fail("'" + print(e) + "' converts to bool; compare with zero instead");
+    return e->type;
+  }
+  Type on_call(const ExprPtr& e) const {
+    if (!is_call_name(e->name)) fail("unknown function '" + e->name + "'");
+    const std::size_t arity = e->name == "min" || e->name == "max" ? 2 : 1;
+    if (e->args.size() != arity) fail("'" + e->name + "' takes " + std::to_string(arity) + " operand(s)");
+    const Type a = expr(e->args[0]);
+    for (const ExprPtr& arg : e->args) same(e, a, expr(arg));
+    if (!is_numeric(a)) fail("'" + print(e) + "' of a bool");
+    if (is_float_call(e->name) && !is_floating(a)) fail("'" + print(e) + "' needs a floating-point operand");
+    if (e->type != a) fail("'" + print(e) + "' has the wrong result type");
+    return a;
+  }
+
+ private:
 
   void declare(const std::string& name, Local l, const Stmt& s) {
     if (!declared_.insert(name).second) fail("local '" + name + "' is declared twice", s);
@@ -199,55 +205,53 @@ class Verifier {
     points_.erase(var);
   }
 
-  void stmt(const Stmt& s) {
-    switch (s.kind) {
-      case Stmt::Kind::let:
-      case Stmt::Kind::var:
-        // Unrolling copies a neighbour loop's body: a declaration there would be repeated.
-        if (neighbor_depth_ > 0) fail("a neighbour loop's body declares no locals ('" + s.name + "')", s);
-        if (expr(s.value) != s.type) fail("'" + s.name + "' is declared " + type_name(s.type) + " but given another type", s);
-        declare(s.name, {s.type, s.kind == Stmt::Kind::var}, s);
-        return;
-      case Stmt::Kind::assign: {
-        const Local* l = lookup(s.name);
-        if (!l) fail("assignment to undeclared '" + s.name + "'", s);
-        if (!l->mutable_) fail("assignment to '" + s.name + "', which is a let", s);
-        if (expr(s.value) != l->type) fail("assignment of the wrong type to '" + s.name + "'", s);
-        return;
-      }
-      case Stmt::Kind::store: {
-        const Grid& g = grid(s.name);
-        if (s.point.base != loop_point_ || !s.point.offset.empty()) {
-          fail("a store writes the point of its loop, '" + loop_point_ + "', not '" + print(s.point) + "'", s);
-        }
-        if (g.shape.size() != point(s.point)) fail("store to '" + g.name + "' at a point of another rank", s);
-        if (expr(s.value) != g.dtype) fail("store of a value of the wrong type to '" + g.name + "'", s);
-        return;
-      }
-      case Stmt::Kind::if_:
-        if (expr(s.value) != Type::bool_) fail("an if condition must be bool", s);
-        block(s.body);
-        block(s.orelse);
-        return;
-      case Stmt::Kind::points:
-        loop_point_ = s.name;
-        loop_body(s.name, grid(s.grid).shape.size(), s);
-        loop_point_.clear();
-        return;
-      case Stmt::Kind::neighbors: {
-        grid(s.grid);
-        const std::size_t rank = point(s.point);
-        for (const auto& o : s.offsets) {
-          if (o.size() != rank) fail("neighbour offsets of '" + s.name + "' must have " + std::to_string(rank) + " entries", s);
-        }
-        ++neighbor_depth_;
-        loop_body(s.name, rank, s);
-        --neighbor_depth_;
-        return;
-      }
+  void stmt(const Stmt& s) { dispatch(*this, s); }
+
+ public:
+  // The statement checks: every kind, none by default (an exhaustive visitor).
+  void on_let(const Stmt& s) {
+    // Unrolling copies a neighbour loop's body: a declaration there would be repeated.
+    if (neighbor_depth_ > 0) fail("a neighbour loop's body declares no locals ('" + s.name + "')", s);
+    if (expr(s.value) != s.type) fail("'" + s.name + "' is declared " + type_name(s.type) + " but given another type", s);
+    declare(s.name, {s.type, s.kind == Stmt::Kind::var}, s);
+  }
+  void on_var(const Stmt& s) { on_let(s); }
+  void on_assign(const Stmt& s) {
+    const Local* l = lookup(s.name);
+    if (!l) fail("assignment to undeclared '" + s.name + "'", s);
+    if (!l->mutable_) fail("assignment to '" + s.name + "', which is a let", s);
+    if (expr(s.value) != l->type) fail("assignment of the wrong type to '" + s.name + "'", s);
+  }
+  void on_store(const Stmt& s) {
+    const Grid& g = grid(s.name);
+    if (s.point.base != loop_point_ || !s.point.offset.empty()) {
+      fail("a store writes the point of its loop, '" + loop_point_ + "', not '" + print(s.point) + "'", s);
     }
+    if (g.shape.size() != point(s.point)) fail("store to '" + g.name + "' at a point of another rank", s);
+    if (expr(s.value) != g.dtype) fail("store of a value of the wrong type to '" + g.name + "'", s);
+  }
+  void on_if(const Stmt& s) {
+    if (expr(s.value) != Type::bool_) fail("an if condition must be bool", s);
+    block(s.body);
+    block(s.orelse);
+  }
+  void on_points(const Stmt& s) {
+    loop_point_ = s.name;
+    loop_body(s.name, grid(s.grid).shape.size(), s);
+    loop_point_.clear();
+  }
+  void on_neighbors(const Stmt& s) {
+    grid(s.grid);
+    const std::size_t rank = point(s.point);
+    for (const auto& o : s.offsets) {
+      if (o.size() != rank) fail("neighbour offsets of '" + s.name + "' must have " + std::to_string(rank) + " entries", s);
+    }
+    ++neighbor_depth_;
+    loop_body(s.name, rank, s);
+    --neighbor_depth_;
   }
 
+ private:
   const Kernel& k_;
   std::vector<std::map<std::string, Local>> scopes_;
   std::set<std::string> declared_;

@@ -209,41 +209,45 @@ ExprPtr fold_call(const ExprPtr& e) {
 }  // namespace
 
 ExprPtr fold(const ExprPtr& root) {
-  return rewrite_expr(root, [](ExprPtr e) -> ExprPtr {
-    switch (e->kind) {
-      case Expr::Kind::unary: {
-        const ExprPtr& a = e->args[0];
-        if (!is_literal(a)) return e;
-        if (e->op == "not") return bool_literal(!std::get<bool>(a->value));
-        if (is_floating(a->type)) return literal_of(a->type, Literal(-as_float(a)));
-        if (auto v = fits(a->type, -static_cast<__int128>(as_int(a)))) return literal_of(a->type, *v);
-        return e;
-      }
-      case Expr::Kind::binary: return fold_binary(e);
-      case Expr::Kind::select:
-        if (is_literal(e->args[0])) return std::get<bool>(e->args[0]->value) ? e->args[1] : e->args[2];
-        return e;
-      case Expr::Kind::cast: return fold_cast(e);
-      case Expr::Kind::call: return fold_call(e);
-      case Expr::Kind::distance: {
-        const Point &p = e->points[0], &q = e->points[1];
-        if (p.base != q.base) return e;
-        // Python: math.sqrt(sum of the integer squares), the sum exact and converted to float once.
-        __int128 sum = 0;
-        for (std::size_t k = 0; k < std::max(p.offset.size(), q.offset.size()); ++k) {
-          const __int128 d = (k < p.offset.size() ? p.offset[k] : 0) - (k < q.offset.size() ? q.offset[k] : 0);
-          sum += d * d;
-        }
-        return float_literal(std::sqrt(static_cast<double>(sum)));
-      }
-      default: return e;
+  // Bottom up: each node folds once its operands have.
+  struct Fold : ExprMutator<Fold> {
+    ExprPtr on_unary(const ExprPtr& original) {
+      const ExprPtr e = rebuild(original);
+      const ExprPtr& a = e->args[0];
+      if (!is_literal(a)) return e;
+      if (e->op == "not") return bool_literal(!std::get<bool>(a->value));
+      if (is_floating(a->type)) return literal_of(a->type, Literal(-as_float(a)));
+      if (auto v = fits(a->type, -static_cast<__int128>(as_int(a)))) return literal_of(a->type, *v);
+      return e;
     }
-  });
+    ExprPtr on_binary(const ExprPtr& e) { return fold_binary(rebuild(e)); }
+    ExprPtr on_select(const ExprPtr& original) {
+      const ExprPtr e = rebuild(original);
+      if (is_literal(e->args[0])) return std::get<bool>(e->args[0]->value) ? e->args[1] : e->args[2];
+      return e;
+    }
+    ExprPtr on_cast(const ExprPtr& e) { return fold_cast(rebuild(e)); }
+    ExprPtr on_call(const ExprPtr& e) { return fold_call(rebuild(e)); }
+    ExprPtr on_distance(const ExprPtr& e) {
+      const Point &p = e->points[0], &q = e->points[1];
+      if (p.base != q.base) return e;
+      // Python: math.sqrt(sum of the integer squares), the sum exact and converted to float once.
+      __int128 sum = 0;
+      for (std::size_t k = 0; k < std::max(p.offset.size(), q.offset.size()); ++k) {
+        const __int128 d = (k < p.offset.size() ? p.offset[k] : 0) - (k < q.offset.size() ? q.offset[k] : 0);
+        sum += d * d;
+      }
+      return float_literal(std::sqrt(static_cast<double>(sum)));
+    }
+  };
+  return Fold().mutate(root);
 }
 
 namespace {
 
-class ConstantFolder {
+// Folds every expression, substitutes the locals bound to a literal (and
+// never assigned), and keeps only the taken branch of an if decided now.
+class ConstantFolder : public StmtMutator<ConstantFolder> {
  public:
   explicit ConstantFolder(const Kernel& k) {
     for_each_stmt(k.body, [&](const Stmt& s) {
@@ -251,25 +255,29 @@ class ConstantFolder {
     });
   }
 
-  Block block(const Block& in) {
-    Block out;
-    for (const Stmt& s : in) {
-      Stmt c = s;
-      c.value = c.value ? fold(propagate(c.value)) : c.value;
-      if ((c.kind == Stmt::Kind::let || c.kind == Stmt::Kind::var) && is_literal(c.value) && !assigned_.count(c.name)) {
-        known_[c.name] = c.value;
-        continue;
-      }
-      if (c.kind == Stmt::Kind::if_ && is_literal(c.value)) {
-        // The branch taken joins this block: its locals' names are unique, so none clashes.
-        for (Stmt& t : block(std::get<bool>(c.value->value) ? c.body : c.orelse)) out.push_back(std::move(t));
-        continue;
-      }
-      c.body = block(c.body);
-      c.orelse = block(c.orelse);
-      out.push_back(std::move(c));
+  ExprPtr expr(const ExprPtr& e) { return fold(propagate(e)); }
+
+  void on_let(const Stmt& s, Block& out) {
+    Stmt c = rebuild(s);
+    if (is_literal(c.value) && !assigned_.count(c.name)) {
+      known_[c.name] = c.value;
+      return;
     }
-    return out;
+    out.push_back(std::move(c));
+  }
+  void on_var(const Stmt& s, Block& out) { on_let(s, out); }
+  void on_if(const Stmt& s, Block& out) {
+    const ExprPtr cond = expr(s.value);
+    if (is_literal(cond)) {
+      // The branch taken joins this block: its locals' names are unique, so none clashes.
+      for (Stmt& t : block(std::get<bool>(cond->value) ? s.body : s.orelse)) out.push_back(std::move(t));
+      return;
+    }
+    Stmt c = s;
+    c.value = cond;
+    c.body = block(s.body);
+    c.orelse = block(s.orelse);
+    out.push_back(std::move(c));
   }
 
  private:

@@ -44,56 +44,72 @@ class Hoister {
  private:
   // Computed from literals and kernel-level lets alone: the same at every point.
   bool invariant(const ExprPtr& e) const {
-    switch (e->kind) {
-      case Expr::Kind::literal: return true;
-      case Expr::Kind::local: return lets_.count(e->name) > 0;
-      case Expr::Kind::read:
-      case Expr::Kind::lookup:
-      case Expr::Kind::coord: return false;
-      case Expr::Kind::distance: return e->points[0].base == e->points[1].base;
-      default:
-        for (const ExprPtr& a : e->args) {
-          if (!invariant(a)) return false;
+    struct Invariant : ExprFunction<Invariant, bool> {
+      explicit Invariant(const std::set<std::string>& l) : lets(l) {}
+      bool on_literal(const ExprPtr&) { return true; }
+      bool on_local(const ExprPtr& x) { return lets.count(x->name) > 0; }
+      bool on_read(const ExprPtr&) { return false; }
+      bool on_lookup(const ExprPtr&) { return false; }
+      bool on_coord(const ExprPtr&) { return false; }
+      bool on_distance(const ExprPtr& x) { return x->points[0].base == x->points[1].base; }
+      bool otherwise(const ExprPtr& x) {  // an operator: invariant when its operands are
+        for (const ExprPtr& a : x->args) {
+          if (!visit(a)) return false;
         }
         return true;
-    }
+      }
+      const std::set<std::string>& lets;
+    };
+    return Invariant(lets_).visit(e);
   }
 
   // Python's own division raises on a zero divisor: evaluated before the loop
   // it could raise where Python (whose loop might not run) does not.
   // The value of a float expression of literals and kernel-level lets, where that is
   // plain arithmetic (what decides whether a math call raises, as Python computes it).
-  std::optional<double> value_of(const ExprPtr& e, int depth = 0) const {
-    if (depth > 32) return std::nullopt;
-    switch (e->kind) {
-      case Expr::Kind::literal:
-        if (const auto* d = std::get_if<double>(&e->value)) return *d;
-        if (const auto* i = std::get_if<std::int64_t>(&e->value)) return static_cast<double>(*i);
-        return std::nullopt;
-      case Expr::Kind::local: {
-        auto it = let_values_.find(e->name);
-        return it == let_values_.end() ? std::nullopt : value_of(it->second, depth + 1);
+  std::optional<double> value_of(const ExprPtr& e) const {
+    struct Value : ExprFunction<Value, std::optional<double>> {
+      explicit Value(const std::map<std::string, ExprPtr>& l) : lets(l) {}
+      std::optional<double> operand(const ExprPtr& x) {
+        if (depth > 32) return std::nullopt;  // deeper than 32 levels: unknown (bounds the recursion)
+        ++depth;
+        const std::optional<double> v = visit(x);
+        --depth;
+        return v;
       }
-      case Expr::Kind::unary: {
-        if (e->op != "neg") return std::nullopt;
-        const auto a = value_of(e->args[0], depth + 1);
+      std::optional<double> on_literal(const ExprPtr& x) {
+        if (const auto* d = std::get_if<double>(&x->value)) return *d;
+        if (const auto* i = std::get_if<std::int64_t>(&x->value)) return static_cast<double>(*i);
+        return std::nullopt;
+      }
+      std::optional<double> on_local(const ExprPtr& x) {
+        auto it = lets.find(x->name);
+        return it == lets.end() ? std::nullopt : operand(it->second);
+      }
+      std::optional<double> on_unary(const ExprPtr& x) {
+        if (x->op != "neg") return std::nullopt;
+        const auto a = operand(x->args[0]);
         return a ? std::optional<double>(-*a) : std::nullopt;
       }
-      case Expr::Kind::cast:
-        if (!is_floating(e->type) || e->type == Type::f32) return std::nullopt;
-        return value_of(e->args[0], depth + 1);
-      case Expr::Kind::binary: {
-        if (!is_floating(e->type) || e->type == Type::f32) return std::nullopt;
-        const auto a = value_of(e->args[0], depth + 1), b = value_of(e->args[1], depth + 1);
+      std::optional<double> on_cast(const ExprPtr& x) {
+        if (!is_floating(x->type) || x->type == Type::f32) return std::nullopt;
+        return operand(x->args[0]);
+      }
+      std::optional<double> on_binary(const ExprPtr& x) {
+        if (!is_floating(x->type) || x->type == Type::f32) return std::nullopt;
+        const auto a = operand(x->args[0]), b = operand(x->args[1]);
         if (!a || !b) return std::nullopt;
-        if (e->op == "+") return *a + *b;
-        if (e->op == "-") return *a - *b;
-        if (e->op == "*") return *a * *b;
-        if (e->op == "/" && *b != 0) return *a / *b;
+        if (x->op == "+") return *a + *b;
+        if (x->op == "-") return *a - *b;
+        if (x->op == "*") return *a * *b;
+        if (x->op == "/" && *b != 0) return *a / *b;
         return std::nullopt;
       }
-      default: return std::nullopt;
-    }
+      std::optional<double> otherwise(const ExprPtr&) { return std::nullopt; }
+      const std::map<std::string, ExprPtr>& lets;
+      int depth = 0;
+    };
+    return Value(let_values_).operand(e);
   }
 
   bool can_raise(const ExprPtr& e) const {
@@ -127,34 +143,33 @@ class Hoister {
     return raises;
   }
 
-  ExprPtr hoist(const ExprPtr& e) {
-    if (e->kind != Expr::Kind::literal && e->kind != Expr::Kind::local && invariant(e) && !can_raise(e)) {
-      auto [it, fresh] = index_.emplace(print(e), hoisted_.size());
+  // Top down: the largest invariant subexpressions become lets.
+  struct Hoist : ExprMutator<Hoist> {
+    explicit Hoist(Hoister& h) : h(h) {}
+    ExprPtr on_literal(const ExprPtr& e) { return e; }
+    ExprPtr on_local(const ExprPtr& e) { return e; }
+    ExprPtr otherwise(const ExprPtr& e) {
+      if (!h.invariant(e) || h.can_raise(e)) return rebuild(e);
+      auto [it, fresh] = h.index_.emplace(print(e), h.hoisted_.size());
       if (fresh) {
         std::string name;
-        do name = "inv." + std::to_string(counter_++); while (names_.count(name));
-        names_.insert(name);
-        lets_.insert(name);
-        hoisted_.push_back(make_let(name, e));
+        do name = "inv." + std::to_string(h.counter_++); while (h.names_.count(name));
+        h.names_.insert(name);
+        h.lets_.insert(name);
+        h.hoisted_.push_back(make_let(name, e));
       }
-      return local(hoisted_[it->second].name, e->type);
+      return local(h.hoisted_[it->second].name, e->type);
     }
-    if (e->args.empty()) return e;
-    Expr copy = *e;
-    for (ExprPtr& a : copy.args) a = hoist(a);
-    return make(std::move(copy));
-  }
+    Hoister& h;
+  };
 
   Block rewrite(const Block& in) {
-    Block out;
-    for (const Stmt& s : in) {
-      Stmt c = s;
-      if (c.value) c.value = hoist(c.value);
-      c.body = rewrite(s.body);
-      c.orelse = rewrite(s.orelse);
-      out.push_back(std::move(c));
-    }
-    return out;
+    struct Rewrite : StmtMutator<Rewrite> {
+      explicit Rewrite(Hoister& h) : h(h) {}
+      ExprPtr expr(const ExprPtr& e) { return Hoist(h).mutate(e); }
+      Hoister& h;
+    };
+    return Rewrite(*this).block(in);
   }
 
   std::set<std::string> names_, lets_;

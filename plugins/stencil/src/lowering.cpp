@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <functional>
 #include <map>
 #include <set>
 
@@ -63,7 +62,7 @@ class Namer {
   std::set<std::string> used_;
 };
 
-P::ExprPtr and_(const P::ExprPtr& a, const P::ExprPtr& b) { return a ? P::binary("&&", a, b) : b; }
+P::ExprPtr and_(const P::ExprPtr& a, const P::ExprPtr& b) { return a ? P::binary(P::BinaryOp::and_, a, b) : b; }
 P::ExprPtr plus(const P::ExprPtr& a, std::int64_t n) { return n == 0 ? a : P::add(a, P::i64(n)); }
 
 bool nonzero_literal(const ExprPtr& e) {
@@ -80,7 +79,7 @@ struct InteriorNest {
   std::uint64_t written_bytes;    // the size of the one grid it writes (0: it writes none or several)
 };
 
-class Lowerer {
+class Lowerer : public asp::ir::Exhaustive {
  public:
   Lowerer(const Kernel& k, std::uint64_t last_level_cache) : k_(k), last_level_cache_(last_level_cache) {
     for (const Grid& g : k_.grids) {
@@ -116,7 +115,7 @@ class Lowerer {
   P::Module run() {
     function_.body = block(k_.body);
     for (const auto& [axis, needed] : needed_extents_) {
-      function_.requires_ = and_(function_.requires_, P::binary(">=", extent(axis.first, axis.second), P::i64(needed)));
+      function_.requires_ = and_(function_.requires_, P::binary(P::BinaryOp::ge, extent(axis.first, axis.second), P::i64(needed)));
     }
     P::verify(function_);
     P::Module m;
@@ -148,7 +147,7 @@ class Lowerer {
 
   // An index NumPy would wrap when negative; made data-dependent so the generated code checks it.
   P::ExprPtr wrapped(const P::ExprPtr& i, const std::string& grid, std::size_t axis) const {
-    return P::select(P::binary("<", i, P::i64(0)), P::add(i, extent(grid, axis)), i);
+    return P::select(P::binary(P::BinaryOp::lt, i, P::i64(0)), P::add(i, extent(grid, axis)), i);
   }
 
   P::ExprPtr read_at(const Expr& e) const {
@@ -191,42 +190,44 @@ class Lowerer {
     return P::load(e.name, ptype(e.type), std::move(indices));
   }
 
-  P::ExprPtr expr(const ExprPtr& e) {
-    switch (e->kind) {
-      case Expr::Kind::literal: {
-        if (const auto* b = std::get_if<bool>(&e->value)) return P::boolean(*b);
-        if (const auto* d = std::get_if<double>(&e->value)) return P::constant(ptype(e->type), *d);
-        return P::constant(ptype(e->type), std::get<std::int64_t>(e->value));
-      }
-      case Expr::Kind::local: return P::var(names_.at(e->name), ptype(e->type));
-      case Expr::Kind::read: return read_at(*e);
-      case Expr::Kind::lookup: return lookup_at(*e);
-      case Expr::Kind::coord: return axis_of(e->points[0], static_cast<std::size_t>(e->axis));
-      case Expr::Kind::distance: {
-        // Python: math.sqrt(sum((a - b) ** 2)), the sum an exact integer.
-        P::ExprPtr sum;
-        for (std::size_t k = 0; k < loop_.vars.size(); ++k) {
-          const P::ExprPtr d = P::sub(axis_of(e->points[0], k), axis_of(e->points[1], k));
-          sum = sum ? P::add(sum, P::mul(d, d)) : P::mul(d, d);
-        }
-        return P::call("sqrt", {P::cast(P::Type::f64, sum)});
-      }
-      case Expr::Kind::unary: return P::unary(e->op == "neg" ? "-" : "!", expr(e->args[0]));
-      case Expr::Kind::binary: return binary(*e);
-      case Expr::Kind::select: return P::select(expr(e->args[0]), expr(e->args[1]), expr(e->args[2]));
-      case Expr::Kind::cast: {
-        const P::ExprPtr a = expr(e->args[0]);
-        return a->type == ptype(e->type) ? a : checked(P::cast(ptype(e->type), a));
-      }
-      case Expr::Kind::call: {
-        std::vector<P::ExprPtr> args;
-        for (const ExprPtr& a : e->args) args.push_back(expr(a));
-        return checked(P::call(e->name, std::move(args)));
-      }
+  P::ExprPtr expr(const ExprPtr& e) { return dispatch(*this, e); }
+
+ public:
+  // The translation of every DSIR kind (exhaustive: none may be left out).
+  P::ExprPtr on_literal(const ExprPtr& e) {
+    if (const auto* b = std::get_if<bool>(&e->value)) return P::boolean(*b);
+    if (const auto* d = std::get_if<double>(&e->value)) return P::constant(ptype(e->type), *d);
+    return P::constant(ptype(e->type), std::get<std::int64_t>(e->value));
+  }
+  P::ExprPtr on_local(const ExprPtr& e) { return P::var(names_.at(e->name), ptype(e->type)); }
+  P::ExprPtr on_read(const ExprPtr& e) { return read_at(*e); }
+  P::ExprPtr on_lookup(const ExprPtr& e) { return lookup_at(*e); }
+  P::ExprPtr on_coord(const ExprPtr& e) { return axis_of(e->points[0], static_cast<std::size_t>(e->axis)); }
+  P::ExprPtr on_distance(const ExprPtr& e) {
+    // Python: math.sqrt(sum((a - b) ** 2)), the sum an exact integer.
+    P::ExprPtr sum;
+    for (std::size_t k = 0; k < loop_.vars.size(); ++k) {
+      const P::ExprPtr d = P::sub(axis_of(e->points[0], k), axis_of(e->points[1], k));
+      sum = sum ? P::add(sum, P::mul(d, d)) : P::mul(d, d);
     }
-    throw std::logic_error("lowering: unknown expression");
+    return P::call(P::Intrinsic::sqrt, {P::cast(P::Type::f64, sum)});
+  }
+  P::ExprPtr on_unary(const ExprPtr& e) {
+    return P::unary(e->op == "neg" ? P::UnaryOp::neg : P::UnaryOp::not_, expr(e->args[0]));
+  }
+  P::ExprPtr on_binary(const ExprPtr& e) { return binary(*e); }
+  P::ExprPtr on_select(const ExprPtr& e) { return P::select(expr(e->args[0]), expr(e->args[1]), expr(e->args[2])); }
+  P::ExprPtr on_cast(const ExprPtr& e) {
+    const P::ExprPtr a = expr(e->args[0]);
+    return a->type == ptype(e->type) ? a : checked(P::cast(ptype(e->type), a));
+  }
+  P::ExprPtr on_call(const ExprPtr& e) {
+    std::vector<P::ExprPtr> args;
+    for (const ExprPtr& a : e->args) args.push_back(expr(a));
+    return checked(P::call(*P::parse_intrinsic(e->name), std::move(args)));
   }
 
+ private:
   // A math function or a float-to-int conversion raises in Python where C
   // gives nan or inf: marked with the statement's line, the generated code
   // reports it (ASP_C_PYTHON_ERROR). Every such call and cast of the DSIR is
@@ -238,10 +239,10 @@ class Lowerer {
     const P::ExprPtr a = expr(e.args[0]), b = expr(rhs);
     const Type t = e.args[0]->type;
     const std::string& op = e.op;
-    if (op == "and") return P::binary("&&", a, b);
-    if (op == "or") return P::binary("||", a, b);
+    if (op == "and") return P::binary(P::BinaryOp::and_, a, b);
+    if (op == "or") return P::binary(P::BinaryOp::or_, a, b);
     if (op == "**") {
-      if (is_floating(t)) return P::call("pow", {a, b});
+      if (is_floating(t)) return P::call(P::Intrinsic::pow, {a, b});
       // An integer to a literal power: exact by multiplication, in any order.
       const std::int64_t n = std::get<std::int64_t>(rhs->value);
       if (n == 0) return P::constant(ptype(t), std::int64_t{1});
@@ -249,16 +250,16 @@ class Lowerer {
       for (std::int64_t k = 1; k < n; ++k) r = P::mul(r, a);
       return r;
     }
-    if (op != "/" && op != "//" && op != "%") return P::binary(op, a, b);
-    const auto divide = [&] { return op == "/" ? P::binary("/", a, b) : P::call(op == "//" ? "floordiv" : "mod", {a, b}); };
+    if (op != "/" && op != "//" && op != "%") return P::binary(*P::parse_binary_op(op), a, b);
+    const auto divide = [&] { return op == "/" ? P::binary(P::BinaryOp::div, a, b) : P::call(op == "//" ? P::Intrinsic::floordiv : P::Intrinsic::mod, {a, b}); };
     // Python's own numbers raise on a zero divisor (the generated code returns ASP_C_ZERO_DIVISION);
     // NumPy's give what IEEE arithmetic gives (floats) or 0 (integers).
     if (is_weak(t) || nonzero_literal(rhs)) return divide();
-    const P::ExprPtr is_zero = P::binary("==", b, P::constant(ptype(t), is_floating(t) ? P::Value(0.0) : P::Value(std::int64_t{0})));
+    const P::ExprPtr is_zero = P::binary(P::BinaryOp::eq, b, P::constant(ptype(t), is_floating(t) ? P::Value(0.0) : P::Value(std::int64_t{0})));
     if (!is_floating(t)) return P::select(is_zero, P::constant(ptype(t), std::int64_t{0}), divide());
     // a / ±0: pow(±0, -1) is ±inf with the zero's sign, and a * ±inf is what IEEE a / ±0 is,
     // to the bits of its nan. NumPy's a % 0 is libm's fmod(a, 0): a's nan, or the default one.
-    const P::ExprPtr inverse = P::call("pow", {b, P::constant(ptype(t), -1.0)});
+    const P::ExprPtr inverse = P::call(P::Intrinsic::pow, {b, P::constant(ptype(t), -1.0)});
     const P::ExprPtr special = op == "%" ? P::mul(P::mul(a, P::constant(ptype(t), 0.0)), inverse) : P::mul(a, inverse);
     return P::select(is_zero, special, divide());
   }
@@ -275,44 +276,41 @@ class Lowerer {
     P::Block out;
     for (const Stmt& s : in) {
       line_ = s.line;
-      switch (s.kind) {
-        case Stmt::Kind::let:
-        case Stmt::Kind::var: {
-          const P::ExprPtr value = expr(s.value);
-          const std::string name = local_name(s.name);
-          names_[s.name] = name;
-          out.push_back(assigned_.count(s.name) ? P::make_decl(name, value) : P::make_let(name, value));
-          break;
-        }
-        case Stmt::Kind::assign: out.push_back(P::make_assign(names_.at(s.name), expr(s.value))); break;
-        case Stmt::Kind::store: {
-          std::vector<P::ExprPtr> indices;
-          for (std::size_t k = 0; k < loop_.vars.size(); ++k) indices.push_back(axis_of(s.point, k));
-          out.push_back(P::make_store(s.name, std::move(indices), expr(s.value)));
-          break;
-        }
-        case Stmt::Kind::if_: {
-          const P::ExprPtr cond = expr(s.value);
-          P::Block then_block = block(s.body);
-          out.push_back(P::make_if(cond, std::move(then_block), block(s.orelse)));
-          break;
-        }
-        case Stmt::Kind::points:
-          for (P::Stmt& l : point_loop(s)) out.push_back(std::move(l));
-          break;
-        case Stmt::Kind::neighbors: throw std::logic_error("lowering: a neighbour loop, which lower() refuses");
-      }
+      dispatch(*this, s, out);
     }
     return out;
   }
 
+ public:
+  void on_let(const Stmt& s, P::Block& out) {
+    const P::ExprPtr value = expr(s.value);
+    const std::string name = local_name(s.name);
+    names_[s.name] = name;
+    out.push_back(assigned_.count(s.name) ? P::make_decl(name, value) : P::make_let(name, value));
+  }
+  void on_var(const Stmt& s, P::Block& out) { on_let(s, out); }
+  void on_assign(const Stmt& s, P::Block& out) { out.push_back(P::make_assign(names_.at(s.name), expr(s.value))); }
+  void on_store(const Stmt& s, P::Block& out) {
+    std::vector<P::ExprPtr> indices;
+    for (std::size_t k = 0; k < loop_.vars.size(); ++k) indices.push_back(axis_of(s.point, k));
+    out.push_back(P::make_store(s.name, std::move(indices), expr(s.value)));
+  }
+  void on_if(const Stmt& s, P::Block& out) {
+    const P::ExprPtr cond = expr(s.value);
+    P::Block then_block = block(s.body);
+    out.push_back(P::make_if(cond, std::move(then_block), block(s.orelse)));
+  }
+  void on_points(const Stmt& s, P::Block& out) {
+    for (P::Stmt& l : point_loop(s)) out.push_back(std::move(l));
+  }
+  void on_neighbors(const Stmt&, P::Block&) { throw std::logic_error("lowering: a neighbour loop, which lower() refuses"); }
+
+ private:
   // Whether the loop's points are independent: it reads no grid it writes,
   // except each point itself. Otherwise Python's order is observable.
   static bool independent(const Stmt& loop) {
-    std::set<std::string> written;
-    for_each_stmt(loop.body, [&](const Stmt& s) {
-      if (s.kind == Stmt::Kind::store) written.insert(s.name);
-    });
+    const std::vector<std::string> stores = stored_grids(loop.body);
+    const std::set<std::string> written(stores.begin(), stores.end());
     bool ok = true;
     for_each_expr(loop.body, [&](const Expr& e) {
       if (e.kind == Expr::Kind::lookup && written.count(e.name)) ok = false;
@@ -329,20 +327,15 @@ class Lowerer {
   Block shadowed(const Stmt& loop) const {
     const Point at{loop.name, {}};
     std::vector<const Grid*> written;
-    for_each_stmt(loop.body, [&](const Stmt& s) {
-      if (s.kind == Stmt::Kind::store && std::find(written.begin(), written.end(), k_.grid(s.name)) == written.end()) {
-        written.push_back(k_.grid(s.name));
-      }
-    });
+    for (const std::string& g : stored_grids(loop.body)) written.push_back(k_.grid(g));
     auto reads = [&](const Stmt& s, const std::string& grid) {
       bool found = false;
       for_each_expr(Block{s}, [&](const Expr& e) { found |= e.kind == Expr::Kind::read && e.name == grid; });
       return found;
     };
     auto stores = [&](const Stmt& s, const std::string& grid) {
-      bool found = false;
-      for_each_stmt(Block{s}, [&](const Stmt& t) { found |= t.kind == Stmt::Kind::store && t.name == grid; });
-      return found;
+      const std::vector<std::string> grids = stored_grids(Block{s});
+      return std::find(grids.begin(), grids.end(), grid) != grids.end();
     };
     std::map<std::string, std::string> shadow;
     std::map<std::string, const Stmt*> starts;  // the store that declares the local, if one comes first
@@ -356,31 +349,32 @@ class Lowerer {
         }
       }
     }
-    std::function<Block(const Block&)> rewrite = [&](const Block& in) {
-      Block out;
-      for (const Stmt& s : in) {
-        Stmt c = s;
-        c.value = rewrite_expr(s.value, [&](ExprPtr e) {
-          if (e->kind != Expr::Kind::read || !e->points[0].at_base() || !shadow.count(e->name)) return e;
-          return local(shadow.at(e->name), e->type);
+    // Reads of the point become reads of its local, stores assign the local.
+    struct Shadow : StmtMutator<Shadow> {
+      Shadow(const std::map<std::string, std::string>& sh, const std::map<std::string, const Stmt*>& st)
+          : shadow(sh), starts(st) {}
+      ExprPtr expr(const ExprPtr& e) {
+        return rewrite_expr(e, [&](ExprPtr x) {
+          if (x->kind != Expr::Kind::read || !x->points[0].at_base() || !shadow.count(x->name)) return x;
+          return local(shadow.at(x->name), x->type);
         });
-        c.body = rewrite(s.body);
-        c.orelse = rewrite(s.orelse);
-        if (s.kind == Stmt::Kind::store) {
-          const bool first = starts.count(s.name) && starts.at(s.name) == &s;
-          c = first ? make_var(shadow.at(s.name), c.value) : make_assign(shadow.at(s.name), c.value);
-          c.line = s.line;
-          c.column = s.column;
-        }
+      }
+      void on_store(const Stmt& s, Block& out) {
+        const ExprPtr value = expr(s.value);
+        const bool first = starts.count(s.name) && starts.at(s.name) == &s;
+        Stmt c = first ? make_var(shadow.at(s.name), value) : make_assign(shadow.at(s.name), value);
+        c.line = s.line;
+        c.column = s.column;
         out.push_back(std::move(c));
       }
-      return out;
+      const std::map<std::string, std::string>& shadow;
+      const std::map<std::string, const Stmt*>& starts;
     };
     Block out;
     for (const Grid* g : written) {
       if (!starts.count(g->name)) out.push_back(make_var(shadow.at(g->name), read(g->name, g->dtype, at)));
     }
-    for (Stmt& s : rewrite(loop.body)) out.push_back(std::move(s));
+    for (Stmt& s : Shadow(shadow, starts).block(loop.body)) out.push_back(std::move(s));
     for (const Grid* g : written) out.push_back(make_store(g->name, at, local(shadow.at(g->name), g->dtype)));
     return out;
   }
@@ -441,9 +435,9 @@ class Lowerer {
     auto loop = [&](P::ExprPtr lo, P::ExprPtr hi, P::Block b) { return P::make_loop(P::Loop{v, lo, hi, 1, kind, 0, std::move(b)}); };
     if (in_border) return {loop(P::i64(0), n, border(body, k + 1, true, parallel))};
     if (k + 1 == rank) {
-      return {loop(P::i64(0), P::call("min", {d, n}), body), loop(P::call("max", {P::sub(n, d), d}), n, body)};
+      return {loop(P::i64(0), P::call(P::Intrinsic::min, {d, n}), body), loop(P::call(P::Intrinsic::max, {P::sub(n, d), d}), n, body)};
     }
-    const P::ExprPtr edge = P::binary("||", P::binary("<", i, d), P::binary(">=", i, P::sub(n, d)));
+    const P::ExprPtr edge = P::binary(P::BinaryOp::or_, P::binary(P::BinaryOp::lt, i, d), P::binary(P::BinaryOp::ge, i, P::sub(n, d)));
     return {loop(P::i64(0), n, {P::make_if(edge, border(body, k + 1, true, parallel), border(body, k + 1, false, parallel))})};
   }
 
@@ -482,7 +476,7 @@ class Lowerer {
       for (const InteriorNest& nest : interiors_) {
         f = P::run_pass(f, [&](const P::Function& x) { return P::unroll(x, nest.vars.back(), factor, remainder); });
         if (!remainder) {
-          f.requires_ = and_(f.requires_, P::binary("==", P::binary("%", nest.trip, P::i64(factor)), P::i64(0)));
+          f.requires_ = and_(f.requires_, P::binary(P::BinaryOp::eq, P::binary(P::BinaryOp::rem, nest.trip, P::i64(factor)), P::i64(0)));
         }
       }
       m.functions.push_back(std::move(f));

@@ -5,29 +5,21 @@ namespace asp::stencil {
 
 namespace {
 
-Block unroll(const Block& in) {
-  Block out;
-  for (const Stmt& s : in) {
-    if (s.kind != Stmt::Kind::neighbors) {
-      Stmt c = s;
-      c.body = unroll(s.body);
-      c.orelse = unroll(s.orelse);
-      out.push_back(std::move(c));
-      continue;
-    }
+// Every neighbour loop becomes one copy of its body per offset; the rest is kept (and shared).
+struct Unroll : StmtMutator<Unroll> {
+  void on_neighbors(const Stmt& s, Block& out) {
     // Python visits the offsets in definition order; so do the copies.
     for (const auto& offset : s.offsets) {
-      for (Stmt& c : unroll(substitute_point(s.body, s.name, displaced(s.point, offset)))) out.push_back(std::move(c));
+      for (Stmt& c : block(substitute_point(s.body, s.name, displaced(s.point, offset)))) out.push_back(std::move(c));
     }
   }
-  return out;
-}
+};
 
 }  // namespace
 
 Kernel unroll_neighbors(const Kernel& kernel) {
   Kernel out = kernel;
-  out.body = unroll(kernel.body);
+  out.body = Unroll().block(kernel.body);
   verify(out);
   return out;
 }

@@ -162,3 +162,35 @@ TEST(Dsir, TheVerifierKeepsOutWhatThePassesRelyOn) {
 }
 
 }  // namespace
+
+// The DSIR on the IR toolkit (<asp/ir_visit.hpp>): rewriting shares what it
+// leaves alone, and the walker that decides which grids a loop writes (and
+// so whether it may run in parallel) fails loudly on a kind it does not know.
+namespace {
+
+TEST(DsirToolkit, RewritingSharesUnchangedSubtrees) {
+  const ExprPtr left = binary("*", local("x", Type::float_), float_literal(2.0));
+  const ExprPtr e = binary("+", left, local("y", Type::float_));
+  const ExprPtr out = rewrite_expr(e, [](ExprPtr x) {
+    return x->kind == Expr::Kind::local && x->name == "y" ? float_literal(1.0) : x;
+  });
+  EXPECT_EQ(out->args[0], left);
+  EXPECT_NE(out->args[1], e->args[1]);
+  EXPECT_EQ(rewrite_expr(e, [](ExprPtr x) { return x; }), e);
+}
+
+TEST(DsirToolkit, StoredGridsSeesNestedStoresAndRejectsUnknownKinds) {
+  Stmt loop{Stmt::Kind::points};
+  loop.name = "p";
+  loop.grid = "a";
+  loop.body = {make_if(bool_literal(true), {make_store("b", Point{"p", {}}, float_literal(1.0))},
+                       {make_store("a", Point{"p", {}}, float_literal(2.0))}),
+               make_store("b", Point{"p", {}}, float_literal(3.0))};
+  EXPECT_EQ(stored_grids({loop}), (std::vector<std::string>{"b", "a"}));
+  Stmt odd = make_store("a", Point{"p", {}}, float_literal(1.0));
+  odd.kind = static_cast<Stmt::Kind>(77);
+  loop.body.push_back(odd);
+  EXPECT_THROW(stored_grids({loop}), std::logic_error);
+}
+
+}  // namespace

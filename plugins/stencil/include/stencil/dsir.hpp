@@ -17,6 +17,9 @@
 // Nodes are plain values; expressions are shared immutable trees.
 #pragma once
 
+#include <asp/ir_visit.hpp>
+
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -161,6 +164,74 @@ struct Kernel {
   const Grid* grid(std::string_view name) const;
 };
 
+// ---- the IR toolkit (<asp/ir_visit.hpp>) for the stencil DSIR -----------------------------
+//
+// The one place the DSIR's kind lists are spelled out: handlers on_literal,
+// on_local, on_read, on_lookup, on_coord, on_distance, on_unary, on_binary,
+// on_select, on_cast, on_call (expressions); on_let, on_var, on_assign,
+// on_store, on_if, on_points, on_neighbors (statements).
+
+template <class V, class E>
+  requires std::same_as<E, ExprPtr> || std::same_as<E, Expr>
+decltype(auto) dispatch(V& v, const E& e) {
+  const Expr& node = ir::deref(e);
+  switch (node.kind) {
+    case Expr::Kind::literal: return ASP_IR_ON(v, on_literal, e);
+    case Expr::Kind::local: return ASP_IR_ON(v, on_local, e);
+    case Expr::Kind::read: return ASP_IR_ON(v, on_read, e);
+    case Expr::Kind::lookup: return ASP_IR_ON(v, on_lookup, e);
+    case Expr::Kind::coord: return ASP_IR_ON(v, on_coord, e);
+    case Expr::Kind::distance: return ASP_IR_ON(v, on_distance, e);
+    case Expr::Kind::unary: return ASP_IR_ON(v, on_unary, e);
+    case Expr::Kind::binary: return ASP_IR_ON(v, on_binary, e);
+    case Expr::Kind::select: return ASP_IR_ON(v, on_select, e);
+    case Expr::Kind::cast: return ASP_IR_ON(v, on_cast, e);
+    case Expr::Kind::call: return ASP_IR_ON(v, on_call, e);
+  }
+  ir::unknown_kind("DSIR expression", static_cast<int>(node.kind));
+}
+
+template <class V, class... Extra>
+decltype(auto) dispatch(V& v, const Stmt& s, Extra&... extra) {
+  switch (s.kind) {
+    case Stmt::Kind::let: return ASP_IR_ON(v, on_let, s, extra...);
+    case Stmt::Kind::var: return ASP_IR_ON(v, on_var, s, extra...);
+    case Stmt::Kind::assign: return ASP_IR_ON(v, on_assign, s, extra...);
+    case Stmt::Kind::store: return ASP_IR_ON(v, on_store, s, extra...);
+    case Stmt::Kind::if_: return ASP_IR_ON(v, on_if, s, extra...);
+    case Stmt::Kind::points: return ASP_IR_ON(v, on_points, s, extra...);
+    case Stmt::Kind::neighbors: return ASP_IR_ON(v, on_neighbors, s, extra...);
+  }
+  ir::unknown_kind("DSIR statement", static_cast<int>(s.kind));
+}
+
+template <class OnExpr, class OnBlock>
+void children(const Stmt& s, OnExpr&& on_expr, OnBlock&& on_block) {
+  if (s.value) on_expr(s.value);
+  on_block(s.body);
+  on_block(s.orelse);
+}
+
+template <class OnExpr, class OnBlock>
+Stmt rebuild_children(const Stmt& s, OnExpr&& on_expr, OnBlock&& on_block) {
+  Stmt c = s;
+  if (s.value) c.value = on_expr(s.value);
+  c.body = on_block(s.body);
+  c.orelse = on_block(s.orelse);
+  return c;
+}
+
+template <class D>
+using ExprWalker = ir::ExprWalker<D, Expr>;
+template <class D>
+using ExprMutator = ir::ExprMutator<D, Expr>;
+template <class D, class R>
+using ExprFunction = ir::ExprFunction<D, Expr, R>;
+template <class D>
+using StmtWalker = ir::StmtWalker<D, Stmt>;
+template <class D>
+using StmtMutator = ir::StmtMutator<D, Stmt>;
+
 // ---- walking and rewriting ----------------------------------------------------------------
 
 // Rebuilds `e` bottom-up; `rewrite` sees each node after its operands were rewritten.
@@ -172,6 +243,10 @@ void for_each_expr(const Block& block, const std::function<void(const Expr&)>& v
 void for_each_expr(const ExprPtr& e, const std::function<void(const Expr&)>& visit);
 // Visits every statement of `block`, nested blocks included (pre-order).
 void for_each_stmt(const Block& block, const std::function<void(const Stmt&)>& visit);
+// The grids `block` stores into, in the order of their first store. Every
+// statement kind has its own case (an exhaustive walker): whether a point
+// loop may run in parallel, and what it writes back, follow from it.
+std::vector<std::string> stored_grids(const Block& block);
 // Replaces the point variable `var` by `with` (displacements add up) in every
 // point of `block`: reads, coordinates, distances, stores and neighbour centres.
 Block substitute_point(const Block& block, const std::string& var, const Point& with);
