@@ -89,21 +89,16 @@ ExprPtr distance(Point a, Point b) {
   return make(std::move(e));
 }
 
-ExprPtr unary(std::string op, ExprPtr a) {
-  Expr e{Expr::Kind::unary, op == "not" ? Type::bool_ : a->type};
-  e.op = std::move(op);
+ExprPtr unary(UnaryOp op, ExprPtr a) {
+  Expr e{Expr::Kind::unary, op == UnaryOp::not_ ? Type::bool_ : a->type};
+  e.unary_op = op;
   e.args = {std::move(a)};
   return make(std::move(e));
 }
 
-bool is_comparison(std::string_view op) {
-  return op == "==" || op == "!=" || op == "<" || op == "<=" || op == ">" || op == ">=";
-}
-
-ExprPtr binary(std::string op, ExprPtr a, ExprPtr b) {
-  const bool boolean = is_comparison(op) || op == "and" || op == "or";
-  Expr e{Expr::Kind::binary, boolean ? Type::bool_ : a->type};
-  e.op = std::move(op);
+ExprPtr binary(BinaryOp op, ExprPtr a, ExprPtr b) {
+  Expr e{Expr::Kind::binary, is_comparison(op) || is_logical(op) ? Type::bool_ : a->type};
+  e.binary_op = op;
   e.args = {std::move(a), std::move(b)};
   return make(std::move(e));
 }
@@ -120,20 +115,15 @@ ExprPtr cast(Type to, ExprPtr a) {
   return make(std::move(e));
 }
 
-ExprPtr call(std::string function, std::vector<ExprPtr> args) {
+ExprPtr call(Function function, std::vector<ExprPtr> args) {
   Expr e{Expr::Kind::call, args.front()->type};
-  e.name = std::move(function);
+  e.function = function;
   e.args = std::move(args);
   return make(std::move(e));
 }
 
 bool is_literal(const ExprPtr& e) { return e->kind == Expr::Kind::literal; }
 
-bool is_call_name(std::string_view name) {
-  return std::find(std::begin(call_names), std::end(call_names), name) != std::end(call_names);
-}
-
-bool is_float_call(std::string_view name) { return is_call_name(name) && name != "abs" && name != "min" && name != "max"; }
 
 Stmt make_let(std::string name, ExprPtr value) {
   Stmt s{Stmt::Kind::let};

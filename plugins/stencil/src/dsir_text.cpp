@@ -80,14 +80,16 @@ std::string print(const ExprPtr& e) {
     case Expr::Kind::read: return e->name + "[" + print(e->points[0]) + "]";
     case Expr::Kind::coord: return "coord(" + print(e->points[0]) + ", " + std::to_string(e->axis) + ")";
     case Expr::Kind::distance: return "distance(" + print(e->points[0]) + ", " + print(e->points[1]) + ")";
-    case Expr::Kind::unary: return e->op + "(" + print(e->args[0]) + ")";
-    case Expr::Kind::binary: return "(" + print(e->args[0]) + " " + e->op + " " + print(e->args[1]) + ")";
+    case Expr::Kind::unary: return std::string(spelling(e->unary_op)) + "(" + print(e->args[0]) + ")";
+    case Expr::Kind::binary:
+      return "(" + print(e->args[0]) + " " + std::string(spelling(e->binary_op)) + " " + print(e->args[1]) + ")";
     case Expr::Kind::cast: return std::string(type_name(e->type)) + "(" + print(e->args[0]) + ")";
     case Expr::Kind::lookup:
     case Expr::Kind::select:
     case Expr::Kind::call: {
       if (e->kind == Expr::Kind::lookup) return "lookup(" + e->name + (e->args.empty() ? "" : ", " + join_exprs(e->args)) + ")";
-      return (e->kind == Expr::Kind::select ? std::string("select(") : e->name + "(") + join_exprs(e->args) + ")";
+      return (e->kind == Expr::Kind::select ? std::string("select(") : std::string(spelling(e->function)) + "(") +
+             join_exprs(e->args) + ")";
     }
   }
   return "?";
@@ -217,13 +219,11 @@ class Parser : ir::TokenCursor {
     if (accept("(")) {
       ExprPtr a = expr();
       const Token& op = next();
-      bool known = false;
-      for (std::string_view o : binary_ops) known |= op.text == o;
+      const std::optional<BinaryOp> known = parse_binary_op(op.text);
       if (!known) fail("unknown binary operator '" + op.text + "'");
-      const std::string name = op.text;
       ExprPtr b = expr();
       expect(")");
-      return binary(name, a, b);
+      return binary(*known, a, b);
     }
     const Token at = peek();
     const std::string name = identifier("an expression");
@@ -264,9 +264,9 @@ class Parser : ir::TokenCursor {
     auto arity = [&](std::size_t n) {
       if (args.size() != n) fail("'" + name + "' takes " + std::to_string(n) + " operand(s)", at);
     };
-    if (name == "neg" || name == "not") {
+    if (const std::optional<UnaryOp> op = parse_unary_op(name)) {
       arity(1);
-      return unary(name, args[0]);
+      return unary(*op, args[0]);
     }
     if (name == "select") {
       arity(3);
@@ -276,9 +276,10 @@ class Parser : ir::TokenCursor {
       arity(1);
       return cast(*t, args[0]);
     }
-    if (!is_call_name(name)) fail("unknown function '" + name + "'", at);
-    arity(name == "min" || name == "max" ? 2 : 1);
-    return call(name, std::move(args));
+    const std::optional<Function> f = parse_function(name);
+    if (!f) fail("unknown function '" + name + "'", at);
+    arity(static_cast<std::size_t>(stencil::arity(*f)));
+    return call(*f, std::move(args));
   }
 
   Block block() {

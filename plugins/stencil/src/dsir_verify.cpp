@@ -124,34 +124,32 @@ class Verifier : public asp::ir::Exhaustive {
   }
   Type on_unary(const ExprPtr& e) const {
     const Type a = expr(e->args.at(0));
-    if (e->op == "neg" && (!is_numeric(a) || e->type != a)) fail("'" + print(e) + "' negates a non-number");
-    if (e->op == "not" && (a != Type::bool_ || e->type != Type::bool_)) fail("'" + print(e) + "' needs a bool");
-    if (e->op != "neg" && e->op != "not") fail("unknown unary operator '" + e->op + "'");
+    if (!parse_unary_op(spelling(e->unary_op))) fail("unknown unary operator");
+    if (e->unary_op == UnaryOp::neg && (!is_numeric(a) || e->type != a)) fail("'" + print(e) + "' negates a non-number");
+    if (e->unary_op == UnaryOp::not_ && (a != Type::bool_ || e->type != Type::bool_)) fail("'" + print(e) + "' needs a bool");
     return e->type;
   }
   Type on_binary(const ExprPtr& e) const {
     if (e->args.size() != 2) fail("a binary operator takes two operands");
     const Type a = expr(e->args[0]), b = expr(e->args[1]);
     same(e, a, b);
-    const std::string& op = e->op;
-    if (op == "and" || op == "or") {
+    const BinaryOp op = e->binary_op;
+    if (!parse_binary_op(spelling(op))) fail("unknown binary operator");
+    if (is_logical(op)) {
       if (a != Type::bool_) fail("'" + print(e) + "' needs bool operands");
     } else if (is_comparison(op)) {
-      if (a == Type::bool_ && op != "==" && op != "!=") fail("'" + print(e) + "' orders bools");
+      if (a == Type::bool_ && op != BinaryOp::eq && op != BinaryOp::ne) fail("'" + print(e) + "' orders bools");
     } else {
       if (!is_numeric(a)) fail("'" + print(e) + "' does arithmetic on bools");
-      if (op == "/" && !is_floating(a)) fail("'" + print(e) + "' divides integers; the frontend converts them first");
-      if (op == "**" && is_integral(a)) {
+      if (op == BinaryOp::div && !is_floating(a)) fail("'" + print(e) + "' divides integers; the frontend converts them first");
+      if (op == BinaryOp::pow && is_integral(a)) {
         const Expr& n = *e->args[1];
         if (n.kind != Expr::Kind::literal || std::get<std::int64_t>(n.value) < 0) {
           fail("'" + print(e) + "' raises an integer to a power that is not a literal >= 0");
         }
       }
-      bool known = false;
-      for (std::string_view o : binary_ops) known |= op == o;
-      if (!known) fail("unknown binary operator '" + op + "'");
     }
-    const Type result = is_comparison(op) || op == "and" || op == "or" ? Type::bool_ : a;
+    const Type result = is_comparison(op) || is_logical(op) ? Type::bool_ : a;
     if (e->type != result) fail("'" + print(e) + "' has the wrong result type");
     return result;
   }
@@ -170,13 +168,13 @@ class Verifier : public asp::ir::Exhaustive {
     return e->type;
   }
   Type on_call(const ExprPtr& e) const {
-    if (!is_call_name(e->name)) fail("unknown function '" + e->name + "'");
-    const std::size_t arity = e->name == "min" || e->name == "max" ? 2 : 1;
-    if (e->args.size() != arity) fail("'" + e->name + "' takes " + std::to_string(arity) + " operand(s)");
+    if (!parse_function(spelling(e->function))) fail("unknown function");
+    const std::size_t n = static_cast<std::size_t>(arity(e->function));
+    if (e->args.size() != n) fail("'" + std::string(spelling(e->function)) + "' takes " + std::to_string(n) + " operand(s)");
     const Type a = expr(e->args[0]);
     for (const ExprPtr& arg : e->args) same(e, a, expr(arg));
     if (!is_numeric(a)) fail("'" + print(e) + "' of a bool");
-    if (is_float_call(e->name) && !is_floating(a)) fail("'" + print(e) + "' needs a floating-point operand");
+    if (is_float_function(e->function) && !is_floating(a)) fail("'" + print(e) + "' needs a floating-point operand");
     if (e->type != a) fail("'" + print(e) + "' has the wrong result type");
     return a;
   }

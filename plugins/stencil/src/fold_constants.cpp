@@ -56,23 +56,23 @@ T python_floordiv(T a, T b) {
 }
 
 template <class T>
-std::optional<Literal> float_arith(const std::string& op, T a, T b) {
-  if (op == "+") return Literal(static_cast<double>(static_cast<T>(a + b)));
-  if (op == "-") return Literal(static_cast<double>(static_cast<T>(a - b)));
-  if (op == "*") return Literal(static_cast<double>(static_cast<T>(a * b)));
+std::optional<Literal> float_arith(BinaryOp op, T a, T b) {
+  if (op == BinaryOp::add) return Literal(static_cast<double>(static_cast<T>(a + b)));
+  if (op == BinaryOp::sub) return Literal(static_cast<double>(static_cast<T>(a - b)));
+  if (op == BinaryOp::mul) return Literal(static_cast<double>(static_cast<T>(a * b)));
   if (b == 0) return std::nullopt;  // raises in Python, inf or nan in NumPy: left to run time
-  if (op == "/") return Literal(static_cast<double>(static_cast<T>(a / b)));
-  if (op == "//") return Literal(static_cast<double>(python_floordiv(a, b)));
-  if (op == "%") return Literal(static_cast<double>(python_mod(a, b)));
+  if (op == BinaryOp::div) return Literal(static_cast<double>(static_cast<T>(a / b)));
+  if (op == BinaryOp::floordiv) return Literal(static_cast<double>(python_floordiv(a, b)));
+  if (op == BinaryOp::mod) return Literal(static_cast<double>(python_mod(a, b)));
   return std::nullopt;  // ** calls libm's pow at run time
 }
 
-std::optional<Literal> int_arith(const std::string& op, Type t, std::int64_t a, std::int64_t b) {
+std::optional<Literal> int_arith(BinaryOp op, Type t, std::int64_t a, std::int64_t b) {
   const __int128 x = a, y = b;
-  if (op == "+") return fits(t, x + y);
-  if (op == "-") return fits(t, x - y);
-  if (op == "*") return fits(t, x * y);
-  if (op == "**") {
+  if (op == BinaryOp::add) return fits(t, x + y);
+  if (op == BinaryOp::sub) return fits(t, x - y);
+  if (op == BinaryOp::mul) return fits(t, x * y);
+  if (op == BinaryOp::pow) {
     __int128 r = 1;
     for (std::int64_t k = 0; k < b; ++k) {
       r *= x;
@@ -87,32 +87,32 @@ std::optional<Literal> int_arith(const std::string& op, Type t, std::int64_t a, 
     q -= 1;
     r += y;
   }
-  if (op == "//") return fits(t, q);
-  if (op == "%") return fits(t, r);
+  if (op == BinaryOp::floordiv) return fits(t, q);
+  if (op == BinaryOp::mod) return fits(t, r);
   return std::nullopt;
 }
 
 template <class T>
-std::optional<Literal> compare(const std::string& op, T a, T b) {
-  if (op == "==") return Literal(a == b);
-  if (op == "!=") return Literal(a != b);
-  if (op == "<") return Literal(a < b);
-  if (op == "<=") return Literal(a <= b);
-  if (op == ">") return Literal(a > b);
-  if (op == ">=") return Literal(a >= b);
+std::optional<Literal> compare(BinaryOp op, T a, T b) {
+  if (op == BinaryOp::eq) return Literal(a == b);
+  if (op == BinaryOp::ne) return Literal(a != b);
+  if (op == BinaryOp::lt) return Literal(a < b);
+  if (op == BinaryOp::le) return Literal(a <= b);
+  if (op == BinaryOp::gt) return Literal(a > b);
+  if (op == BinaryOp::ge) return Literal(a >= b);
   return std::nullopt;
 }
 
 ExprPtr fold_binary(const ExprPtr& e) {
   const ExprPtr &a = e->args[0], &b = e->args[1];
-  const std::string& op = e->op;
+  const BinaryOp op = e->binary_op;
   // Short circuits decided by the left operand; the right one is then not evaluated, as in Python.
-  if ((op == "and" || op == "or") && is_literal(a)) {
+  if (is_logical(op) && is_literal(a)) {
     const bool left = std::get<bool>(a->value);
-    return (op == "and") == left ? b : a;
+    return (op == BinaryOp::and_) == left ? b : a;
   }
   // `e and true` and `e or false` are e; the other cases must still evaluate e.
-  if ((op == "and" || op == "or") && is_literal(b) && std::get<bool>(b->value) == (op == "and")) return a;
+  if (is_logical(op) && is_literal(b) && std::get<bool>(b->value) == (op == BinaryOp::and_)) return a;
   if (!is_literal(a) || !is_literal(b)) return e;
   const Type t = a->type;
   std::optional<Literal> v;
@@ -163,25 +163,25 @@ ExprPtr fold_call(const ExprPtr& e) {
   for (const ExprPtr& a : e->args) {
     if (!is_literal(a)) return e;
   }
-  const std::string& f = e->name;
+  const Function f = e->function;
   const Type t = e->type;
-  if (f == "min" || f == "max") {
+  if (f == Function::min || f == Function::max) {
     // Python: min(a, b) is b only when b < a (max: b > a); nan and -0.0 follow from that.
     const ExprPtr &a = e->args[0], &b = e->args[1];
     bool take_b;
     if (is_integral(t)) {
-      take_b = f == "min" ? as_int(b) < as_int(a) : as_int(b) > as_int(a);
+      take_b = f == Function::min ? as_int(b) < as_int(a) : as_int(b) > as_int(a);
     } else if (t == Type::f32) {
       const float x = static_cast<float>(as_float(a)), y = static_cast<float>(as_float(b));
-      take_b = f == "min" ? y < x : y > x;
+      take_b = f == Function::min ? y < x : y > x;
     } else {
-      take_b = f == "min" ? as_float(b) < as_float(a) : as_float(b) > as_float(a);
+      take_b = f == Function::min ? as_float(b) < as_float(a) : as_float(b) > as_float(a);
     }
     return take_b ? b : a;
   }
   const ExprPtr& a = e->args[0];
   if (is_integral(t)) {
-    if (f != "abs") return e;
+    if (f != Function::abs) return e;
     // abs of the most negative value overflows in C (not in Python): left to run time.
     const auto v = fits(t, as_int(a) < 0 ? -static_cast<__int128>(as_int(a)) : as_int(a));
     return v ? literal_of(t, *v) : e;
@@ -189,16 +189,16 @@ ExprPtr fold_call(const ExprPtr& e) {
   const double x = as_float(a);
   const bool single = t == Type::f32;
   double r;
-  if (f == "abs") {
+  if (f == Function::abs) {
     r = std::fabs(x);
-  } else if (f == "sqrt" && x < 0) {
+  } else if (f == Function::sqrt && x < 0) {
     return e;  // Python raises: left to run time, which reports it
-  } else if (f == "sqrt") {
+  } else if (f == Function::sqrt) {
     // IEEE square root is correctly rounded: the same bits as libm's at run time.
     r = single ? std::sqrt(static_cast<float>(x)) : std::sqrt(x);
-  } else if (f == "floor") {
+  } else if (f == Function::floor) {
     r = std::floor(x);
-  } else if (f == "ceil") {
+  } else if (f == Function::ceil) {
     r = std::ceil(x);
   } else {
     return e;  // exp, log, sin, cos, tan: libm's at run time
@@ -215,7 +215,7 @@ ExprPtr fold(const ExprPtr& root) {
       const ExprPtr e = rebuild(original);
       const ExprPtr& a = e->args[0];
       if (!is_literal(a)) return e;
-      if (e->op == "not") return bool_literal(!std::get<bool>(a->value));
+      if (e->unary_op == UnaryOp::not_) return bool_literal(!std::get<bool>(a->value));
       if (is_floating(a->type)) return literal_of(a->type, Literal(-as_float(a)));
       if (auto v = fits(a->type, -static_cast<__int128>(as_int(a)))) return literal_of(a->type, *v);
       return e;

@@ -33,20 +33,28 @@ using kit::Value;
 
 // ---- Python's operators and numbers in DSIR -------------------------------------------------
 
-// Python's operator node kinds as DSIR operators; empty when unsupported.
-std::string binary_operator(const Node& op) {
-  static const std::map<std::string, std::string> ops = {{"Add", "+"},       {"Sub", "-"}, {"Mult", "*"},
-                                                         {"Div", "/"},       {"FloorDiv", "//"}, {"Mod", "%"},
-                                                         {"Pow", "**"}};
+// Python's operator node kinds as DSIR operators; nullopt when unsupported.
+std::optional<BinaryOp> binary_operator(const Node& op) {
+  static const std::map<std::string, BinaryOp> ops = {{"Add", BinaryOp::add},  {"Sub", BinaryOp::sub},
+                                                      {"Mult", BinaryOp::mul}, {"Div", BinaryOp::div},
+                                                      {"FloorDiv", BinaryOp::floordiv}, {"Mod", BinaryOp::mod},
+                                                      {"Pow", BinaryOp::pow}};
   auto it = ops.find(op.kind);
-  return it == ops.end() ? "" : it->second;
+  return it == ops.end() ? std::nullopt : std::optional<BinaryOp>(it->second);
 }
 
-std::string comparison_operator(const Node& op) {
-  static const std::map<std::string, std::string> ops = {{"Eq", "=="}, {"NotEq", "!="}, {"Lt", "<"},
-                                                         {"LtE", "<="}, {"Gt", ">"},     {"GtE", ">="}};
+std::optional<BinaryOp> comparison_operator(const Node& op) {
+  static const std::map<std::string, BinaryOp> ops = {{"Eq", BinaryOp::eq}, {"NotEq", BinaryOp::ne}, {"Lt", BinaryOp::lt},
+                                                      {"LtE", BinaryOp::le}, {"Gt", BinaryOp::gt},   {"GtE", BinaryOp::ge}};
   auto it = ops.find(op.kind);
-  return it == ops.end() ? "" : it->second;
+  return it == ops.end() ? std::nullopt : std::optional<BinaryOp>(it->second);
+}
+
+// The DSIR function of a math or builtins name the translator accepted (sqrt, min, ...).
+Function function_named(const Node& at, std::string_view name) {
+  const std::optional<Function> f = parse_function(name);
+  if (!f) unsupported(at, "the function '" + std::string(name) + "' is not supported");
+  return *f;
 }
 
 // How an operator node's kind is written in Python, for messages.
@@ -83,7 +91,7 @@ ExprPtr zero(Type t) {
 }
 
 // Python's truth value of a number: non-zero (nan included).
-ExprPtr truth(const ExprPtr& e) { return e->type == Type::bool_ ? e : binary("!=", e, zero(e->type)); }
+ExprPtr truth(const ExprPtr& e) { return e->type == Type::bool_ ? e : binary(BinaryOp::ne, e, zero(e->type)); }
 
 const std::set<std::string> supported_calls = {
     "builtins.abs", "builtins.min", "builtins.max", "builtins.int",  "builtins.float", "math.sqrt",
@@ -306,11 +314,11 @@ class Translator {
     unsupported(target, "assignment to '" + source(target) + "' is not supported");
   }
 
-  std::string operator_of(const Node& aug) {
+  BinaryOp operator_of(const Node& aug) {
     const Node& op = child(aug, "op");
-    std::string o = binary_operator(op);
-    if (o.empty()) unsupported(aug, "the operator '" + python_operator(op.kind) + "=' is not supported");
-    return o;
+    const std::optional<BinaryOp> o = binary_operator(op);
+    if (!o) unsupported(aug, "the operator '" + python_operator(op.kind) + "=' is not supported");
+    return *o;
   }
 
   // A loop `for var in grid.method(...)`: what it calls, on which grid parameter.
@@ -406,7 +414,7 @@ class Translator {
   void assignment(const Node& s, Block& out) {
     const bool in_loop = loop_.grid != nullptr;
     const bool augmented = s.kind == "AugAssign";
-    const std::string op = augmented ? operator_of(s) : "";
+    const BinaryOp op = augmented ? operator_of(s) : BinaryOp::add;  // read only when augmented
     const ExprPtr value = expr(child(s, "value"));
     const List targets = augmented ? List{field(s, "target")} : items(s, "targets");
     for (const Value& t : targets) {
@@ -695,19 +703,19 @@ class Translator {
     if (kind == "Attribute") return attribute(n);
     if (kind == "Subscript") return subscript(n);
     if (kind == "BinOp") {
-      const std::string op = binary_operator(child(n, "op"));
-      if (op.empty()) unsupported(n, "the operator '" + python_operator(child(n, "op").kind) + "' is not supported");
+      const std::optional<BinaryOp> op = binary_operator(child(n, "op"));
+      if (!op) unsupported(n, "the operator '" + python_operator(child(n, "op").kind) + "' is not supported");
       const ExprPtr a = expr(child(n, "left"));
       const ExprPtr b = expr(child(n, "right"));
-      return arith(n, op, a, b);
+      return arith(n, *op, a, b);
     }
     if (kind == "UnaryOp") {
       const std::string op = child(n, "op").kind;
-      if (op == "Not") return unary("not", condition(child(n, "operand")));
+      if (op == "Not") return unary(UnaryOp::not_, condition(child(n, "operand")));
       if (op == "Invert") unsupported(n, "the operator '~' is not supported");
       const ExprPtr a = expr(child(n, "operand"));
       if (a->type == Type::bool_) unsupported(n, "arithmetic on a truth value is not supported");
-      return op == "USub" ? unary("neg", a) : a;
+      return op == "USub" ? unary(UnaryOp::neg, a) : a;
     }
     if (kind == "BoolOp") return boolean_op(n, false);
     if (kind == "Compare") return comparison(n);
@@ -729,19 +737,19 @@ class Translator {
   // A truth value: comparisons and `and`/`or`/`not` of them, or a number (non-zero is true).
   ExprPtr condition(const Node& n) {
     if (n.kind == "BoolOp") return boolean_op(n, true);
-    if (n.kind == "UnaryOp" && child(n, "op").kind == "Not") return unary("not", condition(child(n, "operand")));
+    if (n.kind == "UnaryOp" && child(n, "op").kind == "Not") return unary(UnaryOp::not_, condition(child(n, "operand")));
     return truth(expr(n));
   }
 
   // `and`/`or` of truth values. As a condition, any number's truth value counts;
   // as a value, Python would give one of the operands: only truth values then.
   ExprPtr boolean_op(const Node& n, bool as_condition) {
-    const std::string op = child(n, "op").kind == "And" ? "and" : "or";
+    const BinaryOp op = child(n, "op").kind == "And" ? BinaryOp::and_ : BinaryOp::or_;
     ExprPtr result;
     for (const Value& v : items(n, "values")) {
       ExprPtr e = as_condition ? condition(item(v)) : expr(item(v));
       if (e->type != Type::bool_) {
-        unsupported(n, "'" + op + "' of numbers gives one of them, which is not supported; compare them instead");
+        unsupported(n, "'" + std::string(spelling(op)) + "' of numbers gives one of them, which is not supported; compare them instead");
       }
       result = result ? binary(op, result, e) : e;
     }
@@ -755,12 +763,13 @@ class Translator {
     if (ops.size() != rights.size() || ops.empty()) malformed("a Compare node with mismatched operators");
     ExprPtr result;
     for (std::size_t i = 0; i < ops.size(); ++i) {
-      const std::string op = comparison_operator(item(ops[i]));
-      if (op.empty()) unsupported(n, "the comparison '" + python_operator(item(ops[i]).kind) + "' is not supported");
+      const std::optional<BinaryOp> compared = comparison_operator(item(ops[i]));
+      if (!compared) unsupported(n, "the comparison '" + python_operator(item(ops[i]).kind) + "' is not supported");
+      const BinaryOp op = *compared;
       const ExprPtr right = expr(item(rights[i]));
       ExprPtr c;
       if (left->type == Type::bool_ || right->type == Type::bool_) {
-        if (left->type != right->type || (op != "==" && op != "!=")) {
+        if (left->type != right->type || (op != BinaryOp::eq && op != BinaryOp::ne)) {
           unsupported(n, "comparing a truth value with a number is not supported");
         }
         c = binary(op, left, right);
@@ -768,18 +777,18 @@ class Translator {
         const Type t = promote(left->type, right->type);
         c = binary(op, convert(left, t), convert(right, t));
       }
-      result = result ? binary("and", result, c) : c;  // a < b < c is (a < b) and (b < c)
+      result = result ? binary(BinaryOp::and_, result, c) : c;  // a < b < c is (a < b) and (b < c)
       left = right;
     }
     return result;
   }
 
-  ExprPtr arith(const Node& at, const std::string& op, const ExprPtr& a, const ExprPtr& b) {
+  ExprPtr arith(const Node& at, BinaryOp op, const ExprPtr& a, const ExprPtr& b) {
     if (a->type == Type::bool_ || b->type == Type::bool_) unsupported(at, "arithmetic on a truth value is not supported");
-    if (op == "**") return power(at, a, b);
+    if (op == BinaryOp::pow) return power(at, a, b);
     Type t = promote(a->type, b->type);
     // True division of integers gives a float: Python's float, or NumPy's float64.
-    if (op == "/" && is_integral(t)) t = t == Type::int_ ? Type::float_ : Type::f64;
+    if (op == BinaryOp::div && is_integral(t)) t = t == Type::int_ ? Type::float_ : Type::f64;
     return binary(op, convert(a, t), convert(b, t));
   }
 
@@ -802,17 +811,17 @@ class Translator {
 
   ExprPtr power(const Node& at, const ExprPtr& a, const ExprPtr& b) {
     const Type t = promote(a->type, b->type);
-    if (!is_integral(t)) return binary("**", convert(a, t), convert(b, t));
+    if (!is_integral(t)) return binary(BinaryOp::pow, convert(a, t), convert(b, t));
     const ExprPtr n = fold(b);
     if (!is_literal(n)) unsupported(at, "'**' of integers needs a constant exponent (its sign decides the result's type)");
     const std::int64_t e = std::get<std::int64_t>(n->value);
     if (e < 0) {
       // Python gives a float; NumPy's integers refuse.
       if (t != Type::int_) unsupported(at, "NumPy integers cannot be raised to a negative power");
-      return binary("**", convert(a, Type::float_), convert(n, Type::float_));
+      return binary(BinaryOp::pow, convert(a, Type::float_), convert(n, Type::float_));
     }
     if (e > 64) unsupported(at, "integer powers above 64 are not supported");
-    return binary("**", convert(a, t), int_literal(e, t));
+    return binary(BinaryOp::pow, convert(a, t), int_literal(e, t));
   }
 
   ExprPtr attribute(const Node& n) {
@@ -892,7 +901,7 @@ class Translator {
       one_of_them(n, "'" + source(func) + "'", values);
       // min(a, b, c) keeps the first of the smallest: min(min(a, b), c).
       ExprPtr result = convert(values[0], t);
-      for (std::size_t i = 1; i < values.size(); ++i) result = call(f.substr(9), {result, convert(values[i], t)});
+      for (std::size_t i = 1; i < values.size(); ++i) result = call(function_named(n, f.substr(9)), {result, convert(values[i], t)});
       return result;
     }
     arity(1);
@@ -901,16 +910,16 @@ class Translator {
     if (f == "builtins.float") return convert(x, Type::float_);
     if (f == "builtins.abs") {
       if (x->type == Type::bool_) unsupported(n, "abs() of a truth value is not supported");
-      return call("abs", {x});
+      return call(Function::abs, {x});
     }
-    if (f == "math.fabs") return call("abs", {convert(x, Type::float_)});
+    if (f == "math.fabs") return call(Function::abs, {convert(x, Type::float_)});
     if (f == "math.floor" || f == "math.ceil") {
       // math.floor gives an int; of an integer, the integer itself.
       if (is_integral(x->type) || x->type == Type::bool_) return convert(x, Type::int_);
-      return cast(Type::int_, call(f.substr(5), {convert(x, Type::float_)}));
+      return cast(Type::int_, call(function_named(n, f.substr(5)), {convert(x, Type::float_)}));
     }
     // math.sqrt and friends compute on a Python float and give one.
-    return call(f.substr(5), {convert(x, Type::float_)});
+    return call(function_named(n, f.substr(5)), {convert(x, Type::float_)});
   }
 
   Value root_;

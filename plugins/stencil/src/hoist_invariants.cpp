@@ -87,7 +87,7 @@ class Hoister {
         return it == lets.end() ? std::nullopt : operand(it->second);
       }
       std::optional<double> on_unary(const ExprPtr& x) {
-        if (x->op != "neg") return std::nullopt;
+        if (x->unary_op != UnaryOp::neg) return std::nullopt;
         const auto a = operand(x->args[0]);
         return a ? std::optional<double>(-*a) : std::nullopt;
       }
@@ -99,10 +99,10 @@ class Hoister {
         if (!is_floating(x->type) || x->type == Type::f32) return std::nullopt;
         const auto a = operand(x->args[0]), b = operand(x->args[1]);
         if (!a || !b) return std::nullopt;
-        if (x->op == "+") return *a + *b;
-        if (x->op == "-") return *a - *b;
-        if (x->op == "*") return *a * *b;
-        if (x->op == "/" && *b != 0) return *a / *b;
+        if (x->binary_op == BinaryOp::add) return *a + *b;
+        if (x->binary_op == BinaryOp::sub) return *a - *b;
+        if (x->binary_op == BinaryOp::mul) return *a * *b;
+        if (x->binary_op == BinaryOp::div && *b != 0) return *a / *b;
         return std::nullopt;
       }
       std::optional<double> otherwise(const ExprPtr&) { return std::nullopt; }
@@ -115,7 +115,7 @@ class Hoister {
   bool can_raise(const ExprPtr& e) const {
     bool raises = false;
     for_each_expr(e, [&](const Expr& x) {
-      if (x.kind != Expr::Kind::binary || !is_weak(x.type) || (x.op != "/" && x.op != "//" && x.op != "%")) return;
+      if (x.kind != Expr::Kind::binary || !is_weak(x.type) || (x.binary_op != BinaryOp::div && x.binary_op != BinaryOp::floordiv && x.binary_op != BinaryOp::mod)) return;
       const Expr& d = *x.args[1];
       const bool nonzero = d.kind == Expr::Kind::literal &&
                            (is_floating(d.type) ? std::get<double>(d.value) != 0 : std::get<std::int64_t>(d.value) != 0);
@@ -124,8 +124,9 @@ class Hoister {
     // So do the math functions and int() where Python raises (a domain or
     // range error, nan or inf to int): of a known value, whether it does is known now.
     for_each_expr(e, [&](const Expr& x) {
-      const bool math = x.kind == Expr::Kind::call && (x.name == "sqrt" || x.name == "log" || x.name == "exp" ||
-                                                       x.name == "sin" || x.name == "cos" || x.name == "tan");
+      const bool math = x.kind == Expr::Kind::call && (x.function == Function::sqrt || x.function == Function::log ||
+                                                       x.function == Function::exp || x.function == Function::sin ||
+                                                       x.function == Function::cos || x.function == Function::tan);
       const bool to_int = x.kind == Expr::Kind::cast && is_integral(x.type) && is_floating(x.args[0]->type);
       if (!math && !to_int) return;
       const std::optional<double> known = value_of(x.args[0]);
@@ -135,10 +136,10 @@ class Hoister {
       }
       const double v = *known;
       if (to_int) raises |= !std::isfinite(v);
-      if (x.name == "sqrt") raises |= v < 0;
-      if (x.name == "log") raises |= v <= 0;
-      if (x.name == "exp") raises |= std::isfinite(v) && std::isinf(std::exp(v));
-      if (x.name == "sin" || x.name == "cos" || x.name == "tan") raises |= std::isinf(v);
+      if (x.function == Function::sqrt) raises |= v < 0;
+      if (x.function == Function::log) raises |= v <= 0;
+      if (x.function == Function::exp) raises |= std::isfinite(v) && std::isinf(std::exp(v));
+      if (x.function == Function::sin || x.function == Function::cos || x.function == Function::tan) raises |= std::isinf(v);
     });
     return raises;
   }

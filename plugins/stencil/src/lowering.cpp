@@ -180,7 +180,7 @@ class Lowerer : public asp::ir::Exhaustive {
         std::int64_t& most = needed_extents_.try_emplace({g.name, k}, needed).first->second;
         most = std::max(most, needed);
         indices.push_back(c < 0 ? P::add(extent(g.name, k), P::i64(c)) : P::i64(c));
-      } else if (index->kind == Expr::Kind::call && index->name == "abs") {
+      } else if (index->kind == Expr::Kind::call && index->function == Function::abs) {
         // Never negative (but for the most negative integer, which the check rejects): nothing to wrap.
         indices.push_back(expr(index));
       } else {
@@ -213,7 +213,7 @@ class Lowerer : public asp::ir::Exhaustive {
     return P::call(P::Intrinsic::sqrt, {P::cast(P::Type::f64, sum)});
   }
   P::ExprPtr on_unary(const ExprPtr& e) {
-    return P::unary(e->op == "neg" ? P::UnaryOp::neg : P::UnaryOp::not_, expr(e->args[0]));
+    return P::unary(e->unary_op == UnaryOp::neg ? P::UnaryOp::neg : P::UnaryOp::not_, expr(e->args[0]));
   }
   P::ExprPtr on_binary(const ExprPtr& e) { return binary(*e); }
   P::ExprPtr on_select(const ExprPtr& e) { return P::select(expr(e->args[0]), expr(e->args[1]), expr(e->args[2])); }
@@ -224,7 +224,8 @@ class Lowerer : public asp::ir::Exhaustive {
   P::ExprPtr on_call(const ExprPtr& e) {
     std::vector<P::ExprPtr> args;
     for (const ExprPtr& a : e->args) args.push_back(expr(a));
-    return checked(P::call(*P::parse_intrinsic(e->name), std::move(args)));
+    // PSIR has every DSIR function, by the same name.
+    return checked(P::call(*P::parse_intrinsic(spelling(e->function)), std::move(args)));
   }
 
  private:
@@ -238,10 +239,10 @@ class Lowerer : public asp::ir::Exhaustive {
     const ExprPtr& rhs = e.args[1];
     const P::ExprPtr a = expr(e.args[0]), b = expr(rhs);
     const Type t = e.args[0]->type;
-    const std::string& op = e.op;
-    if (op == "and") return P::binary(P::BinaryOp::and_, a, b);
-    if (op == "or") return P::binary(P::BinaryOp::or_, a, b);
-    if (op == "**") {
+    const BinaryOp op = e.binary_op;
+    if (op == BinaryOp::and_) return P::binary(P::BinaryOp::and_, a, b);
+    if (op == BinaryOp::or_) return P::binary(P::BinaryOp::or_, a, b);
+    if (op == BinaryOp::pow) {
       if (is_floating(t)) return P::call(P::Intrinsic::pow, {a, b});
       // An integer to a literal power: exact by multiplication, in any order.
       const std::int64_t n = std::get<std::int64_t>(rhs->value);
@@ -250,8 +251,14 @@ class Lowerer : public asp::ir::Exhaustive {
       for (std::int64_t k = 1; k < n; ++k) r = P::mul(r, a);
       return r;
     }
-    if (op != "/" && op != "//" && op != "%") return P::binary(*P::parse_binary_op(op), a, b);
-    const auto divide = [&] { return op == "/" ? P::binary(P::BinaryOp::div, a, b) : P::call(op == "//" ? P::Intrinsic::floordiv : P::Intrinsic::mod, {a, b}); };
+    // + - * and the comparisons: C's, spelled alike in PSIR.
+    if (op != BinaryOp::div && op != BinaryOp::floordiv && op != BinaryOp::mod) {
+      return P::binary(*P::parse_binary_op(spelling(op)), a, b);
+    }
+    const auto divide = [&] {
+      return op == BinaryOp::div ? P::binary(P::BinaryOp::div, a, b)
+                                 : P::call(op == BinaryOp::floordiv ? P::Intrinsic::floordiv : P::Intrinsic::mod, {a, b});
+    };
     // Python's own numbers raise on a zero divisor (the generated code returns ASP_C_ZERO_DIVISION);
     // NumPy's give what IEEE arithmetic gives (floats) or 0 (integers).
     if (is_weak(t) || nonzero_literal(rhs)) return divide();
@@ -260,7 +267,7 @@ class Lowerer : public asp::ir::Exhaustive {
     // a / ±0: pow(±0, -1) is ±inf with the zero's sign, and a * ±inf is what IEEE a / ±0 is,
     // to the bits of its nan. NumPy's a % 0 is libm's fmod(a, 0): a's nan, or the default one.
     const P::ExprPtr inverse = P::call(P::Intrinsic::pow, {b, P::constant(ptype(t), -1.0)});
-    const P::ExprPtr special = op == "%" ? P::mul(P::mul(a, P::constant(ptype(t), 0.0)), inverse) : P::mul(a, inverse);
+    const P::ExprPtr special = op == BinaryOp::mod ? P::mul(P::mul(a, P::constant(ptype(t), 0.0)), inverse) : P::mul(a, inverse);
     return P::select(is_zero, special, divide());
   }
 

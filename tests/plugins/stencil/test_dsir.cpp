@@ -169,8 +169,8 @@ TEST(Dsir, TheVerifierKeepsOutWhatThePassesRelyOn) {
 namespace {
 
 TEST(DsirToolkit, RewritingSharesUnchangedSubtrees) {
-  const ExprPtr left = binary("*", local("x", Type::float_), float_literal(2.0));
-  const ExprPtr e = binary("+", left, local("y", Type::float_));
+  const ExprPtr left = binary(BinaryOp::mul, local("x", Type::float_), float_literal(2.0));
+  const ExprPtr e = binary(BinaryOp::add, left, local("y", Type::float_));
   const ExprPtr out = rewrite_expr(e, [](ExprPtr x) {
     return x->kind == Expr::Kind::local && x->name == "y" ? float_literal(1.0) : x;
   });
@@ -191,6 +191,24 @@ TEST(DsirToolkit, StoredGridsSeesNestedStoresAndRejectsUnknownKinds) {
   odd.kind = static_cast<Stmt::Kind>(77);
   loop.body.push_back(odd);
   EXPECT_THROW(stored_grids({loop}), std::logic_error);
+}
+
+TEST(DsirToolkit, OperatorsAndFunctionsAreEnumsWithOneSpellingEach) {
+  for (const auto& s : binary_ops) EXPECT_EQ(parse_binary_op(spelling(s.value)), s.value) << s.text;
+  for (const auto& s : unary_ops) EXPECT_EQ(parse_unary_op(spelling(s.value)), s.value) << s.text;
+  for (const auto& s : functions) EXPECT_EQ(parse_function(spelling(s.value)), s.value) << s.text;
+  EXPECT_FALSE(parse_binary_op("@"));
+  EXPECT_FALSE(parse_function("frobnicate"));
+  // The builders derive the result type from the enum: comparisons and and/or give a bool.
+  const ExprPtr x = local("x", Type::float_);
+  EXPECT_EQ(binary(BinaryOp::lt, x, x)->type, Type::bool_);
+  EXPECT_EQ(binary(BinaryOp::floordiv, x, x)->type, Type::float_);
+  EXPECT_EQ(unary(UnaryOp::not_, binary(BinaryOp::eq, x, x))->type, Type::bool_);
+  EXPECT_EQ(print(call(Function::max, {x, x})), "max(x, x)");
+  // An operator value outside its enum has no spelling: the verifier refuses it as unknown.
+  Expr bad = *binary(BinaryOp::add, x, x);
+  bad.binary_op = static_cast<BinaryOp>(99);
+  EXPECT_EQ(spelling(bad.binary_op), "?");
 }
 
 }  // namespace

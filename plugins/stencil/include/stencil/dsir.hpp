@@ -56,6 +56,36 @@ struct Point {
 // `p` displaced by `by` (either may be empty), normalised.
 Point displaced(const Point& p, const std::vector<std::int64_t>& by);
 
+// Operators and functions, with their text form (<asp/ir_visit.hpp>'s
+// spelling tables): Python's, so `//` floors, `**` is a power and `and`/`or`
+// take bools.
+enum class UnaryOp { neg, not_ };
+enum class BinaryOp { add, sub, mul, div, floordiv, mod, pow, eq, ne, lt, le, gt, ge, and_, or_ };
+enum class Function { sqrt, exp, log, sin, cos, tan, floor, ceil, abs, min, max };
+
+inline constexpr ir::Spelling<UnaryOp> unary_ops[] = {{UnaryOp::neg, "neg"}, {UnaryOp::not_, "not"}};
+inline constexpr ir::Spelling<BinaryOp> binary_ops[] = {
+    {BinaryOp::add, "+"},  {BinaryOp::sub, "-"}, {BinaryOp::mul, "*"},  {BinaryOp::div, "/"},   {BinaryOp::floordiv, "//"},
+    {BinaryOp::mod, "%"},  {BinaryOp::pow, "**"}, {BinaryOp::eq, "=="}, {BinaryOp::ne, "!="},   {BinaryOp::lt, "<"},
+    {BinaryOp::le, "<="}, {BinaryOp::gt, ">"},   {BinaryOp::ge, ">="}, {BinaryOp::and_, "and"}, {BinaryOp::or_, "or"}};
+inline constexpr ir::Spelling<Function> functions[] = {
+    {Function::sqrt, "sqrt"}, {Function::exp, "exp"},     {Function::log, "log"},   {Function::sin, "sin"},
+    {Function::cos, "cos"},   {Function::tan, "tan"},     {Function::floor, "floor"}, {Function::ceil, "ceil"},
+    {Function::abs, "abs"},   {Function::min, "min"},     {Function::max, "max"}};
+
+inline std::string_view spelling(UnaryOp op) { return ir::spell(unary_ops, op); }
+inline std::string_view spelling(BinaryOp op) { return ir::spell(binary_ops, op); }
+inline std::string_view spelling(Function f) { return ir::spell(functions, f); }
+inline std::optional<UnaryOp> parse_unary_op(std::string_view text) { return ir::parse(unary_ops, text); }
+inline std::optional<BinaryOp> parse_binary_op(std::string_view text) { return ir::parse(binary_ops, text); }
+inline std::optional<Function> parse_function(std::string_view text) { return ir::parse(functions, text); }
+
+inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::eq && op <= BinaryOp::ge; }
+inline bool is_logical(BinaryOp op) { return op == BinaryOp::and_ || op == BinaryOp::or_; }
+// Functions that take and give a floating-point value of the argument's type.
+inline bool is_float_function(Function f) { return f != Function::abs && f != Function::min && f != Function::max; }
+inline int arity(Function f) { return f == Function::min || f == Function::max ? 2 : 1; }
+
 struct Expr;
 using ExprPtr = std::shared_ptr<const Expr>;
 
@@ -67,17 +97,19 @@ struct Expr {
     lookup,    // name = grid, args = indices (int): a data-dependent read
     coord,     // points[0], axis: one coordinate of a point (int)
     distance,  // points[0], points[1]: Euclidean distance (float)
-    unary,     // op "neg" "not"
-    binary,    // op + - * / // % ** == != < <= > >= and or
+    unary,     // unary_op
+    binary,    // binary_op
     select,    // args = condition, then, otherwise
     cast,      // args[0] converted to `type`
-    call       // name = sqrt exp log sin cos tan floor ceil abs min max
+    call       // function
   };
   Kind kind;
   Type type;
   std::variant<std::int64_t, double, bool> value{std::int64_t{0}};
   std::string name{};
-  std::string op{};
+  UnaryOp unary_op = UnaryOp::neg;
+  BinaryOp binary_op = BinaryOp::add;
+  Function function = Function::sqrt;
   std::vector<Point> points{};
   int axis = 0;
   std::vector<ExprPtr> args{};
@@ -94,21 +126,13 @@ ExprPtr read(std::string grid, Type dtype, Point at);
 ExprPtr lookup(std::string grid, Type dtype, std::vector<ExprPtr> indices);
 ExprPtr coord(Point p, int axis);
 ExprPtr distance(Point a, Point b);
-ExprPtr unary(std::string op, ExprPtr a);
-ExprPtr binary(std::string op, ExprPtr a, ExprPtr b);  // the result type follows from op and operands
+ExprPtr unary(UnaryOp op, ExprPtr a);
+ExprPtr binary(BinaryOp op, ExprPtr a, ExprPtr b);  // the result type follows from op and operands
 ExprPtr select(ExprPtr cond, ExprPtr a, ExprPtr b);
 ExprPtr cast(Type to, ExprPtr a);
-ExprPtr call(std::string function, std::vector<ExprPtr> args);  // type of the first argument
+ExprPtr call(Function function, std::vector<ExprPtr> args);  // type of the first argument
 
 bool is_literal(const ExprPtr& e);
-bool is_comparison(std::string_view op);
-inline constexpr std::string_view binary_ops[] = {"+",  "-",  "*", "/",  "//", "%",  "**", "==",
-                                                  "!=", "<",  "<=", ">", ">=", "and", "or"};
-inline constexpr std::string_view call_names[] = {"sqrt", "exp", "log",  "sin", "cos", "tan",
-                                                  "floor", "ceil", "abs", "min", "max"};
-bool is_call_name(std::string_view name);
-// Calls that take and give a floating-point value of the argument's type.
-bool is_float_call(std::string_view name);
 
 // ---- statements ----------------------------------------------------------------------
 
