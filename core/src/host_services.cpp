@@ -56,8 +56,9 @@ asp_status fail(asp_host_context* ctx, asp_status status, std::string message) {
   return status;
 }
 
-// The entry a component's key names: hashed with the component, so two
-// components (two plugins) never read each other's entries.
+// The entry a caller's key names: hashed with the name the core made the
+// call for ("plugins.<name>", "backends.<name>", "optimizer <component>"),
+// which is unique in the process, so no two plugins read each other's entries.
 std::string component_key(const asp_host_context& ctx, const char* key) {
   return cache_key({"plugin data", ctx.who, key});
 }

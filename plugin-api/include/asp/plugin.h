@@ -197,8 +197,10 @@ typedef struct asp_host {
   /** Fills *info (see asp_platform_info). Never fails for a valid info. */
   asp_status (*platform)(asp_host_context* ctx, asp_platform_info* info);
   /** The core's on-disk code cache (DESIGN.md §6: atomic writes, checksums,
-   *  owner and permission checks), with keys in a namespace of the calling
-   *  component, so no two components' keys collide. A key is any non-empty
+   *  owner and permission checks), with keys in a namespace of the caller
+   *  the core names the call for (the plugin library, "plugins.<name>" or
+   *  "backends.<name>"; a backend's PSIR optimizer, that component), so no
+   *  two plugins' keys collide. A key is any non-empty
    *  string (the core hashes it with its namespace). cache_load writes the stored bytes to
    *  `out` and sets *found to 1, or sets *found to 0 on a miss (a corrupt
    *  or foreign entry is a logged miss, to be rebuilt). Without a usable
