@@ -2,6 +2,7 @@
 
 #include "asp/core/binding.hpp"
 
+#include "asp/core/host_services.hpp"
 #include "asp/core/log.hpp"
 #include "asp/core/platform.hpp"
 #include "jit_common.hpp"
@@ -449,16 +450,7 @@ KernelCompiler::KernelCompiler(Registry& registry, const CodeCache* cache, Tunin
 std::shared_ptr<const JitDriver> KernelCompiler::driver_for(const std::string& backend) {
   std::lock_guard lock(mutex_);
   auto& driver = drivers_[backend];
-  if (!driver) {
-    const Config& config = registry_.config();
-    const std::string prefix = "backends." + backend;
-    if (config.get_string(prefix + ".jit").value_or("orc") == "system") {
-      driver = make_system_driver(config.get_string(prefix + ".compiler").value_or("cc"),
-                                  config.get_list(prefix + ".flags").value_or(std::vector<std::string>{}));
-    } else {
-      driver = make_orc_driver();
-    }
-  }
+  if (!driver) driver = configured_driver(registry_.config(), backend);
   return driver;
 }
 

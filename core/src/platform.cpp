@@ -44,6 +44,7 @@ void read_caches(hwloc_topology_t topology, Platform& platform) {
     level.size = first->attr->cache.size;
     level.line_size = first->attr->cache.linesize;
     level.instances = n;
+    for (hwloc_obj_t c = first; c; c = hwloc_get_next_obj_by_type(topology, type, c)) level.total += c->attr->cache.size;
     platform.caches.push_back(level);
   }
 }

@@ -1,19 +1,15 @@
 #include "asp/core/registry.hpp"
 
+#include "asp/core/host_services.hpp"
 #include "asp/core/log.hpp"
 #include "asp/core/paths.hpp"
+#include "host_context.hpp"
 
 #include <boost/dll/shared_library.hpp>
 
 #include <algorithm>
 #include <cstring>
 #include <map>
-
-// The per-call state behind the opaque handle of the C ABI.
-struct asp_host_context {
-  std::string who;
-  asp::core::PluginError error;
-};
 
 namespace asp::core {
 
@@ -159,7 +155,16 @@ const char* kind_name(asp_component_kind kind) {
 }
 
 const asp_host* host_table() {
-  static const asp_host host{sizeof(asp_host), ASP_ABI_VERSION, ASP_CORE_VERSION, &host_log, &host_set_error};
+  static const asp_host host = [] {
+    asp_host h{};
+    h.struct_size = sizeof h;
+    h.abi_version = ASP_ABI_VERSION;
+    h.core_version = ASP_CORE_VERSION;
+    h.log = &host_log;
+    h.set_error = &host_set_error;
+    fill_host_services(h);
+    return h;
+  }();
   return &host;
 }
 

@@ -1,5 +1,6 @@
 #include "asp/core/runtime.hpp"
 
+#include "asp/core/host_services.hpp"
 #include "asp/core/log.hpp"
 
 namespace asp::core {
@@ -40,6 +41,7 @@ Runtime::Runtime(const Environment& env) {
       log(LogLevel::warning, "tuning", std::string(e.what()) + "; tuning results last only for this process");
     }
   }
+  set_host_services(&registry_->config(), cache_.get());
   specializer_ = std::make_unique<Specializer>(*registry_, cache_.get(), tuning_.get());
 }
 

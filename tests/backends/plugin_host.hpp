@@ -62,7 +62,17 @@ struct PluginHost {
     self->last_status = status;
     self->last_error = message ? message : "";
   }
-  asp_host host_{sizeof(asp_host), ASP_ABI_VERSION, "test", &log, &set_error};
+  // Logging and errors only: the services ABI 1.5 appended are NULL, not provided (R5).
+  static asp_host make_host() {
+    asp_host host{};
+    host.struct_size = sizeof host;
+    host.abi_version = ASP_ABI_VERSION;
+    host.core_version = "test";
+    host.log = &log;
+    host.set_error = &set_error;
+    return host;
+  }
+  asp_host host_ = make_host();
 };
 
 }  // namespace asp::test

@@ -248,11 +248,16 @@ TEST(GpuMap, ShapesComeFromTheOptions) {
 
 struct LogRecorder {
   std::vector<std::pair<asp_log_level, std::string>> lines;
-  asp_host host{sizeof(asp_host), ASP_ABI_VERSION, "test",
-                [](asp_host_context* ctx, asp_log_level level, const char* message) {
-                  reinterpret_cast<LogRecorder*>(ctx)->lines.emplace_back(level, message);
-                },
-                nullptr};
+  asp_host host = [] {
+    asp_host h{};
+    h.struct_size = sizeof h;
+    h.abi_version = ASP_ABI_VERSION;
+    h.core_version = "test";
+    h.log = [](asp_host_context* ctx, asp_log_level level, const char* message) {
+      reinterpret_cast<LogRecorder*>(ctx)->lines.emplace_back(level, message);
+    };
+    return h;
+  }();
   asp::Call call() { return asp::Call(&host, reinterpret_cast<asp_host_context*>(this)); }
 };
 

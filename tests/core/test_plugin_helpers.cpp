@@ -121,7 +121,10 @@ struct RecordingHost {
 };
 
 TEST(Negotiation, PluginAnswersTheLowerOfBothVersions) {
-  asp_host host{sizeof(asp_host), 0, "test", nullptr, &RecordingHost::set_error};
+  asp_host host{};
+  host.struct_size = sizeof host;
+  host.core_version = "test";
+  host.set_error = &RecordingHost::set_error;
   asp::detail::host_table() = &host;
   uint32_t version = ASP_MAKE_ABI_VERSION(1, 7);  // a newer host of the same major
   EXPECT_TRUE(asp::detail::negotiate(nullptr, &version, 0));
@@ -133,6 +136,24 @@ TEST(Negotiation, PluginAnswersTheLowerOfBothVersions) {
   EXPECT_FALSE(asp::detail::negotiate(nullptr, &version, 3));
   EXPECT_THAT(RecordingHost::last_error, HasSubstr("needs ABI version 1.3 or later"));
   asp::detail::host_table() = nullptr;
+}
+
+// A host of ABI 1.4 ends its table before the services: the helpers say "not provided", they never call past it.
+TEST(HostServiceHelpers, AnOlderHostDoesNotProvideTheServices) {
+  asp_host host{};
+  host.struct_size = offsetof(asp_host, platform);
+  host.abi_version = ASP_MAKE_ABI_VERSION(1, 4);
+  const asp::Call call(&host, nullptr);
+  EXPECT_FALSE(call.platform());
+  try {
+    call.cache_load("key");
+    FAIL() << "no error";
+  } catch (const asp::Error& e) {
+    EXPECT_EQ(e.status(), ASP_ERR_UNSUPPORTED);
+    EXPECT_THAT(e.what(), HasSubstr("the host does not offer a code cache (it needs ABI 1.5)"));
+  }
+  EXPECT_THROW(call.cache_store("key", "bytes"), asp::Error);
+  EXPECT_THROW(call.jit_compile("int f(void) { return 0; }"), asp::Error);
 }
 
 TEST(IrText, HeaderRoundTrips) {

@@ -92,7 +92,7 @@ TEST(Registry, PluginsOfEveryEarlierMinorVersionLoadNextToCurrentOnes) {
                             diagnostics);
   EXPECT_TRUE(diagnostics.empty());
   EXPECT_EQ(library(*registry, "good").abi_version, ASP_ABI_VERSION);
-  EXPECT_EQ(ASP_ABI_VERSION, ASP_MAKE_ABI_VERSION(1, 4));
+  EXPECT_EQ(ASP_ABI_VERSION, ASP_MAKE_ABI_VERSION(1, 5));
   EXPECT_EQ(library(*registry, "abi10").abi_version, ASP_MAKE_ABI_VERSION(1, 0));
   EXPECT_EQ(library(*registry, "abi11").abi_version, ASP_MAKE_ABI_VERSION(1, 1));
   EXPECT_TRUE(backend(*registry, "abi10").available);

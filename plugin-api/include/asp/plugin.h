@@ -83,7 +83,7 @@ extern "C" {
 #define ASP_ABI_VERSION_MINOR_OF(v) ((uint32_t)(v)&0xFFFFu)
 
 #define ASP_ABI_VERSION_MAJOR 1
-#define ASP_ABI_VERSION_MINOR 4
+#define ASP_ABI_VERSION_MINOR 5
 /** The version this header describes. */
 #define ASP_ABI_VERSION ASP_MAKE_ABI_VERSION(ASP_ABI_VERSION_MAJOR, ASP_ABI_VERSION_MINOR)
 
@@ -135,8 +135,52 @@ typedef struct asp_text_sink {
 /** Opaque per-call context the host passes to every callback. */
 typedef struct asp_host_context asp_host_context;
 
+/* ---- host services (ABI 1.5) ------------------------------------------ */
+
+/** The machine as the core's platform probe sees it (hwloc, probed once per
+ *  process). The caller sets struct_size to sizeof(asp_platform_info) as it
+ *  was compiled; the host fills the fields that fit in both and writes back
+ *  the struct_size it filled, so ASP_HAS_FIELD tells what was provided.
+ *  Cache sizes are bytes, 0 when unknown; "per instance" is one cache,
+ *  "total" all instances of that level on the machine together. */
+typedef struct asp_platform_info {
+  size_t struct_size;
+  uint32_t packages;
+  uint32_t cores;
+  uint32_t threads; /* hardware threads (processing units) */
+  uint32_t numa_nodes;
+  uint64_t memory; /* bytes */
+  uint64_t l1d_size;
+  uint64_t l1d_total;
+  uint64_t l2_size;
+  uint64_t l2_total;
+  uint32_t llc_level; /* depth of the last-level data or unified cache (3 for an L3); 0 when unknown */
+  uint32_t cache_line; /* bytes, of the L1 data cache */
+  uint64_t llc_size;
+  uint64_t llc_total;
+} asp_platform_info;
+
+/** What a plugin asks the core's JIT driver to compile. */
+typedef struct asp_jit_request {
+  size_t struct_size;
+  const char* source; /* C11 */
+  const char* name;   /* short, for logs and the saved source of a failed compile; may be NULL */
+  int openmp;         /* non-zero: compile with OpenMP */
+  /* Whose configured driver compiles it: backends.<backend>.jit, .compiler
+   * and .flags, as for that backend's generated C; NULL = the in-process
+   * ORC driver with its defaults. */
+  const char* backend;
+} asp_jit_request;
+
+/** Compiled, loaded code, owned by the plugin until jit_release(). */
+typedef struct asp_jit_module asp_jit_module;
+
 /** Services the core offers to plugins. Valid for the process lifetime.
- *  Later minor versions may append services. */
+ *  Later minor versions may append services: a plugin checks
+ *  ASP_HAS_FIELD(host, asp_host, field) and that the pointer is not NULL
+ *  before it calls one appended after 1.0. A service that fails calls
+ *  set_error() on the same context and returns its status, which the
+ *  plugin returns (or handles) as its own. */
 typedef struct asp_host {
   size_t struct_size;
   /** The highest ABI version this host speaks. */
@@ -148,6 +192,30 @@ typedef struct asp_host {
   /** Report the error that the returned status stands for (R7). `where` may be NULL. */
   void (*set_error)(asp_host_context* ctx, asp_status status, const char* message,
                     const asp_source_location* where);
+
+  /* ABI 1.5 */
+  /** Fills *info (see asp_platform_info). Never fails for a valid info. */
+  asp_status (*platform)(asp_host_context* ctx, asp_platform_info* info);
+  /** The core's on-disk code cache (DESIGN.md §6: atomic writes, checksums,
+   *  owner and permission checks), with keys in a namespace of the caller
+   *  the core names the call for (the plugin library, "plugins.<name>" or
+   *  "backends.<name>"; a backend's PSIR optimizer, that component), so no
+   *  two plugins' keys collide. A key is any non-empty
+   *  string (the core hashes it with its namespace). cache_load writes the stored bytes to
+   *  `out` and sets *found to 1, or sets *found to 0 on a miss (a corrupt
+   *  or foreign entry is a logged miss, to be rebuilt). Without a usable
+   *  cache directory every load misses and every store keeps nothing. */
+  asp_status (*cache_load)(asp_host_context* ctx, const char* key, const asp_text_sink* out, int* found);
+  asp_status (*cache_store)(asp_host_context* ctx, const char* key, const void* bytes, size_t size);
+  /** Compiles C11 source with the configured JIT driver (through the code
+   *  cache: a source compiled before is loaded, not compiled) and loads
+   *  it. A source the compiler rejects is ASP_ERR_COMPILE with the
+   *  compiler's messages. On success *module is the plugin's to release. */
+  asp_status (*jit_compile)(asp_host_context* ctx, const asp_jit_request* request, asp_jit_module** module);
+  /** The address of an exported symbol of the module, or NULL when absent. */
+  void* (*jit_symbol)(asp_jit_module* module, const char* name);
+  /** Releases a module of jit_compile (NULL is ignored); its code must no longer run. */
+  void (*jit_release)(asp_jit_module* module);
 } asp_host;
 
 /* ---- arguments ------------------------------------------------------- */

@@ -61,6 +61,36 @@ class Error : public std::runtime_error {
   std::optional<Location> where_;
 };
 
+// A host service failed and has already reported its error on the call's
+// context (the compiler's messages, for one): the helpers return its status
+// without reporting again, so the host's message is what the user reads.
+class HostError : public Error {
+ public:
+  using Error::Error;
+};
+
+// Loaded code from Call::jit_compile, released (through the host table) when
+// the last copy goes. Keep it while any of its functions may run.
+class JitModule {
+ public:
+  JitModule() = default;
+  JitModule(const asp_host* host, asp_jit_module* module)
+      : module_(module, [host](asp_jit_module* m) { host->jit_release(m); }), host_(host) {}
+  explicit operator bool() const { return module_ != nullptr; }
+  // The address of an exported symbol, or nullptr when absent.
+  void* symbol(const std::string& name) const {
+    return module_ ? host_->jit_symbol(module_.get(), name.c_str()) : nullptr;
+  }
+  template <class Function>
+  Function* function(const std::string& name) const {
+    return reinterpret_cast<Function*>(symbol(name));
+  }
+
+ private:
+  std::shared_ptr<asp_jit_module> module_;
+  const asp_host* host_ = nullptr;
+};
+
 // The host services for the duration of one call into the plugin.
 class Call {
  public:
@@ -71,7 +101,52 @@ class Call {
   const asp_host& host() const { return *host_; }
   asp_host_context* context() const { return ctx_; }
 
+  // ABI 1.5 services. Each is there only when the host provides it (R4/R5):
+  // the platform facts are then std::nullopt, the others throw Error(ASP_ERR_UNSUPPORTED).
+  std::optional<asp_platform_info> platform() const {
+    if (!ASP_HAS_FIELD(host_, asp_host, platform) || host_->platform == nullptr) return std::nullopt;
+    asp_platform_info info{};
+    info.struct_size = sizeof info;
+    check(host_->platform(ctx_, &info));
+    return info;
+  }
+  // The bytes stored under `key` in this component's namespace of the code cache, or std::nullopt on a miss.
+  std::optional<std::string> cache_load(const std::string& key) const {
+    require(ASP_HAS_FIELD(host_, asp_host, cache_load) && host_->cache_load != nullptr, "a code cache");
+    std::string bytes;
+    const asp_text_sink sink{sizeof(asp_text_sink), &bytes, &append};
+    int found = 0;
+    check(host_->cache_load(ctx_, key.c_str(), &sink, &found));
+    if (!found) return std::nullopt;
+    return bytes;
+  }
+  void cache_store(const std::string& key, std::string_view bytes) const {
+    require(ASP_HAS_FIELD(host_, asp_host, cache_store) && host_->cache_store != nullptr, "a code cache");
+    check(host_->cache_store(ctx_, key.c_str(), bytes.data(), bytes.size()));
+  }
+  // Compiles C11 `source` with the JIT driver configured for `backend` (empty: ORC) and loads it.
+  // A source the compiler rejects throws HostError(ASP_ERR_COMPILE) with the compiler's messages.
+  JitModule jit_compile(const std::string& source, const std::string& name = "", bool openmp = false,
+                        const std::string& backend = "") const {
+    require(ASP_HAS_FIELD(host_, asp_host, jit_release) && host_->jit_compile != nullptr &&
+                host_->jit_symbol != nullptr && host_->jit_release != nullptr,
+            "a JIT driver");
+    const asp_jit_request request{sizeof(asp_jit_request), source.c_str(), name.empty() ? nullptr : name.c_str(),
+                                  openmp ? 1 : 0, backend.empty() ? nullptr : backend.c_str()};
+    asp_jit_module* module = nullptr;
+    check(host_->jit_compile(ctx_, &request, &module));
+    return JitModule(host_, module);
+  }
+
  private:
+  static void append(void* bytes, const char* data, size_t length) { static_cast<std::string*>(bytes)->append(data, length); }
+  void require(bool provided, const char* what) const {
+    if (!provided) throw Error(ASP_ERR_UNSUPPORTED, std::string("the host does not offer ") + what + " (it needs ABI 1.5)");
+  }
+  static void check(asp_status status) {
+    if (status != ASP_OK) throw HostError(status, "a host service failed");
+  }
+
   const asp_host* host_;
   asp_host_context* ctx_;
 };
@@ -175,6 +250,8 @@ asp_status guarded(asp_host_context* ctx, Body&& body) noexcept {
   try {
     body();
     return ASP_OK;
+  } catch (const HostError& e) {
+    return e.status();
   } catch (const Error& e) {
     report(ctx, e.status(), e.what(), e.where());
     return e.status();

@@ -10,8 +10,6 @@
 #include <asp/plugin.hpp>
 #include <asp/psir_text.hpp>
 
-#include <hwloc.h>
-
 #include <cstdint>
 #include <vector>
 
@@ -19,27 +17,14 @@ namespace {
 
 using namespace asp::stencil;
 
-// The bytes of the machine's last-level cache, all its instances together
-// (0 when hwloc cannot tell): what a sweep's output must exceed for the
-// streaming variant. Probed as the core's platform probe does
-// (core/src/platform.cpp), which a plugin cannot reach through the plugin API.
-std::uint64_t last_level_cache() {
-  static const std::uint64_t bytes = [] {
-    hwloc_topology_t topology = nullptr;
-    if (hwloc_topology_init(&topology) != 0) return std::uint64_t{0};
-    std::uint64_t total = 0;
-    if (hwloc_topology_load(topology) == 0) {
-      for (hwloc_obj_type_t type : {HWLOC_OBJ_L5CACHE, HWLOC_OBJ_L4CACHE, HWLOC_OBJ_L3CACHE, HWLOC_OBJ_L2CACHE, HWLOC_OBJ_L1CACHE}) {
-        for (hwloc_obj_t c = hwloc_get_next_obj_by_type(topology, type, nullptr); c; c = hwloc_get_next_obj_by_type(topology, type, c)) {
-          total += c->attr->cache.size;
-        }
-        if (total > 0) break;
-      }
-    }
-    hwloc_topology_destroy(topology);
-    return total;
-  }();
-  return bytes;
+// The bytes of the machine's last-level cache, all its instances together:
+// what a sweep's output must exceed for the streaming variant. From the
+// host's platform facts (ABI 1.5), which come from the core's probe, made
+// once per process; 0 (no streaming variant) when the host does not offer
+// them or cannot tell.
+std::uint64_t last_level_cache(const asp::Call& call) {
+  const std::optional<asp_platform_info> info = call.platform();
+  return info && ASP_HAS_FIELD(&*info, asp_platform_info, llc_total) ? info->llc_total : 0;
 }
 
 // DSIR from another component is checked before it is used.
@@ -64,8 +49,8 @@ struct DsirOptimizer : asp::Optimizer {
 };
 
 struct StencilLowering : asp::Lowering {
-  std::string lower(asp::Call&, std::string_view dsir) override {
-    return asp::psir::print(asp::stencil::lower(read_dsir(dsir), last_level_cache()));
+  std::string lower(asp::Call& call, std::string_view dsir) override {
+    return asp::psir::print(asp::stencil::lower(read_dsir(dsir), last_level_cache(call)));
   }
 };
 

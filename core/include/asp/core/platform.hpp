@@ -14,6 +14,7 @@ struct CacheLevel {
   std::uint64_t size = 0;     // bytes per instance
   unsigned line_size = 0;     // bytes
   unsigned instances = 0;     // how many of them on the machine
+  std::uint64_t total = 0;    // bytes, all instances together (they may differ in size)
   std::string name() const;   // "L1d", "L2", ...
 };
 
