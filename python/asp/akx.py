@@ -196,12 +196,20 @@ class _Matrix:
             self._tile_counts[r] = count
         return self._tile_counts[r]
 
-    def encodings(self) -> List[str]:
-        """The forms this matrix has: "i32" always; "d16", "dia", "sdia" and the register tiles "b2x2",
-        "b3x3", "b4x4" where they fit."""
+    def encodings(self, tiled: bool = True) -> List[str]:
+        """The forms this matrix has: "i32" always; "d16", "dia", "sdia" and (unless not `tiled`) the
+        register tiles "b2x2", "b3x3", "b4x4" where they fit."""
         diagonal = ["dia"] + (["sdia"] if self.symmetric else []) if self.has_diagonal_form else []
-        tiled = [f"b{r}x{r}" for r in _TILES if self._tiles(r)]
-        return ["i32"] + (["d16"] if self.offsets is not None else []) + diagonal + tiled
+        tiles = [f"b{r}x{r}" for r in _TILES if self._tiles(r)] if tiled else []
+        return ["i32"] + (["d16"] if self.offsets is not None else []) + diagonal + tiles
+
+    def most_compact(self) -> str:
+        """The form with the fewest bytes a row. Tiles hold at least every nonzero's value, so they are
+        counted (which takes a pass over the nonzeros) only where no other form is already as small."""
+        best = min(self.encodings(tiled=False), key=self.bytes_per_row)
+        if self.bytes_per_row(best) <= self.nnz * self.dtype.itemsize / max(1, self.n):
+            return best
+        return min(self.encodings(), key=self.bytes_per_row)
 
     def bytes_per_row(self, encoding: str) -> float:
         """The bytes of the matrix a row reads from memory in this form (coefficients and indices)."""
@@ -343,7 +351,7 @@ def _default_layout(matrix: _Matrix, k: int) -> Layout:
     matrix rows and levels fill about half a core's L2."""
     l2, _ = _cache_sizes()
     levels = max(1, min(k, _akx_plan.MAX_LEVELS))
-    encoding = min(matrix.encodings(), key=matrix.bytes_per_row)  # the most compact form
+    encoding = matrix.most_compact()
     per_row = matrix.bytes_per_row(encoding) + (levels + 1) * matrix.dtype.itemsize
     rows = max(64, int(l2 / 2 / max(per_row, 1)))
     return Layout("contiguous", _threads(), rows, levels, encoding)

@@ -172,6 +172,7 @@ def test_powers_fills_a_strided_array_in_place_and_newton_uses_its_shifts():
 
 def test_the_diagonal_form_is_offered_where_it_fits():
     assert akx._Matrix(poisson2d(20)).encodings() == ["i32", "d16", "dia", "sdia"]
+    assert akx._Matrix(poisson2d(20)).most_compact() == "sdia"
     assert akx._Matrix(random_matrix(300, 0.05, 17)).encodings() == ["i32", "d16"]
     # Diagonals 40 000 apart: no int16 offsets, but the diagonal forms.
     n = 100_000
@@ -233,7 +234,8 @@ def test_register_tiles_give_the_csr_bits(r, dtype):
     a = block_matrix(40, r, 30 + r).astype(dtype)
     m = akx._Matrix(a)
     assert f"b{r}x{r}" in m.encodings()
-    assert min(m.encodings(), key=m.bytes_per_row).startswith("b")  # the most compact: the default form
+    assert m.most_compact() == min(m.encodings(), key=m.bytes_per_row)  # the default form
+    assert m.most_compact().startswith("b")
     x = np.random.default_rng(31).standard_normal(a.shape[0]).astype(dtype)
     want = akx.MatrixPowers(a, 4, layout=akx.Layout("contiguous", 1, 0, 1, "i32"))(x, 7)
     # Thread and cache blocks whose rows start and end inside tiles: the partial block rows go row by row.
