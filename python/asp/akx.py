@@ -330,8 +330,9 @@ class Layout:
     rows_per_block : rows of a cache block (0: one block per thread block)
     levels : levels per pass (the matrix streams once per pass)
     encoding : ``"i32"`` column indices, ``"d16"`` int16 offsets from the row, ``"dia"`` the diagonal
-        form (for matrices whose nonzeros lie on a few diagonals: no indices at all) or ``"sdia"`` its
-        symmetric form (a symmetric matrix's diagonals at offsets >= 0 only: half the coefficients)
+        form (for matrices whose nonzeros lie on a few diagonals: no indices at all), ``"sdia"`` its
+        symmetric form (a symmetric matrix's diagonals at offsets >= 0 only: half the coefficients), or
+        ``"b2x2"``, ``"b3x3"``, ``"b4x4"`` register tiles (dense r x r blocks, one index each)
     """
 
     partition: str
