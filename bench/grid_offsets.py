@@ -22,6 +22,7 @@ n = int(sys.argv[1]) if len(sys.argv) > 1 else 256
 nbytes = n ** 3 * 8
 HUGE = 2 << 20
 
+
 def grid_at(shift):
     buf = mmap.mmap(-1, nbytes + 2 * HUGE)
     raw = np.frombuffer(buf, dtype=np.uint8)
@@ -31,6 +32,7 @@ def grid_at(shift):
     a = raw[base + shift: base + shift + nbytes].view(np.float64).reshape((n,) * 3)
     a[...] = 0
     return a
+
 
 rng = np.random.default_rng(0)
 inp = grid_at(0); inp[...] = rng.random((n,) * 3)
