@@ -110,6 +110,11 @@ _TILES = (2, 3, 4)
 _TILE_FILL = 1.5
 
 
+def _tile_size(encoding: str) -> int:
+    """r of a register-tiled form "b<r>x<r>"."""
+    return int(encoding[1:encoding.index("x")])
+
+
 # ---- the matrix ---------------------------------------------------------------------------------
 
 
@@ -211,13 +216,18 @@ class _Matrix:
             return best
         return min(self.encodings(), key=self.bytes_per_row)
 
+    def _stored_offsets(self, encoding: str) -> np.ndarray:
+        """The diagonals a diagonal form stores: all of them, or (sdia) those at offsets >= 0, whose
+        mirrors the kernels read o rows back."""
+        return self._diagonal_offsets[self._diagonal_offsets >= 0] if encoding == "sdia" else self._diagonal_offsets
+
     def bytes_per_row(self, encoding: str) -> float:
         """The bytes of the matrix a row reads from memory in this form (coefficients and indices)."""
         item = self.dtype.itemsize
         if encoding in ("dia", "sdia"):
-            return int((self._diagonal_offsets >= (0 if encoding == "sdia" else -self.n)).sum()) * item
+            return len(self._stored_offsets(encoding)) * item
         if encoding.startswith("b"):
-            r = int(encoding[1:encoding.index("x")])
+            r = _tile_size(encoding)
             return self._tiles(r) * (r * r * item + 4) / max(1, self.n)
         return self.nnz * (item + (2 if encoding == "d16" else 4)) / max(1, self.n)
 
@@ -228,16 +238,15 @@ class _Matrix:
         if encoding in ("dia", "sdia"):
             rows = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.indptr))
             offsets = self.indices - rows
-            # The symmetric form keeps the diagonals at offsets >= 0 (the kernels read the others o rows back).
             keep = offsets >= 0 if encoding == "sdia" else np.ones(self.nnz, dtype=bool)
-            stored = self._diagonal_offsets[self._diagonal_offsets >= 0] if encoding == "sdia" else self._diagonal_offsets
+            stored = self._stored_offsets(encoding)
             diagonals = np.zeros((len(stored), self.n), dtype=self.dtype)
             diagonals[np.searchsorted(stored, offsets[keep]), rows[keep]] = self.data[keep]
             arrays = {"offsets": stored, "data": diagonals}
         elif encoding.startswith("b"):
             import scipy.sparse as sparse
 
-            r = int(encoding[1:encoding.index("x")])
+            r = _tile_size(encoding)
             size = -(-self.n // r) * r  # padded with zero rows and columns to whole tiles
             indptr = np.concatenate([self.indptr, np.full(size - self.n, self.indptr[-1])])
             bsr = sparse.csr_array((self.data, self.indices, indptr), shape=(size, size)).tobsr(blocksize=(r, r))
@@ -273,7 +282,7 @@ class _Matrix:
 
     def sizes(self, encoding: str) -> dict:
         if encoding in ("dia", "sdia"):
-            return {"nd": len(self.arrays(encoding)["offsets"])}
+            return {"nd": len(self._stored_offsets(encoding))}
         if encoding.startswith("b"):
             tiles = self.arrays(encoding)
             return {"np1": len(tiles["indptr"]), "nnz": len(tiles["cols"])}

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <deque>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -69,6 +70,12 @@ const Operation operations[] = {
 // offsets from the row (akx_cpu.h), the diagonal form and its symmetric form
 // (akx_dia.h), and register tiles r x c (akx_bcsr.h, SciPy's BSR).
 const char* const forms[] = {"i32", "d16", "dia", "sdia", "b2x2", "b3x3", "b4x4"};
+
+// The rows and columns of a register-tiled form's tiles ("b3x3": "3", "3").
+std::pair<std::string, std::string> tile_shape(const std::string& form) {
+  const auto x = form.find('x');
+  return {form.substr(1, x - 1), form.substr(x + 1)};
+}
 
 // Whether a form is one of the diagonal forms (offsets and data (nd, n)).
 bool diagonal(std::string_view form) { return form == "dia" || form == "sdia"; }
@@ -147,9 +154,8 @@ class AkxFrontend : public asp::Frontend {
 std::string matrix_params(const std::string& t, const std::string& form) {
   if (diagonal(form)) return "offsets: buffer i64[nd], data: buffer " + t + "[nd, n]";
   if (form[0] == 'b') {  // tiles: nnz of them, each r x c
-    const auto x = form.find('x');
-    return "indptr: buffer i64[np1], cols: buffer i32[nnz], data: buffer " + t + "[nnz, " + form.substr(1, x - 1) +
-           ", " + form.substr(x + 1) + "]";
+    const auto [r, c] = tile_shape(form);
+    return "indptr: buffer i64[np1], cols: buffer i32[nnz], data: buffer " + t + "[nnz, " + r + ", " + c + "]";
   }
   return "indptr: buffer i64[np1], cols: buffer " + std::string(form == "d16" ? "i16" : "i32") +
          "[nnz], data: buffer " + t + "[nnz]";
@@ -251,8 +257,8 @@ class AkxLowering : public asp::Lowering {
 std::string prelude(const std::string& t, const std::string& columns) {
   std::string tile;
   if (columns[0] == 'b') {
-    const auto x = columns.find('x');
-    tile = "#define BR " + columns.substr(1, x - 1) + "\n#define BC " + columns.substr(x + 1) + "\n";
+    const auto [r, c] = tile_shape(columns);
+    tile = "#define BR " + r + "\n#define BC " + c + "\n";
   }
   return "#define REAL " + std::string(t == "f64" ? "double" : "float") + "\n#define REAL_IS_DOUBLE " +
          (t == "f64" ? "1" : "0") + "\n#define COLUMNS " +
