@@ -205,7 +205,7 @@ TEST(DsirToolkit, OperatorsAndFunctionsAreEnumsWithOneSpellingEach) {
   EXPECT_EQ(binary(BinaryOp::floordiv, x, x)->type, Type::float_);
   EXPECT_EQ(unary(UnaryOp::not_, binary(BinaryOp::eq, x, x))->type, Type::bool_);
   EXPECT_EQ(print(call(Function::max, {x, x})), "max(x, x)");
-  // An operator value outside its enum has no spelling: the verifier refuses it as unknown.
+  // An operator value outside its enum has no spelling (what the verifier checks for an unknown operator).
   Expr bad = *binary(BinaryOp::add, x, x);
   bad.binary_op = static_cast<BinaryOp>(99);
   EXPECT_EQ(spelling(bad.binary_op), "?");
